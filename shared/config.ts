@@ -1,0 +1,93 @@
+/**
+ * The one place that reads the environment. Every URL is derived from the two ports; the host is
+ * always the IPv4 loopback address (SPEC §1) — a demo AS that hands out tokens must never be reachable
+ * from another machine.
+ */
+
+export const LOOPBACK_HOST = "127.0.0.1";
+
+export interface Config {
+  host: typeof LOOPBACK_HOST;
+  asPort: number;
+  rsPort: number;
+  /** RFC 8414 §2: the issuer identifier, byte-equal to the discovery base. */
+  issuer: string;
+  /** Where the AS publishes its signing keys (RFC 8414 `jwks_uri`) and the RS fetches them (R3). */
+  jwksUri: string;
+  /** RFC 8707 / RFC 9728: the protected resource; this exact string is the token audience. */
+  resource: string;
+  /** RFC 9728 §3.1: the well-known URL of the resource's metadata (path-suffixed by `/mcp`). */
+  resourceMetadataUrl: string;
+  /** Access-token lifetime in seconds (A7). */
+  accessTokenTtl: number;
+  /** What the AS's auto-consent may grant the demo user (SPEC §2). */
+  grantableScopes: string[];
+  /** DCR registrations per client address per minute (A9). */
+  dcrRateLimit: number;
+  /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
+  sessionIdleMs: number;
+  maxSessions: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  // Port 0 lets the OS choose; tests and `pnpm demo` rely on it.
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ConfigError(`${name} must be an integer between 0 and 65535, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Refuse, with a clear message, any attempt to bind somewhere other than 127.0.0.1 (A1, R1). */
+function assertLoopbackBind(env: Env): void {
+  for (const name of ["HOST", "AS_HOST", "RS_HOST"]) {
+    const value = env[name];
+    if (value !== undefined && value !== "" && value !== LOOPBACK_HOST) {
+      throw new ConfigError(
+        `${name}=${value} refused: this demo binds ${LOOPBACK_HOST} only (plain http, auto-consent — never expose it)`,
+      );
+    }
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  assertLoopbackBind(env);
+  const asPort = port(env, "AS_PORT", 3001);
+  const rsPort = port(env, "RS_PORT", 3000);
+  const issuer = `http://${LOOPBACK_HOST}:${asPort}`;
+  const resource = `http://${LOOPBACK_HOST}:${rsPort}/mcp`;
+  const grantable = (env.AS_GRANTABLE_SCOPES ?? "files:read files:write").split(/\s+/).filter(Boolean);
+  return {
+    host: LOOPBACK_HOST,
+    asPort,
+    rsPort,
+    issuer,
+    jwksUri: `${issuer}/.well-known/jwks.json`,
+    resource,
+    // RFC 9728 §3.1: insert the well-known segment between host and the resource's path.
+    resourceMetadataUrl: `http://${LOOPBACK_HOST}:${rsPort}/.well-known/oauth-protected-resource/mcp`,
+    accessTokenTtl: positiveInt(env, "AS_ACCESS_TOKEN_TTL", 300),
+    grantableScopes: grantable,
+    dcrRateLimit: positiveInt(env, "AS_DCR_RATE_LIMIT", 60),
+    sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
+    maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
+  };
+}

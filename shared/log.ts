@@ -1,0 +1,26 @@
+/**
+ * Logging for the three processes. One line per event, to stderr, never a whole secret:
+ * anything that is a token, code or verifier goes through `redact` first.
+ */
+
+/** Keep a short prefix so a reader can correlate lines, never enough to replay the value. */
+export function redact(secret: string | undefined | null, keep = 6): string {
+  if (!secret) return "<none>";
+  return secret.length <= keep ? "…" : `${secret.slice(0, keep)}…`;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export function createLogger(name: string, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const emit = (level: string, message: string) => write(`${name}${level} ${message}\n`);
+  return {
+    info: (message) => emit("", message),
+    warn: (message) => emit(" warn:", message),
+  };
+}
+
+/** A logger that drops everything (the default inside tests that build apps in-process). */
+export const silentLogger: Logger = { info() {}, warn() {} };

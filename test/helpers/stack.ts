@@ -1,0 +1,30 @@
+/**
+ * Start the real AS and RS in this process on free loopback ports (port 0), for integration tests.
+ *
+ * The AS must know the RS's resource and the RS must know the AS's issuer, so both sockets are bound
+ * first and the apps are built from a config that carries the ports the OS chose.
+ */
+import { loadConfig, type Config } from "../../shared/config.ts";
+import { listenLoopback, closeServer } from "../../shared/listen.ts";
+import { createApp as createAuthorizationServer } from "../../as/app.ts";
+import { createApp as createResourceServer } from "../../resource-server/app.ts";
+
+export interface Stack {
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** `env` overrides the environment for this stack only (e.g. `{ AS_GRANTABLE_SCOPES: "files:read files:write files:admin" }`). */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const as = await listenLoopback(0);
+  const rs = await listenLoopback(0);
+  const config = loadConfig({ ...env, AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
+  as.server.on("request", await createAuthorizationServer(config));
+  rs.server.on("request", await createResourceServer(config));
+  return {
+    config,
+    close: async () => {
+      await Promise.all([closeServer(as.server), closeServer(rs.server)]);
+    },
+  };
+}

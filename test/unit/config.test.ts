@@ -1,0 +1,32 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadConfig, ConfigError } from "../../shared/config.ts";
+
+test("defaults derive every URL from the two ports on 127.0.0.1", () => {
+  const config = loadConfig({});
+  assert.equal(config.issuer, "http://127.0.0.1:3001");
+  assert.equal(config.resource, "http://127.0.0.1:3000/mcp");
+  assert.equal(config.resourceMetadataUrl, "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp");
+  assert.deepEqual(config.grantableScopes, ["files:read", "files:write"]);
+  assert.equal(config.accessTokenTtl, 300);
+  assert.equal(config.dcrRateLimit, 60);
+});
+
+test("ports and settings come from the environment", () => {
+  const config = loadConfig({ AS_PORT: "4001", RS_PORT: "4000", AS_GRANTABLE_SCOPES: " files:read  files:admin " });
+  assert.equal(config.issuer, "http://127.0.0.1:4001");
+  assert.equal(config.resource, "http://127.0.0.1:4000/mcp");
+  assert.deepEqual(config.grantableScopes, ["files:read", "files:admin"]);
+});
+
+test("a bind address other than 127.0.0.1 is refused with a clear message", () => {
+  assert.throws(() => loadConfig({ HOST: "0.0.0.0" }), (e: unknown) => e instanceof ConfigError && /127\.0\.0\.1 only/.test(e.message));
+  assert.throws(() => loadConfig({ RS_HOST: "::" }), ConfigError);
+  assert.doesNotThrow(() => loadConfig({ HOST: "127.0.0.1" }));
+});
+
+test("bad numbers are refused", () => {
+  assert.throws(() => loadConfig({ AS_PORT: "70000" }), ConfigError);
+  assert.throws(() => loadConfig({ AS_ACCESS_TOKEN_TTL: "-5" }), ConfigError);
+  assert.throws(() => loadConfig({ AS_DCR_RATE_LIMIT: "abc" }), ConfigError);
+});
