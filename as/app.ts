@@ -1,0 +1,128 @@
+/**
+ * The authorization server as an Express app (A1): built here, listened to only in `server.ts`.
+ *
+ *   GET  /.well-known/oauth-authorization-server   RFC 8414 metadata        (metadata.ts)
+ *   GET  /.well-known/jwks.json                    signing key (RFC 7517)   (keys.ts)
+ *   POST /register                                 RFC 7591 DCR             (register.ts)
+ *   GET  /authorize                                RFC 6749 §4.1.1 + PKCE   (authorize.ts)
+ *   POST /token                                    RFC 6749 §3.2            (token.ts, grants/)
+ *   POST /revoke                                   RFC 7009                 (revoke.ts)
+ *   GET  /healthz                                  liveness + the socket it listens on (D8)
+ *
+ * Every answer is JSON, errors included (Express's default HTML error page never shows), and no input
+ * yields a 5xx.
+ */
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import type { Config } from "../shared/config.ts";
+import { listeningAddressOf } from "../shared/listen.ts";
+import { silentLogger, type Logger } from "../shared/log.ts";
+import { authorizeHandler } from "./authorize.ts";
+import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
+import { generateSigningKey, jwks } from "./keys.ts";
+import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
+import { rateLimitPerAddress } from "./rate-limit.ts";
+import { registerHandler } from "./register.ts";
+import { revokeHandler } from "./revoke.ts";
+import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
+import { noStore, tokenHandler } from "./token.ts";
+
+/** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
+export const BODY_LIMIT = "16kb";
+
+export interface AppOptions {
+  /** Where info lines go (one per registration, authorization, issuance); silent by default. */
+  logger?: Logger;
+  /** The clock, in ms since the epoch — injectable so tests can expire codes without sleeping. */
+  now?: () => number;
+  /** Store caps (A9); tests lower them to watch the oldest entry get evicted. */
+  limits?: Partial<Limits>;
+}
+
+/** Map body-parser's errors (`err.type`) to OAuth JSON; RFC 6749 §5.2 answers malformed requests with 400. */
+function bodyError(err: { type?: unknown; status?: unknown }): OAuthError | undefined {
+  switch (err.type) {
+    case "entity.too.large":
+      return new InvalidRequest(`request body exceeds ${BODY_LIMIT}`, 413);
+    case "parameters.too.many":
+      return new InvalidRequest("too many form parameters", 413);
+    case "entity.parse.failed":
+      return new InvalidRequest("request body is not well-formed (malformed JSON or form encoding)");
+    case "querystring.parse.rangeError":
+      return new InvalidRequest("form parameters are nested too deeply");
+    case "charset.unsupported":
+    case "encoding.unsupported":
+      return new InvalidRequest("unsupported charset or content encoding; send UTF-8, uncompressed");
+    case "request.aborted":
+    case "request.size.invalid":
+      return new InvalidRequest("request body was incomplete");
+    default:
+      return undefined;
+  }
+}
+
+/** The AS's state behind an app built by `createApp` (stores, key) — for tests that inspect it. */
+export function stateOf(app: express.Express): AsState {
+  return app.locals.state as AsState;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  // A7: a fresh ES256 key pair per process.
+  const key = await generateSigningKey();
+  const state = createState(config, key, logger, now, { ...DEFAULT_LIMITS, ...options.limits });
+  const metadata = authorizationServerMetadata(config);
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.locals.state = state;
+
+  const json = express.json({ limit: BODY_LIMIT });
+  const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
+  const onlyAllow = (allow: string): RequestHandler => (req) => {
+    throw new MethodNotAllowed(req.method, allow);
+  };
+
+  app.get("/healthz", (req, res) => {
+    res.json({ status: "ok", service: "as", listening: listeningAddressOf(req) ?? null });
+  });
+
+  app.get(METADATA_PATH, (_req, res) => {
+    res.json(metadata);
+  });
+
+  const jwksPath = new URL(config.jwksUri).pathname;
+  app.get(jwksPath, (_req, res) => {
+    res.json(jwks(key));
+  });
+
+  // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included.
+  app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
+  app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
+  app.get("/authorize", authorizeHandler(state));
+  app.post("/token", form, tokenHandler(state));
+  app.post("/revoke", form, revokeHandler(state));
+
+  for (const path of [METADATA_PATH, jwksPath, "/healthz", "/authorize"]) app.all(path, onlyAllow("GET"));
+  for (const path of ["/register", "/token", "/revoke"]) app.all(path, onlyAllow("POST"));
+
+  app.use((req) => {
+    throw new NotFound(`no such endpoint: ${req.method} ${req.path.slice(0, 100)}`);
+  });
+
+  const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+    let error = err instanceof OAuthError ? err : bodyError(err ?? {});
+    if (!error) {
+      logger.warn(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+      error = new ServerError();
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(error.status).set(error.headers).json(error.toJSON());
+  };
+  app.use(errorHandler);
+
+  return app;
+}

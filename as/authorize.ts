@@ -1,0 +1,126 @@
+/**
+ * `GET /authorize` — the authorization endpoint (RFC 6749 §4.1.1, A4), headless.
+ *
+ * Two kinds of failure, in this order:
+ * 1. the redirect target cannot be trusted (client_id or redirect_uri missing, repeated, unknown or
+ *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
+ * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
+ * Consent is automatic for the demo user, who may be granted only `config.grantableScopes` (SPEC §2).
+ */
+import type { Request, Response } from "express";
+import { nanoid } from "nanoid";
+import { redact } from "../shared/log.ts";
+import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
+import {
+  AccessDenied,
+  InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
+  OAuthError,
+  UnsupportedResponseType,
+} from "./errors.ts";
+import { queryParams, type Params } from "./params.ts";
+import { isS256CodeChallenge } from "./pkce.ts";
+import { redirectUriMatches } from "./redirect-uri.ts";
+import { CODE_TTL_MS, DEMO_USER, type AsState, type ClientRecord } from "./state.ts";
+
+/** Scope when the request names none (SPEC A4): the minimum for basic use. */
+export const DEFAULT_SCOPE = ["files:read"];
+
+/** RFC 6749 §3.1.2: keep the redirect URI's own query and add ours (never rebuild it through a parser). */
+function redirectTo(redirect_uri: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.set(name, value);
+  const separator = !redirect_uri.includes("?") ? "?" : /[?&]$/.test(redirect_uri) ? "" : "&";
+  return `${redirect_uri}${separator}${query}`;
+}
+
+/** Step 1: who is asking, and where may the answer go? Throws (→ 400 JSON) when that is unclear. */
+function trustedRedirect(state: AsState, params: Params): { client: ClientRecord; redirect_uri: string } {
+  for (const name of ["client_id", "redirect_uri"]) {
+    if (params.duplicated.includes(name)) throw new InvalidRequest(`${name} is repeated (RFC 6749 §3.1); not redirecting`);
+  }
+  const client_id = params.get("client_id");
+  if (!client_id) throw new InvalidRequest("client_id is required");
+  const client = state.clients.get(client_id);
+  if (!client) throw new InvalidRequest("unknown client_id; not redirecting");
+  // Required here even with one registered URI, so /token can always compare it exactly (A5).
+  const redirect_uri = params.get("redirect_uri");
+  if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
+  // A4: exact string match; for 127.0.0.1 / [::1] any port (RFC 8252 §7.3).
+  if (!client.redirect_uris.some((registered) => redirectUriMatches(registered, redirect_uri))) {
+    throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
+  }
+  return { client, redirect_uri };
+}
+
+/** SPEC §2 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
+function grantScope(state: AsState, requested: string | undefined): string[] {
+  const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
+  const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(" ")}`);
+  const granted = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));
+  if (granted.length === 0) throw new AccessDenied(`the demo user may not grant ${formatScope(scopes)}`);
+  return granted;
+}
+
+export function authorizeHandler(state: AsState) {
+  return (req: Request, res: Response): void => {
+    const params = queryParams(req);
+    const { client, redirect_uri } = trustedRedirect(state, params);
+
+    // From here on the redirect URI is trusted: protocol errors go back to the client.
+    const duplicatedState = params.duplicated.includes("state");
+    const stateParam = duplicatedState ? undefined : params.get("state");
+    const respond = (result: Record<string, string>) => {
+      // RFC 9207 §2: `iss` on every authorization response, success or error.
+      res.status(302).setHeader("Location", redirectTo(redirect_uri, { ...result, state: stateParam, iss: state.config.issuer }));
+      res.end();
+    };
+
+    try {
+      // RFC 6749 §3.1: a parameter must not be included more than once.
+      if (params.duplicated.length > 0) throw new InvalidRequest(`repeated parameter: ${params.duplicated.join(", ")}`);
+
+      const response_type = params.get("response_type");
+      if (!response_type) throw new InvalidRequest("response_type is required");
+      if (response_type !== "code") throw new UnsupportedResponseType("only response_type code is supported");
+
+      // RFC 7636 §4.4.1 / OAuth 2.1 §4.1.1: PKCE is required, S256 only (a missing method would mean "plain").
+      const code_challenge = params.get("code_challenge");
+      if (!code_challenge) throw new InvalidRequest("code_challenge is required (PKCE, RFC 7636)");
+      if (params.get("code_challenge_method") !== "S256") throw new InvalidRequest("code_challenge_method must be S256");
+      if (!isS256CodeChallenge(code_challenge)) throw new InvalidRequest("code_challenge must be 43 base64url characters (S256)");
+
+      // RFC 8707 §2: the token is for exactly one resource, the RS's.
+      const resource = params.get("resource");
+      if (!resource) throw new InvalidTarget(`resource is required (RFC 8707): ${state.config.resource}`);
+      if (resource !== state.config.resource) throw new InvalidTarget(`unknown resource; this AS issues tokens for ${state.config.resource}`);
+
+      const scope = grantScope(state, params.get("scope"));
+
+      // A5: random, single use, ≤ 60 s, bound to everything /token will check.
+      const code = nanoid(32);
+      state.codes.set(
+        code,
+        {
+          client_id: client.client_id,
+          redirect_uri,
+          code_challenge,
+          scope,
+          resource,
+          sub: DEMO_USER,
+          expiresAt: state.now() + CODE_TTL_MS,
+          redeemed: false,
+        },
+        state.now() + CODE_TTL_MS,
+      );
+      state.logger.info(`authorized client_id=${client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
+      respond({ code });
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      // RFC 6749 §4.1.2.1: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+      respond({ error: error.error, error_description: error.error_description.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?") });
+    }
+  };
+}

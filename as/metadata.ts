@@ -1,0 +1,43 @@
+/**
+ * RFC 8414 authorization server metadata (A2) and the JWK Set (RFC 7517) it points to.
+ */
+import type { Config } from "../shared/config.ts";
+import { SCOPE_CATALOG } from "../shared/scopes.ts";
+
+export const METADATA_PATH = "/.well-known/oauth-authorization-server";
+
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  registration_endpoint: string;
+  jwks_uri: string;
+  revocation_endpoint: string;
+  scopes_supported: string[];
+  response_types_supported: ["code"];
+  grant_types_supported: ["authorization_code", "refresh_token"];
+  token_endpoint_auth_methods_supported: ["none"];
+  code_challenge_methods_supported: ["S256"];
+  authorization_response_iss_parameter_supported: true;
+}
+
+export function authorizationServerMetadata(config: Config): AuthorizationServerMetadata {
+  // RFC 8414 §3.3: `issuer` is byte-equal to the URL the metadata was discovered from (minus the well-known part).
+  const { issuer } = config;
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    registration_endpoint: `${issuer}/register`,
+    jwks_uri: config.jwksUri,
+    revocation_endpoint: `${issuer}/revoke`,
+    scopes_supported: [...SCOPE_CATALOG],
+    response_types_supported: ["code"],
+    grant_types_supported: ["authorization_code", "refresh_token"],
+    // Public clients only: PKCE instead of a client secret (OAuth 2.1 §2.1).
+    token_endpoint_auth_methods_supported: ["none"],
+    code_challenge_methods_supported: ["S256"],
+    // RFC 9207 §3: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: true,
+  };
+}

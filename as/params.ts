@@ -1,0 +1,53 @@
+/**
+ * Request parameters, read strictly. RFC 6749 §3.1 / §3.2: "Request and response parameters MUST NOT be
+ * included more than once", and "parameters sent without a value MUST be treated as if they were
+ * omitted from the request".
+ *
+ * Express 5's query parser and `express.urlencoded` both turn a repeated name into an array, so the
+ * query is re-read from the raw string with `URLSearchParams` (counting every occurrence), and a parsed
+ * form is refused as soon as a value is anything but a string.
+ */
+import type { Request } from "express";
+
+export interface Params {
+  /** The value of a parameter sent once; `undefined` when absent or empty (RFC 6749 §3.1). */
+  get(name: string): string | undefined;
+  /** Names that occurred more than once (or, in a form, with a non-string value). */
+  readonly duplicated: readonly string[];
+}
+
+function paramsFrom(entries: Iterable<[string, unknown]>): Params {
+  const values = new Map<string, string>();
+  const counts = new Map<string, number>();
+  for (const [name, value] of entries) {
+    counts.set(name, (counts.get(name) ?? 0) + (typeof value === "string" ? 1 : 2));
+    if (typeof value === "string" && value !== "") values.set(name, value);
+  }
+  const duplicated = [...counts].filter(([, n]) => n > 1).map(([name]) => name);
+  return {
+    get: (name) => (counts.get(name) === 1 ? values.get(name) : undefined),
+    duplicated,
+  };
+}
+
+/** The query string exactly as sent (not Express's `req.query`, which folds repeats into arrays). */
+export function queryParams(req: Request): Params {
+  const url = req.originalUrl;
+  const start = url.indexOf("?");
+  return paramsFrom(new URLSearchParams(start === -1 ? "" : url.slice(start + 1)));
+}
+
+/**
+ * A form body parsed by `express.urlencoded` (extended: false). Repeated names arrive as arrays; any
+ * value that is not a string counts as "included more than once".
+ */
+export function formParams(body: unknown): Params {
+  if (body === undefined || body === null || typeof body !== "object") return paramsFrom([]);
+  return paramsFrom(Object.entries(body as Record<string, unknown>));
+}
+
+/** True when the request carries a body at all (RFC 9112 §6.3), whatever its content type. */
+export function hasBody(req: Request): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}

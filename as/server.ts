@@ -1,0 +1,50 @@
+/**
+ * Authorization server entry — `pnpm start:as` (AS_PORT, default 3001).
+ *
+ * What runs where: this process, on http://127.0.0.1:AS_PORT only. The MCP server (resource-server/)
+ * asks it for nothing but its JWKS; the client (client/) talks to every endpoint below.
+ *
+ * Flow:
+ *   1. client discovers /.well-known/oauth-authorization-server (RFC 8414)
+ *   2. client registers at POST /register — loopback redirect URIs only (RFC 7591, RFC 8252 §7.3)
+ *   3. client sends GET /authorize with PKCE S256, `resource` and `scope`; the demo user consents
+ *      automatically to what policy allows (files:read, files:write) → 302 with code, state, iss (RFC 9207)
+ *   4. client redeems the code at POST /token → ES256 JWT access token (RFC 9068) + rotating refresh token
+ *   5. step-up: a wider scope needs a new authorization (3–4); a refresh can only narrow (RFC 6749 §6)
+ *   6. POST /revoke ends a grant (RFC 7009)
+ *
+ * Demo-only shortcuts: plain http on loopback, one auto-consenting user, in-memory stores (lost on
+ * restart, capped), a signing key generated at start-up, DCR instead of client ID metadata documents.
+ */
+import { closeServer, listenLoopback } from "../shared/listen.ts";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { createLogger } from "../shared/log.ts";
+import { createApp } from "./app.ts";
+import { METADATA_PATH } from "./metadata.ts";
+
+async function main(): Promise<void> {
+  const requested = loadConfig();
+  // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
+  const { server, address } = await listenLoopback(requested.asPort);
+  const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
+  server.on("request", await createApp(config, { logger: createLogger("[as]") }));
+
+  console.log(`[as] listening on http://127.0.0.1:${address.port}`);
+  console.log(`[as] metadata: ${config.issuer}${METADATA_PATH}`);
+
+  const stop = async () => {
+    await closeServer(server);
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`[as] ${error.message}`);
+  } else {
+    console.error(`[as] failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exit(1);
+});

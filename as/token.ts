@@ -1,0 +1,77 @@
+/**
+ * `POST /token` — the token endpoint (RFC 6749 §3.2, A6). Public clients only: the client identifies
+ * itself with `client_id` in the form and proves possession with PKCE (OAuth 2.1 §2.1, §4.1.3).
+ *
+ * Order of checks: form encoding → repeated parameters (RFC 6749 §3.2, before anything else) → client →
+ * grant type → the grant's own checks (`grants/`). Every response, errors included, is `no-store`.
+ */
+import type { NextFunction, Request, Response } from "express";
+import { InvalidClient, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "./errors.ts";
+import { authorizationCodeGrant } from "./grants/authorization-code.ts";
+import type { TokenResponse } from "./grants/issue.ts";
+import { refreshTokenGrant } from "./grants/refresh-token.ts";
+import { formParams, hasBody, type Params } from "./params.ts";
+import type { AsState, ClientRecord } from "./state.ts";
+
+/** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.set({ "Cache-Control": "no-store", Pragma: "no-cache" });
+  next();
+}
+
+/**
+ * The form of a token or revocation request. RFC 6749 §3.2 / RFC 7009 §2.1: the body is
+ * `application/x-www-form-urlencoded`; no parameter may appear twice.
+ */
+export function strictForm(req: Request): Params {
+  if (hasBody(req) && !req.is("application/x-www-form-urlencoded")) {
+    throw new InvalidRequest("content type must be application/x-www-form-urlencoded");
+  }
+  const params = formParams(req.body);
+  if (params.duplicated.length > 0) {
+    throw new InvalidRequest(`repeated or malformed parameter: ${params.duplicated.join(", ")} (RFC 6749 §3.2)`);
+  }
+  return params;
+}
+
+/** The public client named by `client_id` in the form. */
+export function publicClient(state: AsState, params: Params): ClientRecord {
+  const client_id = params.get("client_id");
+  if (!client_id) throw new InvalidRequest("client_id is required (public client, RFC 6749 §3.2.1)");
+  const client = state.clients.get(client_id);
+  // RFC 6749 §5.2: client authentication failed — unknown client.
+  if (!client) throw new InvalidClient("unknown client_id");
+  return client;
+}
+
+export function tokenHandler(state: AsState) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const params = strictForm(req);
+    const client = publicClient(state, params);
+
+    const grant_type = params.get("grant_type");
+    let tokens: TokenResponse;
+    switch (grant_type) {
+      case undefined:
+        throw new InvalidRequest("grant_type is required");
+      case "authorization_code":
+        tokens = await authorizationCodeGrant(state, client, params);
+        break;
+      case "refresh_token":
+        // RFC 7591 §2: the client registered the grant types it may use.
+        if (!client.grant_types.includes("refresh_token")) {
+          throw new UnauthorizedClient("this client did not register the refresh_token grant");
+        }
+        tokens = await refreshTokenGrant(state, client, params);
+        break;
+      default:
+        throw new UnsupportedGrantType("grant_type must be authorization_code or refresh_token");
+    }
+
+    state.logger.info(
+      `issued tokens grant_type=${grant_type} client_id=${client.client_id} scope="${tokens.scope}"` +
+        ` refresh_token=${tokens.refresh_token ? "yes" : "no"} expires_in=${tokens.expires_in}`,
+    );
+    res.status(200).json(tokens);
+  };
+}
