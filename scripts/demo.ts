@@ -1,0 +1,149 @@
+/**
+ * `pnpm demo` — the one-command walkthrough and the examples-runner contract (SPEC §1, D9).
+ *
+ * What runs where: this orchestrator starts three child processes on free loopback ports —
+ * the authorization server (`as/server.ts`), the MCP resource server (`resource-server/server.ts`) and
+ * the headless client story (`client/main.ts`) — and exits with the story's verdict.
+ *
+ * Flow:
+ *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo);
+ *   2. start the AS and the RS, wait until each answers `/healthz`;
+ *   3. run the client story (D1–D8): its narration is streamed, its checklist is the verdict;
+ *   4. stop both servers in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
+ *
+ * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr) and
+ * `--transcript FILE.md` (the client writes the Markdown transcript of the real run).
+ * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run.
+ *
+ * Exit codes: 0 every check passed · 1 a check failed · 2 usage error · 3 the stack did not come up,
+ * or the deadline passed.
+ */
+import { parseArgs } from "node:util";
+import path from "node:path";
+import { startChild, stopChild, freeLoopbackPort, waitForHealthy, type Child } from "./processes.ts";
+
+interface Check {
+  id: string;
+  title: string;
+  ok: boolean;
+  detail: string;
+  ms: number;
+}
+interface Report {
+  ok: boolean;
+  checks: Check[];
+  durationMs: number;
+}
+
+const startedAt = performance.now();
+let args;
+try {
+  args = parseArgs({ options: { json: { type: "boolean", default: false }, transcript: { type: "string" } } }).values;
+} catch (error) {
+  process.stderr.write(`demo: ${(error as Error).message}\nusage: pnpm demo [--json] [--transcript FILE.md]\n`);
+  process.exit(2);
+}
+const json = args.json === true;
+const narrate = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+
+const timeoutMs = Number(process.env.DEMO_TIMEOUT_MS ?? 30_000);
+if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+  process.stderr.write(`demo: DEMO_TIMEOUT_MS must be a positive integer (got ${process.env.DEMO_TIMEOUT_MS})\n`);
+  process.exit(2);
+}
+
+// The deadline: `waitingFor` always says what the run is waiting for, so a hung run explains itself.
+let waitingFor = "free loopback ports";
+const deadline = new AbortController();
+const deadlineTimer = setTimeout(() => deadline.abort(), timeoutMs);
+const deadlinePassed = new Promise<never>((_, reject) =>
+  deadline.signal.addEventListener("abort", () =>
+    reject(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
+  ),
+);
+deadlinePassed.catch(() => {}); // observed below through Promise.race
+
+const children: Child[] = [];
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+    process.exit(130);
+  });
+}
+
+let clientExit: number | string | undefined;
+let clientStdout = "";
+let failure: string | undefined;
+try {
+  // ---- 1. free ports ----
+  const asPort = await freeLoopbackPort();
+  const rsPort = await freeLoopbackPort();
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  const issuer = `http://127.0.0.1:${asPort}`;
+  const resource = `http://127.0.0.1:${rsPort}/mcp`;
+
+  // ---- 2. start the servers and wait until both answer ----
+  const as = startChild("as", "as/server.ts", [], env);
+  const rs = startChild("rs", "resource-server/server.ts", [], env);
+  children.push(as, rs);
+  narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
+  waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
+  await Promise.race([
+    Promise.all([
+      waitForHealthy(as, `${issuer}/healthz`, deadline.signal),
+      waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, deadline.signal),
+    ]),
+    deadlinePassed,
+  ]);
+  narrate(`[demo] both servers answer; running the client story against ${resource}`);
+
+  // ---- 3. the client story ----
+  const clientArgs = ["--server", resource];
+  if (json) clientArgs.push("--json");
+  if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
+  const client = startChild("client", "client/main.ts", clientArgs, env, (stream, line) => {
+    if (stream === "stdout" && json) clientStdout += `${line}\n`;
+    else if (stream === "stdout") process.stdout.write(`${line}\n`);
+    else narrate(json ? line : `[client] ${line}`);
+  });
+  children.push(client);
+  waitingFor = `the client story to finish (pid ${client.process.pid})`;
+  clientExit = await Promise.race([client.exited, deadlinePassed]);
+  if (clientExit !== 0) failure = `the client story exited with ${clientExit}`;
+} catch (error) {
+  failure = (error as Error).message;
+} finally {
+  // ---- 4. stop everything, whatever happened ----
+  clearTimeout(deadlineTimer);
+  await Promise.all(children.map((child) => stopChild(child)));
+}
+
+const durationMs = Math.round(performance.now() - startedAt);
+if (failure) {
+  process.stderr.write(`\n[demo] FAILED: ${failure}\n[demo] full output of the processes follows:\n`);
+  for (const child of children) process.stderr.write(`${child.log.join("\n")}\n`);
+}
+
+if (json) {
+  const report = readClientReport(clientStdout);
+  if (failure && (clientExit === 0 || clientExit === undefined || report.checks.length === 0)) {
+    // The stack itself failed (or the deadline passed): say so as a check of its own.
+    report.checks.push({ id: "demo", title: "demo stack ran to completion", ok: false, detail: failure, ms: durationMs });
+  }
+  report.ok = !failure && report.checks.every((check) => check.ok);
+  report.durationMs = durationMs;
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} else if (!failure) {
+  narrate(`[demo] all checks passed; servers stopped (${durationMs} ms)`);
+}
+process.exit(!failure ? 0 : clientExit === 1 ? 1 : 3);
+
+function readClientReport(stdout: string): Report {
+  try {
+    const report = JSON.parse(stdout) as Report;
+    if (Array.isArray(report.checks)) return report;
+  } catch {
+    // No (or no parseable) report: the client never got to print one.
+  }
+  return { ok: false, checks: [], durationMs: 0 };
+}

@@ -1,0 +1,106 @@
+/**
+ * Child-process plumbing for `pnpm demo` (and the benchmarks): start a project process under tsx,
+ * keep its output prefixed (`[as] …`), wait until it answers, and stop it in every outcome.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  /** Every line the process printed, prefixed with `[name]`, in order. */
+  log: string[];
+  /** Settles with the exit code (or the signal name) when the process ends. */
+  exited: Promise<number | string>;
+}
+
+/**
+ * Run `node --import tsx <entry> …args`. Node itself loads tsx, so there is exactly one process to
+ * stop (the `tsx` CLI would add a second one in between).
+ */
+export function startChild(
+  name: string,
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  onLine: (stream: "stdout" | "stderr", line: string) => void = () => {},
+): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log: string[] = [];
+  for (const stream of ["stdout", "stderr"] as const) {
+    let pending = "";
+    child[stream]!.setEncoding("utf8");
+    child[stream]!.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        log.push(line.startsWith(`[${name}]`) ? line : `[${name}] ${line}`);
+        onLine(stream, line);
+      }
+    });
+    child[stream]!.on("end", () => {
+      if (pending) {
+        log.push(`[${name}] ${pending}`);
+        onLine(stream, pending);
+      }
+    });
+  }
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+    child.on("error", (error) => {
+      log.push(`[${name}] failed to start: ${error.message}`);
+      resolve("spawn-error");
+    });
+  });
+  return { name, process: child, log, exited };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs` — no orphan survives a demo run. */
+export async function stopChild(child: Child, graceMs = 2_000): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill("SIGTERM");
+  const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+/** Ask the OS for a free loopback port (bound for a moment, then released for the child to take). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Poll `url` until it answers 200, the child exits, or `signal` aborts. Resolves with the parsed JSON
+ * body; rejects with a message that says what it was waiting for.
+ */
+export async function waitForHealthy(child: Child, url: string, signal: AbortSignal): Promise<unknown> {
+  let exitCode: number | string | undefined;
+  void child.exited.then((code) => (exitCode = code));
+  while (!signal.aborted) {
+    if (exitCode !== undefined) throw new Error(`${child.name} exited (${exitCode}) before answering ${url}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(1_000)]) });
+      if (response.ok) return await response.json();
+    } catch {
+      // Not listening yet: keep polling until the deadline.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for ${child.name} at ${url}`);
+}

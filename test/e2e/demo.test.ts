@@ -1,0 +1,126 @@
+/**
+ * End-to-end: `pnpm demo` as an examples runner sees it — a child process, its exit code, its JSON.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
+
+interface DemoRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runDemo(args: string[], env: Record<string, string> = {}): Promise<DemoRun> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The pids and ports the demo announced (`[demo] starting the AS on http://127.0.0.1:P (pid N) …`). */
+function announced(output: string): { pids: number[]; ports: number[] } {
+  const match = /starting the AS on http:\/\/127\.0\.0\.1:(\d+) \(pid (\d+)\) and the RS on http:\/\/127\.0\.0\.1:(\d+)\/mcp \(pid (\d+)\)/.exec(output);
+  assert.ok(match, `the demo announces its servers:\n${output}`);
+  return { ports: [Number(match[1]), Number(match[3])], pids: [Number(match[2]), Number(match[4])] };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function assertNothingLeftBehind(output: string) {
+  const { pids, ports } = announced(output);
+  for (const pid of pids) assert.equal(isAlive(pid), false, `server pid ${pid} was stopped`);
+  for (const port of ports) assert.equal(await acceptsConnections(port), false, `port ${port} was released`);
+}
+
+/** Hold 3000 and 3001 (when free) so the demo has to pick other ports. */
+async function occupyDefaultPorts(): Promise<net.Server[]> {
+  const held: net.Server[] = [];
+  for (const port of [3000, 3001]) {
+    const server = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (ok) held.push(server);
+  }
+  return held;
+}
+
+test("pnpm demo --json: exit 0, one JSON document, every check ok — also while 3000/3001 are busy", async () => {
+  const held = await occupyDefaultPorts();
+  try {
+    const run = await runDemo(["--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.ok, true);
+    assert.equal(typeof report.durationMs, "number");
+    assert.ok(report.checks.length >= 8, "one check per story step at least");
+    for (const check of report.checks) {
+      assert.deepEqual(Object.keys(check).sort(), ["detail", "id", "ms", "ok", "title"]);
+      assert.equal(check.ok, true, `${check.id} ${check.title}: ${check.detail}`);
+    }
+    for (const id of ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"]) {
+      assert.ok(report.checks.some((check: { id: string }) => check.id.startsWith(id)), `a check for ${id}`);
+    }
+    await assertNothingLeftBehind(run.stderr);
+  } finally {
+    for (const server of held) server.close();
+  }
+});
+
+test("a failing story (an AS that grants nothing) exits non-zero, names the failed check, prints the server logs", async () => {
+  const run = await runDemo(["--json"], { AS_GRANTABLE_SCOPES: "" });
+  assert.notEqual(run.code, 0);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.ok, false);
+  const failed = report.checks.filter((check: { ok: boolean }) => !check.ok);
+  assert.ok(failed.length > 0, "at least one check is marked failed");
+  assert.match(failed[0].id, /^D1/, "the first failure is the connect step");
+  assert.match(run.stderr, /\[demo\] FAILED/);
+  assert.match(run.stderr, /^\[as\] /m, "AS output is printed");
+  assert.match(run.stderr, /^\[rs\] /m, "RS output is printed");
+  await assertNothingLeftBehind(run.stderr);
+});
+
+test("servers that never start: non-zero exit, the reason, their output, nothing left behind", async () => {
+  const run = await runDemo(["--json"], { HOST: "0.0.0.0" });
+  assert.equal(run.code, 3);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.ok, false);
+  const demoCheck = report.checks.find((check: { id: string }) => check.id === "demo");
+  assert.ok(demoCheck, "a 'demo' check names the failure");
+  assert.match(demoCheck.detail, /exited \(1\) before answering/);
+  assert.match(run.stderr, /\[as\] .*127\.0\.0\.1 only/);
+  await assertNothingLeftBehind(run.stderr);
+});
+
+test("the deadline ends a run that cannot finish in time and says what it was waiting for", async () => {
+  const run = await runDemo([], { DEMO_TIMEOUT_MS: "400" });
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /deadline of 400 ms \(DEMO_TIMEOUT_MS\) passed while waiting for /);
+  await assertNothingLeftBehind(run.stdout);
+});
