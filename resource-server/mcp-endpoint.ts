@@ -1,0 +1,134 @@
+/**
+ * The `/mcp` endpoint (MCP Streamable HTTP, stateful), in the order every request goes through:
+ *
+ *   1. bearerAuth      — R3/R4: a valid access token, or 401 + challenge          (bearer.ts)
+ *   2. mcpJsonBody     — R8: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors
+ *   3. bindSession     — R6: route by Mcp-Session-Id; another principal's session → 404
+ *   4. scopeGate       — R5: under-scoped tools/call → 403 insufficient_scope     (scope-gate.ts)
+ *   5. handleMcp       — the session's transport gets the *same* parsed body the gate judged
+ *
+ * Steps 2 and 5 belong together (SPEC §4.1): without a parsed body the transport would read the stream
+ * itself and the gate would have judged nothing, so a POST without a JSON body is refused (fail closed).
+ */
+import { randomUUID } from "node:crypto";
+import express, { type RequestHandler, type Response } from "express";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../shared/log.ts";
+import { principalOf, type AuthenticatedRequest, type Principal } from "./bearer.ts";
+import { JsonRpcCode, sendJsonRpcError } from "./errors.ts";
+import { samePrincipal, type McpSession, type SessionRegistry } from "./sessions.ts";
+import type { FileStore } from "./store.ts";
+import { createMcpServer } from "./tools.ts";
+
+/** Largest accepted POST body. With a pre-parsed body the SDK's own limit no longer applies; this does. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** The media type of a Content-Type value, lower-cased, parameters dropped. */
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
+}
+
+const isJsonRequest = (req: { headers: { "content-type"?: string } }) =>
+  mediaType(req.headers["content-type"]) === "application/json";
+
+/** Step 2. body-parser turns an empty body into `{}`; `verify` flags it so it is answered 400 instead. */
+export function mcpJsonBody(): RequestHandler[] {
+  const parse = express.json({
+    limit: MAX_BODY_BYTES,
+    type: isJsonRequest,
+    inflate: false, // a compressed body is refused (415), so the limit is a limit on what is parsed
+    verify: (_req, _res, buffer) => {
+      if (buffer.length === 0) throw Object.assign(new Error("empty body"), { type: "entity.empty" });
+    },
+  });
+  const requireJsonBody: RequestHandler = (req, res, next) => {
+    if (!isJsonRequest(req)) {
+      return sendJsonRpcError(res, 415, JsonRpcCode.ServerError, "Unsupported Media Type: Content-Type must be application/json");
+    }
+    if (req.body === undefined) {
+      return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, "Bad Request: empty body, expected a JSON-RPC message");
+    }
+    next();
+  };
+  return [parse, requireJsonBody];
+}
+
+/** The session's server and transport a request is handed to, set by `bindSession` for `handleMcp`. */
+interface SessionLocals {
+  mcp?: Pick<McpSession, "server" | "transport">;
+}
+
+function sessionNotFound(res: Response): void {
+  sendJsonRpcError(res, 404, JsonRpcCode.SessionNotFound, "Session not found");
+}
+
+/**
+ * Step 3. An existing session is served only to its own principal (R6); a POST of `initialize` without
+ * a session id opens a new one, owned by the caller. A step-up token has the same `sub` + `client_id`,
+ * so it continues the session, and the tools see its new scopes through `req.auth` (R7).
+ */
+export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger): RequestHandler {
+  return async (req, res, next) => {
+    const principal = principalOf((req as AuthenticatedRequest).auth);
+    const sessionId = req.headers["mcp-session-id"];
+    const locals = res.locals as SessionLocals;
+
+    if (sessionId !== undefined) {
+      const session = typeof sessionId === "string" ? sessions.find(sessionId) : undefined;
+      if (!session) return sessionNotFound(res);
+      if (!samePrincipal(session.principal, principal)) {
+        // Not 401 (the client would refresh) nor 403 (it would step up): this session is not theirs.
+        logger.info(`404 session ${session.id.slice(0, 8)}… is not bound to ${principal.clientId}`);
+        return sessionNotFound(res);
+      }
+      sessions.touch(session);
+      locals.mcp = session;
+      return next();
+    }
+
+    if (req.method === "POST" && isInitializeRequest(req.body)) {
+      locals.mcp = await openSession(principal, sessions, store);
+      return next();
+    }
+    sendJsonRpcError(res, 400, JsonRpcCode.ServerError, "Bad Request: Mcp-Session-Id header is required");
+  };
+}
+
+/** A fresh server + transport; it joins the registry once the SDK has assigned the session id. */
+async function openSession(
+  principal: Principal,
+  sessions: SessionRegistry,
+  store: FileStore,
+): Promise<Pick<McpSession, "server" | "transport">> {
+  const server = createMcpServer(store);
+  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    // Every tool answers at once and sends no notifications: plain JSON responses, not SSE streams.
+    enableJsonResponse: true,
+    // The principal is recorded when the session comes into being (SPEC §4.1).
+    onsessioninitialized: (id) => {
+      sessions.add({ id, principal, server, transport });
+    },
+  });
+  // DELETE, eviction or expiry closed the transport: forget the session. Set before `connect`, which chains it.
+  transport.onclose = () => {
+    if (transport.sessionId) sessions.remove(transport.sessionId);
+  };
+  await server.connect(transport);
+  return { server, transport };
+}
+
+/** Step 5: hand the request, its verified auth (`req.auth`) and the gated body to the transport. */
+export const handleMcp: RequestHandler = async (req, res) => {
+  const { mcp } = res.locals as SessionLocals;
+  if (!mcp) return sessionNotFound(res); // unreachable: bindSession always sets it or answers
+  await mcp.transport.handleRequest(req as AuthenticatedRequest, res, req.body);
+  // An initialize the transport refused (e.g. 406) never got a session id: nothing may keep it alive.
+  if (!mcp.transport.sessionId) await mcp.server.close();
+};
+
+/** `/mcp` answers GET, POST and DELETE only (MCP Streamable HTTP). */
+export const methodNotAllowed: RequestHandler = (_req, res) => {
+  sendJsonRpcError(res, 405, JsonRpcCode.ServerError, "Method not allowed.", { headers: { Allow: "GET, POST, DELETE" } });
+};
