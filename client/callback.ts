@@ -1,0 +1,121 @@
+/**
+ * Reading the authorization response a headless client gets back (C1): the AS's `302` is never
+ * followed, only its `Location` is read and checked before the `code` may be redeemed.
+ *
+ * Checks, in order: a `302` · to the registered `redirect_uri` (compared by parsing, so
+ * `/callbackevil` is not `/callback`) · `state` (RFC 6749 §10.12, CSRF) · `iss` (RFC 9207 §2.4,
+ * mix-up) · then the AS's `error`, or the `code`.
+ */
+
+export class AuthorizationResponseError extends Error {
+  override name = "AuthorizationResponseError";
+  constructor(
+    message: string,
+    /** The AS's `error` code, when the AS sent one (RFC 6749 §4.1.2.1). */
+    readonly error?: string,
+    readonly errorDescription?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the client recorded about the AS it sent the user to (RFC 9207). */
+export interface IssuerExpectation {
+  /** The `issuer` of the AS metadata (RFC 8414 §3.3 checked at discovery). */
+  issuer: string;
+  /** The metadata's `authorization_response_iss_parameter_supported`. */
+  issParameterSupported: boolean;
+}
+
+/**
+ * RFC 9207 §2.4 — the `iss` table:
+ *
+ * | AS advertises support | `iss` in response | verdict                  |
+ * |-----------------------|-------------------|--------------------------|
+ * | yes                   | absent            | reject                   |
+ * | yes / no              | ≠ recorded issuer | reject                   |
+ * | yes / no              | = recorded issuer | accept                   |
+ * | no                    | absent            | accept                   |
+ *
+ * Comparison is simple string comparison (RFC 3986 §6.2.1), no normalization.
+ */
+export function checkIssParameter(iss: string | null | undefined, expected: IssuerExpectation): void {
+  if (iss === null || iss === undefined) {
+    if (expected.issParameterSupported) {
+      throw new AuthorizationResponseError(
+        `RFC 9207 §2.4: ${expected.issuer} advertises authorization_response_iss_parameter_supported, but the response has no iss`,
+      );
+    }
+    return;
+  }
+  if (iss !== expected.issuer) {
+    throw new AuthorizationResponseError(
+      `RFC 9207 §2.4: iss ${JSON.stringify(iss)} is not the issuer the request was sent to (${expected.issuer}) — possible mix-up attack`,
+    );
+  }
+}
+
+/** Is `location` the registered redirect URI (scheme, host, port and path exactly; no userinfo)? */
+export function isRegisteredRedirect(location: URL, redirectUri: string): boolean {
+  const registered = new URL(redirectUri);
+  return (
+    location.protocol === registered.protocol &&
+    location.host === registered.host &&
+    location.pathname === registered.pathname &&
+    location.username === "" &&
+    location.password === ""
+  );
+}
+
+export interface AuthorizationResponse {
+  status: number;
+  /** The response's `Location` header. */
+  location: string | null;
+  /** The authorization URL the client fetched (a relative `Location` resolves against it). */
+  authorizationUrl: URL;
+  redirectUri: string;
+  expectedState: string;
+  issuer: IssuerExpectation;
+  /** For the message when the AS answered without redirecting (e.g. its JSON error). */
+  bodyText?: string;
+}
+
+/** Validate a headless authorization response; returns the `code` or throws AuthorizationResponseError. */
+export function readAuthorizationResponse(response: AuthorizationResponse): { code: string } {
+  if (response.status !== 302) {
+    const body = response.bodyText ? `: ${response.bodyText.slice(0, 300)}` : "";
+    throw new AuthorizationResponseError(`authorization endpoint answered ${response.status}, not a 302 redirect${body}`);
+  }
+  if (!response.location) throw new AuthorizationResponseError("authorization endpoint sent a 302 without Location");
+  let target: URL;
+  try {
+    target = new URL(response.location, response.authorizationUrl);
+  } catch {
+    throw new AuthorizationResponseError("authorization endpoint sent an unparseable Location");
+  }
+  if (!isRegisteredRedirect(target, response.redirectUri)) {
+    throw new AuthorizationResponseError(
+      `redirected to ${target.origin}${target.pathname}, which is not the registered redirect_uri ${response.redirectUri}`,
+    );
+  }
+  const params = target.searchParams;
+  for (const name of ["code", "state", "iss", "error"]) {
+    if (params.getAll(name).length > 1) throw new AuthorizationResponseError(`authorization response repeats ${name}`);
+  }
+  if (params.get("state") !== response.expectedState) {
+    throw new AuthorizationResponseError("RFC 6749 §10.12: state does not match the one this client sent (CSRF)");
+  }
+  checkIssParameter(params.get("iss"), response.issuer);
+  const error = params.get("error");
+  if (error) {
+    const description = params.get("error_description") ?? undefined;
+    throw new AuthorizationResponseError(
+      `authorization refused: ${error}${description ? ` (${description})` : ""}`,
+      error,
+      description,
+    );
+  }
+  const code = params.get("code");
+  if (!code) throw new AuthorizationResponseError("authorization response carries neither code nor error");
+  return { code };
+}

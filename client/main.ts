@@ -1,0 +1,185 @@
+/**
+ * `pnpm client` — the headless MCP client (C1–C6) and its self-verifying story (D1–D9).
+ *
+ * What runs where: this process only. The authorization server (`pnpm start:as`) and the MCP resource
+ * server (`pnpm start:rs`) must already be running — `pnpm dev` starts both, `pnpm demo` starts them
+ * on free ports and runs this file as a child. The client talks to them over HTTP and nothing else.
+ *
+ * Flow (story mode):
+ *   1. connect: POST initialize → 401 → PRM → AS metadata → DCR → authorize (S256, headless) → token
+ *   2. list-files with files:read
+ *   3. write-file → 403 insufficient_scope → union scope → fresh authorization (no refresh) → retry
+ *   4. drop the access token → 401 → refresh keeps the scope; the old refresh token is refused
+ *   5. delete-file → files:admin is never granted → InsufficientScopeError("declined"), no retry
+ *   6. broken-challenge → 2 refreshes, 3 POSTs → InsufficientScopeError("retry-limit")
+ *   7. a second client in throw mode → InsufficientScopeError("throw-mode"), no AS traffic
+ *   8. hardening, live: attacker redirect refused at DCR and /authorize, no widening refresh, loopback
+ *   9. the checklist; the exit code is the verdict
+ *
+ * Usage:
+ *   tsx client/main.ts [--server URL] [--json] [--transcript FILE.md]
+ *   tsx client/main.ts --call TOOL [--args JSON] [--verbose] [SERVER_URL]
+ * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
+ * `loadConfig().resource` (http://127.0.0.1:3000/mcp). CLIENT_TIMEOUT_MS (default 10000) bounds each
+ * request to the AS and each tool call. Exit codes: 0 all checks passed (or the call succeeded) ·
+ * 1 a check failed (or the call failed) · 2 usage or connection error.
+ *
+ * Demo-only: plain http on loopback; the story refuses any non-loopback URL, the generic `--call`
+ * mode does not; the AS consents automatically, so the "browser" is one fetch with redirect: manual.
+ */
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { connectClient, isConnectionError } from "./connect.ts";
+import { describeExchange } from "./exchanges.ts";
+import { ExchangeRecorder } from "./recorder.ts";
+import { checklistLines, jsonReport, styleFor } from "./report.ts";
+import { InsufficientScopeError } from "./step-up.ts";
+import { runStory, ServerUnreachableError } from "./story.ts";
+import { renderTranscript } from "./transcript.ts";
+
+const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
+       pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]`;
+
+class UsageError extends Error {}
+
+function timeoutMs(): number {
+  const raw = process.env.CLIENT_TIMEOUT_MS;
+  if (raw === undefined || raw === "") return 10_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`CLIENT_TIMEOUT_MS must be a positive integer, got ${raw}`);
+  return ms;
+}
+
+function serverUrlFrom(flag: string | undefined, positional: string | undefined): string {
+  const raw = flag ?? positional ?? process.env.RS_URL ?? loadConfig().resource;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new UsageError(`not an http(s) URL: ${raw}`);
+  return raw;
+}
+
+async function story(args: { server?: string; json?: boolean; transcript?: string }, positional?: string): Promise<number> {
+  const serverUrl = serverUrlFrom(args.server, positional);
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(serverUrl).hostname)) {
+    throw new UsageError(`the story runs against loopback servers only, not ${serverUrl} (use --call for other servers)`);
+  }
+  const out = args.json ? process.stderr : process.stdout;
+  const style = styleFor(out);
+  const narrate = (line: string) => out.write(`${line}\n`);
+  narrate(style.bold(`Scope step-up story against ${serverUrl}`));
+  let run;
+  try {
+    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs(), callTimeoutMs: timeoutMs() });
+  } catch (error) {
+    if (!(error instanceof ServerUnreachableError)) throw error;
+    process.stderr.write(`client: ${error.message}\n`);
+    if (args.json) {
+      const check = { id: "D1", title: "connect", ok: false, detail: error.message, ms: 0 };
+      process.stdout.write(`${JSON.stringify(jsonReport([check], 0), null, 2)}\n`);
+    }
+    return 2;
+  }
+  narrate("");
+  for (const line of checklistLines(run.checks, run.durationMs, style)) narrate(line);
+  if (args.json) process.stdout.write(`${JSON.stringify(jsonReport(run.checks, run.durationMs), null, 2)}\n`);
+  if (args.transcript) {
+    try {
+      await writeFile(args.transcript, renderTranscript(run));
+      narrate(`transcript written to ${args.transcript}`);
+    } catch (error) {
+      process.stderr.write(`client: cannot write the transcript: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  return run.ok ? 0 : 1;
+}
+
+async function callTool(args: { server?: string; call: string; args?: string; verbose?: boolean }, positional?: string) {
+  const serverUrl = serverUrlFrom(args.server, positional);
+  let toolArgs: Record<string, unknown> = {};
+  if (args.args !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(args.args);
+    } catch {
+      throw new UsageError(`--args is not JSON: ${args.args}`);
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError("--args must be a JSON object");
+    toolArgs = parsed as Record<string, unknown>;
+  }
+  const parties = { serverUrl };
+  const recorder = new ExchangeRecorder({
+    onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
+  });
+  let handle;
+  try {
+    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs(), requestTimeoutMs: timeoutMs() });
+  } catch (error) {
+    if (isConnectionError(error)) {
+      process.stderr.write(`client: cannot reach ${serverUrl}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  try {
+    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs() });
+    for (const item of Array.isArray(result.content) ? result.content : []) {
+      process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
+    }
+    if (result.structuredContent !== undefined) process.stdout.write(`${JSON.stringify(result.structuredContent, null, 2)}\n`);
+    if (result.isError === true) {
+      process.stderr.write(`client: ${args.call} reported an error (isError)\n`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    if (!(error instanceof InsufficientScopeError)) throw error;
+    process.stderr.write(
+      `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
+        `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
+        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}\n`,
+    );
+    return 1;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: "string" },
+      json: { type: "boolean" },
+      transcript: { type: "string" },
+      call: { type: "string" },
+      args: { type: "string" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`one server URL at most, got: ${positionals.join(" ")}`);
+  if (values.call !== undefined) {
+    if (values.json || values.transcript) throw new UsageError("--json and --transcript belong to the story, not --call");
+    return callTool({ ...values, call: values.call }, positionals[0]);
+  }
+  if (values.args !== undefined || values.verbose) throw new UsageError("--args and --verbose need --call");
+  return story(values, positionals[0]);
+}
+
+let code: number;
+try {
+  code = await main(process.argv.slice(2));
+} catch (error) {
+  const usage =
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
+  process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
+  code = usage ? 2 : isConnectionError(error) ? 2 : 1;
+}
+process.exit(code);

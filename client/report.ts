@@ -1,0 +1,55 @@
+/**
+ * The verdict's shapes: the checklist (D9), the `--json` document the lead's `pnpm demo` reads, and
+ * terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
+ */
+
+export interface CheckResult {
+  /** D1…D8 */
+  id: string;
+  title: string;
+  ok: boolean;
+  /** What was verified, or why it failed. */
+  detail: string;
+  ms: number;
+}
+
+/** Exactly what `--json` prints on stdout (D9). */
+export interface JsonReport {
+  ok: boolean;
+  checks: CheckResult[];
+  durationMs: number;
+}
+
+export function jsonReport(checks: CheckResult[], durationMs: number): JsonReport {
+  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, durationMs };
+}
+
+export interface Style {
+  bold(text: string): string;
+  dim(text: string): string;
+  ok(text: string): string;
+  fail(text: string): string;
+}
+
+const identity = (text: string) => text;
+export const plainStyle: Style = { bold: identity, dim: identity, ok: identity, fail: identity };
+
+const ansi = (open: number, close: number) => (text: string) => `\x1b[${open}m${text}\x1b[${close}m`;
+const colorStyle: Style = { bold: ansi(1, 22), dim: ansi(2, 22), ok: ansi(32, 39), fail: ansi(31, 39) };
+
+/** https://no-color.org: any non-empty NO_COLOR disables color; so does a stream that is not a TTY. */
+export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined> = process.env): Style {
+  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+  return stream.isTTY && !noColor ? colorStyle : plainStyle;
+}
+
+export function checklistLines(checks: CheckResult[], durationMs: number, style: Style = plainStyle): string[] {
+  const passed = checks.filter((c) => c.ok).length;
+  const lines = checks.map((c) => {
+    const mark = c.ok ? style.ok("✓") : style.fail("✗");
+    return `${mark} ${c.id} ${c.title} ${style.dim(`(${c.ms} ms)`)}${c.ok ? "" : `\n    ${style.fail(c.detail)}`}`;
+  });
+  const verdict = passed === checks.length && checks.length > 0 ? style.ok("PASS") : style.fail("FAIL");
+  lines.push(`${verdict} ${passed}/${checks.length} checks passed in ${durationMs} ms`);
+  return lines;
+}

@@ -1,0 +1,258 @@
+/**
+ * Scope step-up for an MCP client (SEP-2350, MCP 2026-07-28 "Step-Up Authorization Flow"), as a
+ * fetch middleware you can lift into your own client.
+ *
+ * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`
+ * (SPEC §5.1): every 401/403 branch inside the transport is guarded by the provider, so the SDK's own
+ * 403 handling — which *replaces* the requested scope with the challenged one and refreshes first —
+ * never runs. This module owns the rules; a `StepUpAuthorizer` (client/authorizer.ts) talks to the AS.
+ *
+ * On `403` + `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`:
+ *   1. scope := requested ∪ granted ∪ challenged (order-preserving set union);
+ *   2. strict superset of the held token's scope ⇒ fresh authorization, never a refresh (RFC 6749 §6:
+ *      a refresh cannot widen scope); otherwise the normal path (refresh when possible);
+ *   3. resend the original request with the new token;
+ *   4. the AS granted less than the challenge needs ⇒ `InsufficientScopeError("declined")`, and the
+ *      declined scopes leave the requested set (requested := granted);
+ *   5. at most `maxStepUpAttempts` step-ups per (resource, operation), counted across requests, reset
+ *      on success ⇒ `InsufficientScopeError("retry-limit")`;
+ *   6. `onInsufficientScope: "throw"` ⇒ `InsufficientScopeError("throw-mode")` at once, no AS traffic.
+ * On `401`: refresh when a refresh token is held and no widening is needed, else authorize (C3, C5).
+ * All AS work is serialized behind one lock and skipped when the token changed while the request was
+ * in flight (the transport's SSE GET can race a POST).
+ */
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { formatScope, isStrictSuperset, parseScope, scopeUnion } from "../shared/scopes.ts";
+import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";
+
+/** A scope string (space-delimited, RFC 6749 §3.3) or a list of scopes. */
+export type ScopeInput = string | readonly string[] | undefined | null;
+
+/**
+ * C4.1: the scope to ask for on step-up — requested ∪ granted ∪ challenged, set semantics, first-seen
+ * order, whitespace-tolerant. Pass `granted = requested` when the token response omitted `scope`.
+ */
+export function computeScopeUnion(requested: ScopeInput, granted: ScopeInput, challenged: ScopeInput): string[] {
+  return scopeUnion(requested, granted, challenged);
+}
+
+/** C4.2: does `candidate` hold every scope of `held` and at least one more? (then only a new grant helps) */
+export function isStrictScopeSuperset(candidate: ScopeInput, held: ScopeInput): boolean {
+  return isStrictSuperset(candidate ?? undefined, held ?? undefined);
+}
+
+export type InsufficientScopeReason = "declined" | "retry-limit" | "throw-mode";
+
+/** What an `InsufficientScopeError` carries (C4). */
+export interface InsufficientScopeDetails {
+  /** declined: the AS granted less · retry-limit: the cap was reached · throw-mode: step-up disabled. */
+  reason: InsufficientScopeReason;
+  /** The challenge's `scope`: what the operation needs. */
+  requiredScope: string;
+  /** The scope of the token now held. */
+  grantedScope: string;
+  /** Step-ups run for this (resource, operation) since it last succeeded. */
+  attempts: number;
+  /** The challenge's `resource_metadata` (RFC 9728 §5.1). */
+  resourceMetadataUrl?: string;
+  /** The challenge's `error_description`. */
+  errorDescription?: string;
+  /** The cap key: `tools/call:<name>` or the JSON-RPC method. */
+  operation: string;
+}
+
+const WHY: Record<InsufficientScopeReason, (attempts: number) => string> = {
+  declined: () => "the authorization server granted less than the challenge requires",
+  "retry-limit": (n) => `still refused after ${n} step-up attempt(s)`,
+  "throw-mode": () => "step-up is disabled (onInsufficientScope: throw)",
+};
+
+/**
+ * Step-up ended without a token good enough for the operation. Not the SDK's server-side
+ * `InsufficientScopeError` (an OAuth error-response class of the same name): import this one.
+ */
+export class InsufficientScopeError extends Error implements InsufficientScopeDetails {
+  override name = "InsufficientScopeError";
+  readonly reason: InsufficientScopeReason;
+  readonly requiredScope: string;
+  readonly grantedScope: string;
+  readonly attempts: number;
+  readonly resourceMetadataUrl?: string;
+  readonly errorDescription?: string;
+  readonly operation: string;
+
+  constructor(details: InsufficientScopeDetails) {
+    super(
+      `${details.operation} needs scope "${details.requiredScope}" (held: "${details.grantedScope}"): ` +
+        WHY[details.reason](details.attempts),
+    );
+    this.reason = details.reason;
+    this.requiredScope = details.requiredScope;
+    this.grantedScope = details.grantedScope;
+    this.attempts = details.attempts;
+    this.resourceMetadataUrl = details.resourceMetadataUrl;
+    this.errorDescription = details.errorDescription;
+    this.operation = details.operation;
+  }
+}
+
+/** C4.5 bookkeeping: step-ups per (resource, operation), surviving across requests. */
+export class StepUpAttempts {
+  private readonly counts = new Map<string, number>();
+  constructor(readonly max = 2) {}
+  count(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  /** Count one more step-up, or return false when the cap is already reached. */
+  tryBegin(key: string): boolean {
+    const done = this.count(key);
+    if (done >= this.max) return false;
+    this.counts.set(key, done + 1);
+    return true;
+  }
+  /** The operation succeeded: its next failure starts from zero. */
+  reset(key: string): void {
+    this.counts.delete(key);
+  }
+}
+
+/** The operation a request performs: `tools/call:<name>`, else the JSON-RPC method(s), else the HTTP method. */
+export function operationOf(init: RequestInit | undefined): string {
+  const describe = (m: unknown): string | undefined => {
+    if (!m || typeof m !== "object" || typeof (m as { method?: unknown }).method !== "string") return undefined;
+    const { method, params } = m as { method: string; params?: { name?: unknown } };
+    return method === "tools/call" && typeof params?.name === "string" ? `tools/call:${params.name}` : method;
+  };
+  if (typeof init?.body === "string") {
+    try {
+      const parsed: unknown = JSON.parse(init.body);
+      const ops = (Array.isArray(parsed) ? parsed : [parsed]).map(describe).filter(Boolean);
+      if (ops.length > 0) return ops.join(",");
+    } catch {
+      // not JSON-RPC: fall through to the HTTP method
+    }
+  }
+  return init?.method ?? "GET";
+}
+
+/** What the middleware needs from the component that talks to the authorization server. */
+export interface StepUpAuthorizer {
+  /** The access token to send, if one is held. */
+  accessToken(): string | undefined;
+  /** The held grant's scope (the token response's `scope`, or what was requested when it was omitted). */
+  grantedScope(): string[];
+  /** Every scope asked for so far (accumulates across step-ups). */
+  requestedScope(): string[];
+  setRequestedScope(scope: string[]): void;
+  /** Whether a refresh token is held. */
+  canRefresh(): boolean;
+  /** Fresh authorization-code flow for `scope` (new PKCE, new `state`, `iss` check); [] = its default. */
+  authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void>;
+  /** Refresh grant without `scope` (same scope); false when the AS refused the refresh token. */
+  refresh(): Promise<boolean>;
+}
+
+export interface StepUpOptions {
+  /** The protected resource (the MCP endpoint), fixed at construction: half of the cap key. */
+  resource: string;
+  /** "reauthorize" (default) runs step-up; "throw" raises InsufficientScopeError at once. */
+  onInsufficientScope?: "reauthorize" | "throw";
+  /** C4.5: default 2. */
+  maxStepUpAttempts?: number;
+}
+
+/** A mutex as a promise chain: one piece of authorization work at a time. */
+function createLock() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
+function withBearer(init: RequestInit, token: string | undefined): RequestInit {
+  const headers = new Headers(init.headers);
+  if (token) headers.set("authorization", `Bearer ${token}`); // RFC 6750 §2.1
+  else headers.delete("authorization");
+  return { ...init, headers };
+}
+
+/** `(next) => fetch` with 401 recovery and SEP-2350 step-up; see the module comment for the rules. */
+export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): (next: FetchLike) => FetchLike {
+  const attempts = new StepUpAttempts(options.maxStepUpAttempts ?? 2);
+  const lock = createLock();
+  const maxRounds = attempts.max + 3; // a hard stop for the loop below, whatever a server answers
+
+  /** 401 (C3, C5): a token was missing, expired or revoked. Returns false if another request already recovered. */
+  async function recover(sentToken: string | undefined, challenge: BearerChallenge | undefined): Promise<boolean> {
+    if (authorizer.accessToken() !== sentToken) return false;
+    const held = authorizer.grantedScope();
+    const scope = computeScopeUnion(authorizer.requestedScope(), held, challenge?.scope);
+    // RFC 6749 §6: a refresh keeps the scope, so it only helps when nothing wider is needed.
+    if (authorizer.canRefresh() && !isStrictScopeSuperset(scope, held) && (await authorizer.refresh())) return true;
+    await authorizer.authorize(scope, { resourceMetadataUrl: challenge?.resourceMetadata });
+    return true;
+  }
+
+  const error = (reason: InsufficientScopeReason, challenge: BearerChallenge, operation: string, key: string) =>
+    new InsufficientScopeError({
+      reason,
+      operation,
+      requiredScope: formatScope(parseScope(challenge.scope)),
+      grantedScope: formatScope(authorizer.grantedScope()),
+      attempts: attempts.count(key),
+      resourceMetadataUrl: challenge.resourceMetadata,
+      errorDescription: challenge.errorDescription,
+    });
+
+  /** 403 insufficient_scope (C4). Throws InsufficientScopeError when step-up cannot help. */
+  async function stepUp(sentToken: string | undefined, challenge: BearerChallenge, operation: string, key: string) {
+    if (authorizer.accessToken() !== sentToken) return; // a step-up ran meanwhile: retry with its token
+    if (!attempts.tryBegin(key)) throw error("retry-limit", challenge, operation, key);
+    const challenged = parseScope(challenge.scope);
+    const held = authorizer.grantedScope();
+    const scope = computeScopeUnion(authorizer.requestedScope(), held, challenged);
+    const hint = { resourceMetadataUrl: challenge.resourceMetadata };
+    if (isStrictScopeSuperset(scope, held) || !authorizer.canRefresh()) {
+      // RFC 6749 §6: a refresh cannot widen scope, so step-up re-authorizes.
+      await authorizer.authorize(scope, hint);
+    } else if (!(await authorizer.refresh())) {
+      await authorizer.authorize(scope, hint); // the refresh token is dead: only a new grant helps
+    }
+    const granted = authorizer.grantedScope();
+    if (challenged.some((s) => !granted.includes(s))) {
+      // RFC 6749 §3.3 partial grant: asking again cannot help, and must not be asked for next time.
+      authorizer.setRequestedScope(granted);
+      throw error("declined", challenge, operation, key);
+    }
+  }
+
+  return (next) => async (url, init = {}) => {
+    const operation = operationOf(init);
+    const key = `${options.resource} ${operation}`;
+    // The transport sends string bodies; anything else cannot be sent twice.
+    const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
+    let recovered = false;
+    for (let round = 0; ; round++) {
+      const sentToken = authorizer.accessToken();
+      const response = await next(url, withBearer(init, sentToken));
+      if (response.status !== 401 && response.status !== 403) {
+        if (response.ok) attempts.reset(key);
+        return response;
+      }
+      const challenge = findBearerChallenge(response.headers.get("www-authenticate"));
+      if (!replayable || round >= maxRounds) return response;
+      if (response.status === 401) {
+        if (recovered) return response; // a fresh token was refused too: let the caller see it
+        await response.body?.cancel();
+        recovered = await lock(() => recover(sentToken, challenge));
+        continue;
+      }
+      if (challenge?.error !== "insufficient_scope") return response; // another 403 is not ours to fix
+      await response.body?.cancel();
+      if (options.onInsufficientScope === "throw") throw error("throw-mode", challenge, operation, key); // C4.6
+      await lock(() => stepUp(sentToken, challenge, operation, key));
+    }
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The client story (D1–D8) in-process against the real AS and RS on port 0, then the recorded
+ * exchanges read directly — independently of client/checks.ts — for the properties the issue names.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { connectClient } from "../../client/connect.ts";
+import type { RecordedExchange } from "../../client/recorder.ts";
+import { runStory, type StoryRun } from "../../client/story.ts";
+import { startStack, type Stack } from "../helpers/stack.ts";
+
+let stack: Stack;
+let run: StoryRun;
+
+before(async () => {
+  stack = await startStack();
+  run = await runStory({ serverUrl: stack.config.resource });
+});
+after(() => stack.close());
+
+const inStep = (id: string) => run.exchanges.filter((e) => e.step === id);
+const brief = (e: RecordedExchange) => `${e.method} ${e.path} ${e.status}`;
+const tokenRequests = (xs: RecordedExchange[], grant: string) =>
+  xs.filter((e) => e.path === "/token" && e.request.form?.grant_type === grant);
+const json = (e: RecordedExchange | undefined) => (e?.response.json ?? {}) as Record<string, unknown>;
+
+test("every check of the story passes", () => {
+  assert.deepEqual(run.checks.map((c) => c.id), ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"]);
+  for (const check of run.checks) assert.ok(check.ok, `${check.id} ${check.title}: ${check.detail}`);
+  assert.equal(run.ok, true);
+});
+
+test("D3: 403 → one authorization for files:read files:write → retry; no refresh request", () => {
+  const d3 = inStep("D3");
+  assert.deepEqual(d3.map(brief), [
+    "POST /mcp 403",
+    "GET /authorize 302",
+    "POST /token 200",
+    "POST /mcp 200",
+    "POST /mcp 200",
+  ]);
+  assert.equal(d3[1]!.query.scope, "files:read files:write");
+  assert.equal(tokenRequests(d3, "refresh_token").length, 0);
+  assert.equal(json(d3[2]).scope, "files:read files:write");
+  assert.deepEqual([d3[0]!.request.tool, d3[3]!.request.tool], ["write-file", "write-file"]);
+});
+
+test("D4: a refresh after the 401, then the replayed refresh token is refused", () => {
+  const d4 = inStep("D4");
+  assert.deepEqual(d4.map(brief), ["POST /mcp 401", "POST /token 200", "POST /mcp 200", "POST /token 400"]);
+  const [refresh, replay] = tokenRequests(d4, "refresh_token");
+  assert.equal(json(refresh).scope, "files:read files:write");
+  assert.equal(replay!.request.form?.refresh_token, refresh!.request.form?.refresh_token);
+  assert.equal(json(replay).error, "invalid_grant");
+});
+
+test("D5: declined after exactly one authorization, and the call is not retried", () => {
+  const d5 = inStep("D5");
+  assert.deepEqual(d5.map(brief), ["POST /mcp 403", "GET /authorize 302", "POST /token 200", "POST /mcp 200"]);
+  assert.equal(d5[0]!.request.tool, "delete-file");
+  assert.equal(d5[1]!.query.scope, "files:read files:write files:admin");
+  assert.equal(json(d5[2]).scope, "files:read files:write");
+  assert.equal(d5[3]!.request.tool, "list-files", "the next call is list-files, not a retried delete-file");
+});
+
+test("D6: retry-limit after exactly 2 refreshes, 0 authorizations and 3 POSTs", () => {
+  const d6 = inStep("D6");
+  assert.deepEqual(d6.map(brief), [
+    "POST /mcp 403",
+    "POST /token 200",
+    "POST /mcp 403",
+    "POST /token 200",
+    "POST /mcp 403",
+  ]);
+  assert.equal(tokenRequests(d6, "refresh_token").length, 2);
+  assert.ok(d6.filter((e) => e.path === "/mcp").every((e) => e.request.tool === "broken-challenge"));
+});
+
+test("D7: throw mode makes no AS request for the refused call", () => {
+  const d7 = inStep("D7");
+  const call = d7.findIndex((e) => e.request.tool === "write-file");
+  assert.ok(call >= 0);
+  assert.equal(d7[call]!.status, 403);
+  assert.deepEqual(d7.slice(call + 1), [], "nothing after the 403");
+  const asOrigin = new URL(stack.config.issuer).origin;
+  assert.ok(d7.slice(0, call).some((e) => e.origin === asOrigin), "its AS traffic was the initial authorization only");
+});
+
+test("the SDK's own 403 handling never runs: the authorization requests are exactly the project's", () => {
+  const scopes = run.exchanges
+    .filter((e) => e.path === "/authorize" && e.step !== "D8")
+    .map((e) => `${e.step} ${e.query.scope}`);
+  // The v1 transport would have asked for the challenged scope alone ("files:write", "files:admin"),
+  // after trying a refresh first.
+  assert.deepEqual(scopes, [
+    "D1 files:read",
+    "D3 files:read files:write",
+    "D5 files:read files:write files:admin",
+    "D7 files:read",
+  ]);
+});
+
+test("the transport is given no authProvider, only the project's fetch", async () => {
+  const handle = await connectClient({ serverUrl: stack.config.resource });
+  try {
+    assert.equal(Reflect.get(handle.transport, "_authProvider"), undefined);
+    assert.equal(typeof Reflect.get(handle.transport, "_fetch"), "function");
+  } finally {
+    await handle.close();
+  }
+});
+
+test("no secret is recorded whole: no JWT, refresh token or code appears in the exchanges", () => {
+  const recorded = JSON.stringify(run.exchanges);
+  assert.doesNotMatch(recorded, /eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/, "a whole JWT");
+  for (const e of run.exchanges) {
+    for (const field of ["code", "code_verifier", "refresh_token", "state", "code_challenge"]) {
+      const value = e.request.form?.[field] ?? e.query[field] ?? e.response.locationQuery?.[field];
+      if (value !== undefined) assert.ok(value.length <= 8 && value.endsWith("…"), `${field}=${value}`);
+    }
+  }
+});

@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  AuthorizationResponseError,
+  checkIssParameter,
+  isRegisteredRedirect,
+  readAuthorizationResponse,
+  type AuthorizationResponse,
+} from "../../client/callback.ts";
+
+const ISSUER = "http://127.0.0.1:3001";
+const REDIRECT = "http://127.0.0.1:8976/callback";
+
+test("RFC 9207 §2.4: the iss table", () => {
+  const rows: Array<[supported: boolean, iss: string | null, accepted: boolean]> = [
+    [true, ISSUER, true],
+    [true, null, false], // advertised ⇒ required
+    [true, "http://127.0.0.1:3002", false],
+    [true, `${ISSUER}/`, false], // simple string comparison, no normalization
+    [false, null, true],
+    [false, ISSUER, true],
+    [false, "https://attacker.example", false], // not advertised, but present: must still match
+  ];
+  for (const [issParameterSupported, iss, accepted] of rows) {
+    const run = () => checkIssParameter(iss, { issuer: ISSUER, issParameterSupported });
+    if (accepted) assert.doesNotThrow(run, `${issParameterSupported} ${iss}`);
+    else assert.throws(run, AuthorizationResponseError, `${issParameterSupported} ${iss}`);
+  }
+});
+
+test("the redirect is compared by parsing: scheme, host, port and path exactly", () => {
+  const is = (location: string) => isRegisteredRedirect(new URL(location), REDIRECT);
+  assert.equal(is(`${REDIRECT}?code=abc&state=xyz`), true);
+  assert.equal(is("http://127.0.0.1:8976/callbackevil?code=abc"), false, "a prefix is not a match");
+  assert.equal(is("http://127.0.0.1:8976/callback/evil?code=abc"), false);
+  assert.equal(is("http://127.0.0.1:8977/callback?code=abc"), false, "another port");
+  assert.equal(is("https://127.0.0.1:8976/callback?code=abc"), false, "another scheme");
+  assert.equal(is("http://localhost:8976/callback?code=abc"), false, "another host");
+  assert.equal(is("http://user@127.0.0.1:8976/callback?code=abc"), false, "userinfo");
+  assert.equal(is("http://127.0.0.1:8976/callback#frag"), true, "a fragment is not part of the comparison");
+});
+
+const base: AuthorizationResponse = {
+  status: 302,
+  location: `${REDIRECT}?code=the-code&state=s1&iss=${encodeURIComponent(ISSUER)}`,
+  authorizationUrl: new URL(`${ISSUER}/authorize`),
+  redirectUri: REDIRECT,
+  expectedState: "s1",
+  issuer: { issuer: ISSUER, issParameterSupported: true },
+};
+
+const refused = (overrides: Partial<AuthorizationResponse>, message: RegExp) =>
+  assert.throws(() => readAuthorizationResponse({ ...base, ...overrides }), (e: unknown) => {
+    assert.ok(e instanceof AuthorizationResponseError);
+    assert.match(e.message, message);
+    return true;
+  });
+
+test("a valid authorization response yields its code", () => {
+  assert.deepEqual(readAuthorizationResponse(base), { code: "the-code" });
+});
+
+test("anything but a 302 to the registered redirect, with our state and the right iss, is refused", () => {
+  refused({ status: 200, bodyText: "<html>login</html>" }, /answered 200, not a 302.*login/);
+  refused({ status: 303 }, /not a 302/);
+  refused({ location: null }, /without Location/);
+  refused({ location: "http://127.0.0.1:8976/callbackevil?code=c&state=s1" }, /not the registered redirect_uri/);
+  refused({ location: "/callback?code=c&state=s1" }, /not the registered redirect_uri/); // relative: the AS's origin
+  refused({ location: `${REDIRECT}?code=c&state=other&iss=${ISSUER}` }, /state/);
+  refused({ location: `${REDIRECT}?code=c&iss=${ISSUER}` }, /state/);
+  refused({ location: `${REDIRECT}?code=c&state=s1` }, /RFC 9207.*no iss/);
+  refused({ location: `${REDIRECT}?code=c&state=s1&iss=http://127.0.0.1:9999` }, /mix-up/);
+  refused({ location: `${REDIRECT}?code=a&code=b&state=s1&iss=${ISSUER}` }, /repeats code/);
+  refused({ location: `${REDIRECT}?state=s1&iss=${ISSUER}` }, /neither code nor error/);
+});
+
+test("an error response is reported with the AS's error code, after state and iss were checked", () => {
+  const location = `${REDIRECT}?error=access_denied&error_description=nothing+grantable&state=s1&iss=${ISSUER}`;
+  const error = (() => {
+    try {
+      readAuthorizationResponse({ ...base, location });
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof AuthorizationResponseError);
+  assert.equal(error.error, "access_denied");
+  assert.equal(error.errorDescription, "nothing grantable");
+  refused({ location: `${REDIRECT}?error=access_denied&state=forged&iss=${ISSUER}` }, /state/);
+});

@@ -1,0 +1,117 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { findBearerChallenge, parseWWWAuthenticate } from "../../client/challenge.ts";
+
+const PRM = "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp";
+
+test("a step-up challenge: error, scope and resource_metadata", () => {
+  const header = `Bearer error="insufficient_scope", scope="files:read files:write", resource_metadata="${PRM}"`;
+  assert.deepEqual(findBearerChallenge(header), {
+    error: "insufficient_scope",
+    errorDescription: undefined,
+    scope: "files:read files:write",
+    resourceMetadata: PRM,
+    realm: undefined,
+  });
+});
+
+test("quoted values keep escaped quotes and commas; an error_description mentioning scope= does not steer scope", () => {
+  const header =
+    'Bearer error="insufficient_scope", error_description="needs \\"scope=files:admin\\", sorry, ask again", ' +
+    'scope="files:write", resource_metadata="' + PRM + '"';
+  const challenge = findBearerChallenge(header);
+  assert.equal(challenge?.scope, "files:write");
+  assert.equal(challenge?.errorDescription, 'needs "scope=files:admin", sorry, ask again');
+  assert.equal(challenge?.resourceMetadata, PRM);
+  // The description first, unquoted-looking text inside it, and no scope parameter at all:
+  const tricky = findBearerChallenge('Bearer error_description="try scope=files:admin", error="insufficient_scope"');
+  assert.equal(tricky?.scope, undefined);
+  assert.equal(tricky?.error, "insufficient_scope");
+});
+
+test('scope="" is the empty string, not two quote characters', () => {
+  assert.equal(findBearerChallenge('Bearer error="insufficient_scope", scope=""')?.scope, "");
+});
+
+test("odd spacing, tabs, empty list elements and unquoted values (leniently up to space or comma)", () => {
+  const [challenge] = parseWWWAuthenticate('  Bearer   error =\t"insufficient_scope" ,scope= files:read ,, ,realm=demo  ');
+  assert.deepEqual(challenge, {
+    scheme: "bearer",
+    params: { error: "insufficient_scope", scope: "files:read", realm: "demo" },
+  });
+});
+
+test("several challenges in one header, schemes and names case-insensitive", () => {
+  const challenges = parseWWWAuthenticate(
+    'Basic realm="files, and more", BEARER Scope="files:read", Error="insufficient_scope", DPoP algs="ES256 PS256"',
+  );
+  assert.deepEqual(
+    challenges.map((c) => [c.scheme, c.params]),
+    [
+      ["basic", { realm: "files, and more" }],
+      ["bearer", { scope: "files:read", error: "insufficient_scope" }],
+      ["dpop", { algs: "ES256 PS256" }],
+    ],
+  );
+  assert.equal(findBearerChallenge('Basic realm="x", Bearer scope="a"')?.scope, "a", "the Bearer one, wherever it is");
+});
+
+test("token68 challenges, and a bare scheme", () => {
+  const challenges = parseWWWAuthenticate("Negotiate YIIC3gYGKwYBBQUC==, Bearer, Basic abc=");
+  assert.deepEqual(challenges, [
+    { scheme: "negotiate", token68: "YIIC3gYGKwYBBQUC==", params: {} },
+    { scheme: "bearer", params: {} },
+    { scheme: "basic", token68: "abc=", params: {} },
+  ]);
+  assert.deepEqual(findBearerChallenge("Bearer"), {
+    error: undefined,
+    errorDescription: undefined,
+    scope: undefined,
+    resourceMetadata: undefined,
+    realm: undefined,
+  });
+});
+
+test("a repeated parameter keeps its first value (RFC 9110 §11.2 allows it once)", () => {
+  assert.equal(findBearerChallenge('Bearer scope="files:read", scope="files:admin"')?.scope, "files:read");
+});
+
+test("no header, no Bearer challenge, or garbage: nothing, and no exception", () => {
+  assert.deepEqual(parseWWWAuthenticate(null), []);
+  assert.deepEqual(parseWWWAuthenticate(undefined), []);
+  assert.equal(findBearerChallenge('Basic realm="x"'), undefined);
+  for (const garbage of ['"', 'Bearer "', 'Bearer scope="unterminated', ",,,", "=", "Bearer =x", "Bearer scope=", "é Bearer", "Bearer a=b=c"]) {
+    assert.doesNotThrow(() => parseWWWAuthenticate(garbage), garbage);
+  }
+  assert.equal(findBearerChallenge('Bearer scope="unterminated')?.scope, "unterminated");
+  assert.equal(findBearerChallenge('@@@, Bearer scope="x"')?.scope, "x", "an unreadable element is skipped");
+});
+
+test("property: never throws on any input", () => {
+  fc.assert(
+    fc.property(fc.string({ maxLength: 200 }), (header) => {
+      parseWWWAuthenticate(header);
+      findBearerChallenge(header);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test("property: any printable value survives quoting and parsing, among other parameters", () => {
+  const quote = (v: string) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  fc.assert(
+    fc.property(
+      fc.string({ unit: fc.constantFrom(..." !\"#$%&'(),-./:;<=>?@[\\]^_`{|}~azAZ09") as fc.Arbitrary<string>, maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom(..." ,=\"\\scope:files") as fc.Arbitrary<string>, maxLength: 40 }),
+      (scope, description) => {
+        const header = `Bearer error_description=${quote(description)}, scope=${quote(scope)}, error="insufficient_scope"`;
+        const challenge = findBearerChallenge(header);
+        assert.equal(challenge?.scope, scope);
+        assert.equal(challenge?.errorDescription, description);
+        assert.equal(challenge?.error, "insufficient_scope");
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -1,0 +1,177 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  computeScopeUnion,
+  isStrictScopeSuperset,
+  InsufficientScopeError,
+  operationOf,
+  StepUpAttempts,
+  withStepUp,
+  type StepUpAuthorizer,
+} from "../../client/step-up.ts";
+import { scopeUnion } from "../../shared/scopes.ts";
+
+test("computeScopeUnion: requested ∪ granted ∪ challenged, first-seen order, no duplicates", () => {
+  assert.deepEqual(computeScopeUnion("files:read", "files:read", "files:write"), ["files:read", "files:write"]);
+  assert.deepEqual(computeScopeUnion("b a", "a c", "d b"), ["b", "a", "c", "d"]);
+  assert.deepEqual(computeScopeUnion(["files:read"], ["files:read", "files:write"], ["files:admin"]), [
+    "files:read",
+    "files:write",
+    "files:admin",
+  ]);
+});
+
+test("computeScopeUnion tolerates whitespace, empty strings and undefined", () => {
+  assert.deepEqual(computeScopeUnion("  files:read\tfiles:write \n", undefined, " files:write  files:admin "), [
+    "files:read",
+    "files:write",
+    "files:admin",
+  ]);
+  assert.deepEqual(computeScopeUnion("", undefined, null), []);
+  assert.deepEqual(computeScopeUnion(undefined, undefined, "files:read"), ["files:read"]);
+  assert.deepEqual(computeScopeUnion([], [" "], ""), []);
+});
+
+test("computeScopeUnion with granted = requested (token response omitted scope) keeps the request", () => {
+  const requested = "files:read files:write";
+  assert.deepEqual(computeScopeUnion(requested, requested, "files:write"), ["files:read", "files:write"]);
+  // It is shared/scopes.ts's union, not a second implementation.
+  assert.deepEqual(computeScopeUnion("x y", "y z", "w"), scopeUnion("x y", "y z", "w"));
+});
+
+test("isStrictScopeSuperset decides refresh (false) versus fresh authorization (true)", () => {
+  assert.equal(isStrictScopeSuperset("files:read files:write", "files:read"), true, "D3: widening");
+  assert.equal(isStrictScopeSuperset("files:write files:read", "files:read files:write"), false, "order is irrelevant");
+  assert.equal(isStrictScopeSuperset(["files:read", "files:write"], "files:read files:write"), false, "D6: nothing new");
+  assert.equal(isStrictScopeSuperset("files:admin", "files:read"), false, "not a superset at all");
+  assert.equal(isStrictScopeSuperset("files:read", undefined), true, "anything beats no token");
+  assert.equal(isStrictScopeSuperset("", ""), false);
+});
+
+test("StepUpAttempts: a cap per key, surviving across calls, reset on success", () => {
+  const attempts = new StepUpAttempts(2);
+  const write = "http://127.0.0.1:3000/mcp tools/call:write-file";
+  const broken = "http://127.0.0.1:3000/mcp tools/call:broken-challenge";
+  assert.equal(attempts.tryBegin(broken), true);
+  assert.equal(attempts.tryBegin(broken), true);
+  assert.equal(attempts.tryBegin(broken), false, "third step-up refused");
+  assert.equal(attempts.count(broken), 2);
+  assert.equal(attempts.tryBegin(broken), false, "still refused on a later request");
+  assert.equal(attempts.tryBegin(write), true, "other operations have their own count");
+  attempts.reset(broken);
+  assert.equal(attempts.count(broken), 0);
+  assert.equal(attempts.tryBegin(broken), true, "success resets");
+  assert.equal(new StepUpAttempts().max, 2, "default maxStepUpAttempts");
+});
+
+test("operationOf: tools/call:<name>, the JSON-RPC method, a batch, or the HTTP method", () => {
+  const rpc = (m: object) => ({ method: "POST", body: JSON.stringify(m) });
+  assert.equal(operationOf(rpc({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "write-file" } })), "tools/call:write-file");
+  assert.equal(operationOf(rpc({ jsonrpc: "2.0", id: 2, method: "tools/list" })), "tools/list");
+  assert.equal(
+    operationOf(rpc([{ method: "tools/call", params: { name: "a" } }, { method: "ping" }])),
+    "tools/call:a,ping",
+  );
+  assert.equal(operationOf({ method: "GET" }), "GET");
+  assert.equal(operationOf({ method: "POST", body: "not json" }), "POST");
+  assert.equal(operationOf(undefined), "GET");
+});
+
+// ---- the middleware against a scripted server and a counting AS stand-in ----
+
+const INSUFFICIENT = (scope: string) => ({
+  "www-authenticate": `Bearer error="insufficient_scope", scope="${scope}", error_description="needs ${scope}"`,
+});
+
+/** A stand-in AS that issues tokens `t1`, `t2`, … and counts what it was asked to do. */
+function fakeAuthorizer(grantable = ["files:read", "files:write"]) {
+  let token: string | undefined;
+  let granted: string[] = [];
+  let requested: string[] = [];
+  const asked = { authorize: [] as string[][], refresh: 0, tokens: 0 };
+  const issue = () => (token = `t${++asked.tokens}`);
+  const authorizer: StepUpAuthorizer = {
+    accessToken: () => token,
+    grantedScope: () => granted,
+    requestedScope: () => requested,
+    setRequestedScope: (s) => (requested = s),
+    canRefresh: () => token !== undefined,
+    authorize: async (scope) => {
+      await new Promise((r) => setTimeout(r, 5));
+      asked.authorize.push(scope);
+      requested = scope;
+      granted = scope.filter((s) => grantable.includes(s));
+      issue();
+    },
+    refresh: async () => {
+      asked.refresh++;
+      issue();
+      return true;
+    },
+  };
+  return { authorizer, asked };
+}
+
+const call = (name: string) => ({
+  method: "POST",
+  body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name } }),
+});
+
+test("two requests racing into a 401 cause one authorization, and both are resent with its token", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  const seen: Array<string | null> = [];
+  const next = async (_url: string | URL, init?: RequestInit) => {
+    const auth = new Headers(init?.headers).get("authorization");
+    seen.push(auth);
+    return auth ? new Response("{}", { status: 200 }) : new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer scope="files:read"' } });
+  };
+  const fetchFn = withStepUp(authorizer, { resource: "r" })(next);
+  const [a, b] = await Promise.all([fetchFn("http://x/mcp", call("list-files")), fetchFn("http://x/mcp", { method: "GET" })]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  assert.deepEqual(asked.authorize, [["files:read"]], "one authorization, with the challenge's scope");
+  assert.deepEqual(seen, [null, null, "Bearer t1", "Bearer t1"]);
+});
+
+test("throw mode: InsufficientScopeError at once, no AS work, one request", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {});
+  let requests = 0;
+  const next = async () => (requests++, new Response(null, { status: 403, headers: INSUFFICIENT("files:write") }));
+  const fetchFn = withStepUp(authorizer, { resource: "r", onInsufficientScope: "throw" })(next);
+  const error = await fetchFn("http://x/mcp", call("write-file")).catch((e: unknown) => e);
+  assert.ok(error instanceof InsufficientScopeError);
+  assert.equal(error.reason, "throw-mode");
+  assert.equal(error.requiredScope, "files:write");
+  assert.equal(error.grantedScope, "files:read");
+  assert.equal(error.errorDescription, "needs files:write");
+  assert.equal(error.attempts, 0);
+  assert.equal(requests, 1);
+  assert.deepEqual(asked.authorize, [["files:read"]], "only the set-up authorization");
+  assert.equal(asked.refresh, 0);
+});
+
+test("the cap counts across requests and resets when the operation succeeds", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {});
+  let healthy = false;
+  let requests = 0;
+  const next = async () => {
+    requests++;
+    return healthy ? new Response("{}", { status: 200 }) : new Response(null, { status: 403, headers: INSUFFICIENT("files:read") });
+  };
+  const fetchFn = withStepUp(authorizer, { resource: "r" })(next);
+  const first = await fetchFn("http://x/mcp", call("broken")).catch((e: unknown) => e);
+  assert.ok(first instanceof InsufficientScopeError && first.reason === "retry-limit" && first.attempts === 2);
+  assert.equal(requests, 3);
+  assert.equal(asked.refresh, 2, "nothing to widen: the normal path refreshes");
+  const again = await fetchFn("http://x/mcp", call("broken")).catch((e: unknown) => e);
+  assert.ok(again instanceof InsufficientScopeError && again.reason === "retry-limit");
+  assert.equal(requests, 4, "the count survived: one request, no further step-up");
+  assert.equal(asked.refresh, 2);
+  healthy = true;
+  assert.equal((await fetchFn("http://x/mcp", call("broken"))).status, 200);
+  healthy = false;
+  await fetchFn("http://x/mcp", call("broken")).catch(() => {});
+  assert.equal(asked.refresh, 4, "after a success the operation gets its two step-ups again");
+});
