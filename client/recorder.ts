@@ -54,18 +54,9 @@ const SECRET_FIELDS = new Set([
   "state", "client_secret", "registration_access_token", "assertion",
 ]);
 
-/**
- * `redact` keeps a prefix, but every JWT starts `eyJhbG…` (its header): for a JWT, keep a prefix of
- * the signature instead, so two tokens can be told apart in a transcript and neither can be replayed.
- */
-export function redactToken(value: string): string {
-  const parts = value.split(".");
-  return parts.length === 3 && parts[0]!.startsWith("eyJ") ? `eyJ….${redact(parts[2])}` : redact(value);
-}
-
 function redactParams(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of params) out[name] = SECRET_FIELDS.has(name) ? redactToken(value) : value;
+  for (const [name, value] of params) out[name] = SECRET_FIELDS.has(name) ? redact(value) : value;
   return out;
 }
 
@@ -82,7 +73,7 @@ function scrub(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object" || depth > 6) return value;
   if (Array.isArray(value)) return value.slice(0, 20).map((v) => scrub(v, depth + 1));
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? redactToken(v) : scrub(v, depth + 1)]),
+    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? redact(v) : scrub(v, depth + 1)]),
   );
 }
 
@@ -159,7 +150,7 @@ export class ExchangeRecorder {
     const authorization = headers.get("authorization");
     if (authorization) {
       const [scheme, credentials] = authorization.split(" ", 2);
-      exchange.request.authorization = `${scheme} ${redactToken(credentials ?? "")}`;
+      exchange.request.authorization = `${scheme} ${redact(credentials ?? "")}`;
     }
     exchange.request.mcpSessionId = headers.get("mcp-session-id") ?? undefined;
     describeBody(init?.body, exchange.request);

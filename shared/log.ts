@@ -3,9 +3,15 @@
  * anything that is a token, code or verifier goes through `redact` first.
  */
 
-/** Keep a short prefix so a reader can correlate lines, never enough to replay the value. */
+/**
+ * Keep a short prefix so a reader can correlate lines, never enough to replay the value. Every JWT
+ * starts `eyJhbG…` (its header), so for a JWT the prefix is taken from the signature instead: two
+ * tokens stay distinguishable in a log or transcript and neither can be replayed.
+ */
 export function redact(secret: string | undefined | null, keep = 6): string {
   if (!secret) return "<none>";
+  const parts = secret.split(".");
+  if (parts.length === 3 && parts[0]!.startsWith("eyJ")) return `eyJ….${redact(parts[2], keep)}`;
   return secret.length <= keep ? "…" : `${secret.slice(0, keep)}…`;
 }
 
