@@ -124,3 +124,40 @@ test("the deadline ends a run that cannot finish in time and says what it was wa
   assert.match(run.stderr, /deadline of 400 ms \(DEMO_TIMEOUT_MS\) passed while waiting for /);
   await assertNothingLeftBehind(run.stdout);
 });
+
+/** What a transcript must keep from run to run: its headings, the diagram's shape, the checklist. */
+function transcriptStructure(markdown: string) {
+  const mermaid = /```mermaid\n([\s\S]*?)\n```/.exec(markdown)?.[1] ?? "";
+  const arrows = mermaid.split("\n").filter((line) => line.includes("->>"));
+  return {
+    headings: markdown.split("\n").filter((line) => line.startsWith("#")),
+    participants: mermaid.split("\n").filter((line) => line.trim().startsWith("participant")),
+    startsAsSequenceDiagram: mermaid.startsWith("sequenceDiagram"),
+    // The step-up's shape as it happened: requests per party, challenges, authorizations, refreshes.
+    requestsTo: { AS: arrows.filter((l) => l.includes("Client->>AS")).length, RS: arrows.filter((l) => l.includes("Client->>RS")).length },
+    insufficientScope: arrows.filter((l) => /-->>Client: 403 insufficient_scope/.test(l)).length,
+    authorizations: arrows.filter((l) => /Client->>AS: GET \/authorize/.test(l)).length,
+    refreshes: arrows.filter((l) => /Client->>AS: POST \/token grant_type=refresh_token/.test(l)).length,
+    checklist: markdown.split("\n").filter((line) => /^- [✓✗] \*\*D\d\*\*/.test(line)).map((line) => line.slice(0, line.indexOf("**", 6) + 2)),
+  };
+}
+
+test("pnpm demo --transcript writes a transcript with the structure of the committed docs/transcript.md", async () => {
+  const { mkdtemp, readFile } = await import("node:fs/promises");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const file = path.join(await mkdtemp(path.join(os.tmpdir(), "transcript-")), "run.md");
+  const run = await runDemo(["--transcript", file]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^✓ D8 /m, "the human checklist is printed on stdout without --json");
+
+  const fresh = transcriptStructure(await readFile(file, "utf8"));
+  const committed = transcriptStructure(await readFile(path.join(PROJECT_ROOT, "docs/transcript.md"), "utf8"));
+  assert.deepEqual(fresh, committed);
+  // And the committed example shows what it is there to show.
+  assert.equal(committed.startsAsSequenceDiagram, true);
+  assert.deepEqual(committed.participants.map((l) => l.trim()), ["participant Client", "participant AS", "participant RS"]);
+  assert.ok(committed.insufficientScope >= 1 && committed.authorizations >= 2, "the 403 and the second authorization");
+  assert.equal(committed.checklist.length, 8);
+  assert.ok(committed.checklist.every((line) => line.startsWith("- ✓")));
+});
