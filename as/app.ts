@@ -56,6 +56,11 @@ function bodyError(err: { type?: unknown; status?: unknown }): OAuthError | unde
     case "request.size.invalid":
       return new InvalidRequest("request body was incomplete");
     default:
+      // Any other client error body-parser raises is the client's fault too, never a 500 — chiefly a corrupt
+      // or truncated gzip/deflate/br body, whose zlib error (`Z_DATA_ERROR`, …) arrives as a 400 without a `type`.
+      if (typeof err.status === "number" && err.status >= 400 && err.status < 500) {
+        return new InvalidRequest("request body could not be read (corrupt or truncated Content-Encoding?)");
+      }
       return undefined;
   }
 }

@@ -13,6 +13,7 @@ import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
 import {
   AccessDenied,
+  InvalidClient,
   InvalidRequest,
   InvalidScope,
   InvalidTarget,
@@ -43,7 +44,9 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   const client_id = params.get("client_id");
   if (!client_id) throw new InvalidRequest("client_id is required");
   const client = state.clients.get(client_id);
-  if (!client) throw new InvalidRequest("unknown client_id; not redirecting");
+  // RFC 6749 §4.1.2.1: never redirect for an unknown client. The §5.2 code `invalid_client` tells a
+  // client whose registration the AS forgot (e.g. after a restart) to register again.
+  if (!client) throw new InvalidClient("unknown client_id; not redirecting", 400);
   // Required here even with one registered URI, so /token can always compare it exactly (A5).
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
@@ -57,6 +60,8 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
 /** SPEC §2 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
 function grantScope(state: AsState, requested: string | undefined): string[] {
   const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
+  // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).
+  if (scopes.length === 0) throw new InvalidScope("scope names no scope; omit it for the default (files:read)");
   const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(" ")}`);
   const granted = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));

@@ -32,8 +32,9 @@ export class InvalidRequest extends OAuthError {
 
 /** RFC 6749 §5.2: client authentication failed (here: an unknown `client_id`). */
 export class InvalidClient extends OAuthError {
-  constructor(description: string) {
-    super(401, "invalid_client", description);
+  /** 401 at the token endpoint (RFC 6749 §5.2); /authorize answers an unknown client with 400 instead. */
+  constructor(description: string, status = 401) {
+    super(status, "invalid_client", description);
   }
 }
 

@@ -17,6 +17,11 @@ export const MAX_CLIENT_NAME_LENGTH = 200;
 
 const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
 
+/** A3 defaults apply to omitted fields only (not to `null`, which then fails the field's type check). */
+function orDefault(value: unknown, fallback: unknown): unknown {
+  return value === undefined ? fallback : value;
+}
+
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
@@ -40,8 +45,9 @@ function redirectUris(value: unknown): string[] {
 export function clientMetadata(body: Record<string, unknown>): Omit<ClientRecord, "client_id" | "client_id_issued_at"> {
   const redirect_uris = redirectUris(body.redirect_uris);
 
-  // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise.
-  const application_type = body.application_type ?? "native";
+  // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise. Only an omitted field takes
+  // the default: `null` is a value of the wrong type (RFC 7591 §2), refused like any other.
+  const application_type = orDefault(body.application_type, "native");
   if (application_type !== "native" && application_type !== "web") {
     throw new InvalidClientMetadata('application_type must be "native" or "web"');
   }
@@ -51,7 +57,7 @@ export function clientMetadata(body: Record<string, unknown>): Omit<ClientRecord
   }
 
   // RFC 7591 §2: omitted grant_types means ["authorization_code"] — such a client gets no refresh token.
-  const grant_types = body.grant_types ?? ["authorization_code"];
+  const grant_types = orDefault(body.grant_types, ["authorization_code"]);
   if (!isStringArray(grant_types) || grant_types.length === 0) {
     throw new InvalidClientMetadata("grant_types must be a non-empty array of strings");
   }
@@ -64,13 +70,13 @@ export function clientMetadata(body: Record<string, unknown>): Omit<ClientRecord
     throw new InvalidClientMetadata("grant_types must include authorization_code");
   }
 
-  const response_types = body.response_types ?? ["code"];
+  const response_types = orDefault(body.response_types, ["code"]);
   if (!isStringArray(response_types) || response_types.length === 0 || response_types.some((r) => r !== "code")) {
     throw new InvalidClientMetadata('response_types must be ["code"]');
   }
 
   // Public clients only (OAuth 2.1 §2.1): omitted means "none" here, and nothing else is accepted.
-  const token_endpoint_auth_method = body.token_endpoint_auth_method ?? "none";
+  const token_endpoint_auth_method = orDefault(body.token_endpoint_auth_method, "none");
   if (token_endpoint_auth_method !== "none") {
     throw new InvalidClientMetadata('token_endpoint_auth_method must be "none": this AS registers public clients only');
   }

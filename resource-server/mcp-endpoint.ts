@@ -29,29 +29,74 @@ function mediaType(header: string | undefined): string {
   return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
+/** The `charset` parameter of a Content-Type value, lower-cased and unquoted; `undefined` when absent. */
+function charsetOf(header: string | undefined): string | undefined {
+  for (const parameter of (header ?? "").split(";").slice(1)) {
+    const [name = "", ...value] = parameter.split("=");
+    if (name.trim().toLowerCase() === "charset") return value.join("=").trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+  }
+  return undefined;
+}
+
 const isJsonRequest = (req: { headers: { "content-type"?: string } }) =>
   mediaType(req.headers["content-type"]) === "application/json";
 
-/** Step 2. body-parser turns an empty body into `{}`; `verify` flags it so it is answered 400 instead. */
+/** What is wrong with a parsed body as JSON-RPC 2.0, or `undefined` when it is a message or a batch. */
+export function jsonRpcShapeProblem(body: unknown): string | undefined {
+  const describe = (value: unknown) =>
+    value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : `a ${typeof value}`;
+  if (!Array.isArray(body)) return describe(body) === "an object" ? undefined : describe(body);
+  // JSON-RPC 2.0 §6: an empty array is not a batch, and each element must be a Request object.
+  if (body.length === 0) return "an empty batch";
+  const index = body.findIndex((message) => describe(message) !== "an object");
+  return index === -1 ? undefined : `a batch holding ${describe(body[index])} at index ${index}`;
+}
+
+/**
+ * Step 2, in three parts:
+ * - the media type must be `application/json` and the charset, if given, UTF-8 (RFC 8259 §8.1) —
+ *   body-parser itself would decode any `utf-*` (UTF-16 included) into garbage that then reads as a
+ *   parse error; checked before a byte of the body is read;
+ * - parse, bounded; body-parser turns an empty body into `{}`, so `verify` flags it to be answered 400;
+ * - the parsed value must be a JSON-RPC message (an object) or a batch (a non-empty array of objects):
+ *   valid JSON of another shape is `-32600 Invalid Request` (JSON-RPC 2.0 §5.1, §6), not a parse error.
+ */
 export function mcpJsonBody(): RequestHandler[] {
+  const requireJson: RequestHandler = (req, res, next) => {
+    if (!isJsonRequest(req)) {
+      return sendJsonRpcError(res, 415, JsonRpcCode.ServerError, "Unsupported Media Type: Content-Type must be application/json");
+    }
+    const charset = charsetOf(req.headers["content-type"]);
+    if (charset !== undefined && charset !== "utf-8") {
+      return sendJsonRpcError(res, 415, JsonRpcCode.ServerError, "Unsupported Media Type: charset must be utf-8");
+    }
+    next();
+  };
   const parse = express.json({
     limit: MAX_BODY_BYTES,
     type: isJsonRequest,
+    strict: false, // scalars are parsed, so that they are answered -32600 below rather than "not valid JSON"
     inflate: false, // a compressed body is refused (415), so the limit is a limit on what is parsed
     verify: (_req, _res, buffer) => {
       if (buffer.length === 0) throw Object.assign(new Error("empty body"), { type: "entity.empty" });
     },
   });
-  const requireJsonBody: RequestHandler = (req, res, next) => {
-    if (!isJsonRequest(req)) {
-      return sendJsonRpcError(res, 415, JsonRpcCode.ServerError, "Unsupported Media Type: Content-Type must be application/json");
-    }
+  const requireJsonRpc: RequestHandler = (req, res, next) => {
     if (req.body === undefined) {
       return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, "Bad Request: empty body, expected a JSON-RPC message");
     }
+    const problem = jsonRpcShapeProblem(req.body);
+    if (problem) {
+      return sendJsonRpcError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        `Invalid Request: expected a JSON-RPC message (an object) or a batch (a non-empty array of objects), got ${problem}`,
+      );
+    }
     next();
   };
-  return [parse, requireJsonBody];
+  return [requireJson, parse, requireJsonRpc];
 }
 
 /** The session's server and transport a request is handed to, set by `bindSession` for `handleMcp`. */

@@ -57,7 +57,8 @@ test("sanity: the baseline request succeeds", async () => {
 });
 
 test("unknown or missing client_id → 400 JSON, no redirect", async () => {
-  await expectNoRedirect(params({ client_id: "no-such-client" }));
+  // invalid_client (RFC 6749 §5.2's code) tells a client whose registration was forgotten to register again.
+  await expectNoRedirect(params({ client_id: "no-such-client" }), "invalid_client");
   await expectNoRedirect(params({ client_id: undefined }));
   await expectNoRedirect(params({ client_id: "" }));
 });

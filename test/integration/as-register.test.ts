@@ -159,7 +159,7 @@ test("A9: when the client store is full the oldest client is evicted", async () 
     const [first, second, third] = [await registerClient(small.config), await registerClient(small.config), await registerClient(small.config)];
     const response = await authorize(small.config, authorizationParams(small.config, first!.client_id, pkcePair().code_challenge));
     assert.equal(response.headers.get("location"), null);
-    await expectOAuthError(response, 400, "invalid_request");
+    await expectOAuthError(response, 400, "invalid_client");
     await obtainCode(small.config, { client_id: second!.client_id });
     await obtainCode(small.config, { client_id: third!.client_id });
   } finally {

@@ -57,8 +57,10 @@ describe("R8 bodies that are not one JSON-RPC message", () => {
     assert.equal(response.body.error.code, -32700);
   });
 
-  test("a JSON scalar → 400", async () => {
-    assertJsonRpcError(await session.post("42"), 400, /Parse error/);
+  test("a JSON scalar → 400 Invalid Request (-32600): valid JSON, but not a JSON-RPC message", async () => {
+    const response = await session.post("42");
+    assertJsonRpcError(response, 400, /Invalid Request/);
+    assert.equal(response.body.error.code, -32600);
   });
 
   test("an empty body (Content-Length: 0) → 400", async () => {

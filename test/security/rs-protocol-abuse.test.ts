@@ -1,0 +1,33 @@
+/**
+ * Issue 6, RS half — protocol abuse at `/mcp` (SPEC R5, R6, R8; §7), one test per catalog entry
+ * (catalog/rs-protocol.ts): bodies, content types, JSON-RPC shapes, batches, unknown tools and
+ * methods, odd params and session ids, all sent with the victim's own valid token. Each entry is
+ * checked by catalog/rs-harness.ts: exact status, the strictly parsed `WWW-Authenticate` (each
+ * parameter once, or none), the JSON-RPC body, no echoed credential, and no side effect on the
+ * victim's session or the file store.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { PROTOCOL_ATTACKS } from "./catalog/rs-protocol.ts";
+import { runAttack, startCatalogServer, type CatalogServer } from "./catalog/rs-harness.ts";
+import { byCategory } from "./catalog/rs-types.ts";
+
+let server: CatalogServer;
+before(async () => {
+  server = await startCatalogServer();
+});
+after(() => server.close());
+
+test("the protocol catalog: ids are unique and every entry cites its rule", () => {
+  const ids = PROTOCOL_ATTACKS.map((attack) => attack.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const attack of PROTOCOL_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+});
+
+for (const [category, attacks] of byCategory(PROTOCOL_ATTACKS)) {
+  describe(category, () => {
+    for (const attack of attacks) {
+      test(`${attack.id}: ${attack.title} → ${attack.expect.status}`, () => runAttack(server, attack));
+    }
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * Issue 6, RS half — token abuse at `/mcp` (SPEC R3, R4, R6; §7), one test per catalog entry
+ * (catalog/rs-tokens.ts). Each entry is checked by catalog/rs-harness.ts: exact status, the strictly
+ * parsed `WWW-Authenticate` (each parameter once), the JSON-RPC error body, no echoed credential, and
+ * no side effect on the victim's session or the file store.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { TOKEN_ATTACKS } from "./catalog/rs-tokens.ts";
+import { runAttack, startCatalogServer, type CatalogServer } from "./catalog/rs-harness.ts";
+import { byCategory } from "./catalog/rs-types.ts";
+
+let server: CatalogServer;
+before(async () => {
+  server = await startCatalogServer();
+});
+after(() => server.close());
+
+test("the token catalog: ids are unique and every entry cites its rule", () => {
+  const ids = TOKEN_ATTACKS.map((attack) => attack.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const attack of TOKEN_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+});
+
+for (const [category, attacks] of byCategory(TOKEN_ATTACKS)) {
+  describe(category, () => {
+    for (const attack of attacks) {
+      test(`${attack.id}: ${attack.title} → ${attack.expect.status}`, () => runAttack(server, attack));
+    }
+  });
+}
