@@ -18,10 +18,12 @@ before(async () => {
 });
 after(() => server.close());
 
-test("the protocol catalog: ids are unique and every entry cites its rule", () => {
+test("the protocol catalog: ids are unique and every entry cites its rule", (t) => {
   const ids = PROTOCOL_ATTACKS.map((attack) => attack.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const attack of PROTOCOL_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+  for (const [category, attacks] of byCategory(PROTOCOL_ATTACKS)) t.diagnostic(`${category}: ${attacks.length} entries`);
+  t.diagnostic(`catalog: ${PROTOCOL_ATTACKS.length} RS protocol attacks in ${byCategory(PROTOCOL_ATTACKS).size} categories`);
 });
 
 for (const [category, attacks] of byCategory(PROTOCOL_ATTACKS)) {

@@ -16,10 +16,12 @@ before(async () => {
 });
 after(() => server.close());
 
-test("the token catalog: ids are unique and every entry cites its rule", () => {
+test("the token catalog: ids are unique and every entry cites its rule", (t) => {
   const ids = TOKEN_ATTACKS.map((attack) => attack.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const attack of TOKEN_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+  for (const [category, attacks] of byCategory(TOKEN_ATTACKS)) t.diagnostic(`${category}: ${attacks.length} entries`);
+  t.diagnostic(`catalog: ${TOKEN_ATTACKS.length} RS token attacks in ${byCategory(TOKEN_ATTACKS).size} categories`);
 });
 
 for (const [category, attacks] of byCategory(TOKEN_ATTACKS)) {
