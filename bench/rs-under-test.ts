@@ -1,0 +1,40 @@
+/**
+ * BENCHMARK ONLY — the resource server under test for P2 (what the auth gate costs).
+ *
+ * What runs where: this process, on http://127.0.0.1:$RS_PORT, serves exactly the app that
+ * `resource-server/server.ts` serves, built by the same `createApp(config, …)`, except that with
+ * `BENCH_AUTH_GATE=off` the bearer check and the scope gate are switched off (`authGate: false`):
+ * anyone may call any tool. `pnpm bench` starts two of these side by side (gate on, gate off) and
+ * loads both with the same generator and the same sessions, so the ratio of their rates is the gate's
+ * cost. Never run it for anything else; `pnpm start:rs` is the real server.
+ *
+ * Logging is off (a benchmark should not measure stderr), except the one warning line that says the
+ * gate is off.
+ */
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { closeServer, listenLoopback } from "../shared/listen.ts";
+import { createLogger, silentLogger } from "../shared/log.ts";
+import { createApp } from "../resource-server/app.ts";
+
+async function main(): Promise<void> {
+  const gate = process.env.BENCH_AUTH_GATE ?? "on";
+  if (gate !== "on" && gate !== "off") throw new ConfigError(`BENCH_AUTH_GATE must be "on" or "off", got ${JSON.stringify(gate)}`);
+  const requested = loadConfig();
+  const { server, address } = await listenLoopback(requested.rsPort);
+  const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
+  if (gate === "off") createLogger("[rs-bench]").warn("auth gate OFF (benchmark only): /mcp accepts any caller");
+  server.on("request", await createApp(config, { logger: silentLogger, authGate: gate === "on" }));
+  console.log(`[rs-bench] listening on ${config.resource} (auth gate ${gate})`);
+
+  const stop = async () => {
+    await closeServer(server);
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[rs-bench] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
