@@ -73,7 +73,12 @@ async function openSession(resource: string, token: string): Promise<Session> {
     }),
     signal: AbortSignal.timeout(10_000),
   });
-  const body = (await init.json()) as { result?: { protocolVersion?: string } };
+  // The RS answers a request with a short SSE stream (one `data:` line per JSON-RPC response).
+  const text = await init.text();
+  const data = init.headers.get("content-type")?.startsWith("text/event-stream")
+    ? text.split("\n").find((line) => line.startsWith("data:"))?.slice(5) ?? "{}"
+    : text;
+  const body = JSON.parse(data) as { result?: { protocolVersion?: string } };
   const sessionId = init.headers.get("mcp-session-id");
   if (init.status !== 200 || !sessionId || !body.result?.protocolVersion) {
     throw new Error(`initialize at ${resource} failed: ${init.status} ${JSON.stringify(body)}`);

@@ -149,8 +149,9 @@ async function openSession(
   const server = createMcpServer(store);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
-    // Every tool answers at once and sends no notifications: plain JSON responses, not SSE streams.
-    enableJsonResponse: true,
+    // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that
+    // mode keeps one stream-mapping entry per request for the session's lifetime (memory grows with
+    // every call, modelcontextprotocol/typescript-sdk#2559), while SSE streams are released when done.
     // The principal is recorded when the session comes into being (SPEC §4.1).
     onsessioninitialized: (id) => {
       sessions.add({ id, principal, server, transport });

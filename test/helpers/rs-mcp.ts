@@ -2,8 +2,8 @@
  * Test helpers for the resource server (SPEC §4): drive MCP over plain `fetch` (JSON-RPC, as the wire
  * shows it), parse `WWW-Authenticate` challenges strictly, and mint tokens the AS would never issue.
  *
- * Responses are parsed by their Content-Type: the RS answers JSON (`enableJsonResponse`), but an SSE
- * body (`text/event-stream`) is also read, from its `data:` lines, so the helpers don't depend on it.
+ * Responses are parsed by their Content-Type: the RS answers a POST of requests with an SSE stream
+ * (`text/event-stream`, read from its `data:` lines) and errors with JSON; both are read here.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -46,15 +46,21 @@ export async function mcpRequest(config: Config, body: unknown, options: PostOpt
   return readMcpResponse(response);
 }
 
+/** The JSON-RPC payload of an /mcp response body, by its Content-Type (JSON, or SSE `data:` lines). */
+export function parseMcpBody(contentType: string, text: string): any {
+  if (contentType.startsWith("application/json") && text !== "") return JSON.parse(text);
+  if (contentType.startsWith("text/event-stream")) {
+    const data = text.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim());
+    // One event per JSON-RPC response; several (a batch) read as an array, like a JSON batch response.
+    const messages = data.filter((line) => line !== "").map((line) => JSON.parse(line));
+    return messages.length > 1 ? messages : messages[0];
+  }
+  return text === "" ? undefined : text;
+}
+
 export async function readMcpResponse(response: Response): Promise<McpResponse> {
   const text = await response.text();
-  const type = response.headers.get("content-type") ?? "";
-  let body: any = text === "" ? undefined : text;
-  if (type.startsWith("application/json") && text !== "") body = JSON.parse(text);
-  if (type.startsWith("text/event-stream")) {
-    const data = text.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim());
-    body = data.length > 0 ? JSON.parse(data.at(-1)!) : undefined;
-  }
+  const body = parseMcpBody(response.headers.get("content-type") ?? "", text);
   return { status: response.status, headers: response.headers, body, text };
 }
 

@@ -8,6 +8,7 @@ import http from "node:http";
 import { randomUUID } from "node:crypto";
 import { closeServer, listenLoopback } from "../../../shared/listen.ts";
 import {
+  parseMcpBody,
   ACCEPT,
   McpTestSession,
   mintToken,
@@ -61,8 +62,8 @@ export async function startCatalogServer(env: Record<string, string> = {}): Prom
 
 /**
  * One request to the RS with node:http, so a header can be sent twice (fetch would join the values)
- * and any byte sequence can be the body. The response is read whole (the RS answers JSON, never SSE
- * here: every attack is a POST of a tool call or a request that is refused).
+ * and any byte sequence can be the body. The response is read whole: a refusal is JSON, an answer from
+ * MCP itself a short SSE stream that ends with the response.
  */
 export function sendRaw(
   url: string,
@@ -74,8 +75,7 @@ export function sendRaw(
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        let parsed: any = text === "" ? undefined : text;
-        if ((response.headers["content-type"] ?? "").startsWith("application/json") && text !== "") parsed = JSON.parse(text);
+        const parsed = parseMcpBody(response.headers["content-type"] ?? "", text);
         const headerNames: string[] = [];
         for (let i = 0; i < response.rawHeaders.length; i += 2) headerNames.push(response.rawHeaders[i]!.toLowerCase());
         resolve({ status: response.statusCode!, headers: response.headers, headerNames, text, body: parsed });
@@ -145,7 +145,8 @@ function assertBody(response: RawResponse, expected: Expectation): void {
     assert.equal(response.text, "", "no body expected");
     return;
   }
-  assert.match(String(response.headers["content-type"]), /^application\/json/, `JSON expected: ${response.text.slice(0, 200)}`);
+  // A refusal by the gate is JSON; an answer from MCP itself arrives as an SSE stream of JSON-RPC.
+  assert.match(String(response.headers["content-type"]), /^(application\/json|text\/event-stream)/, `JSON-RPC expected: ${response.text.slice(0, 200)}`);
   const json = response.body;
   if ("rpcError" in body) {
     assert.equal(json?.jsonrpc, "2.0", response.text);
