@@ -70,6 +70,17 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.exit(130);
   });
 }
+// Whatever ends this process — a closed pipe on stdout (`pnpm demo | head`), a crash — the servers go
+// with it: `exit` handlers run synchronously, and a signal can be sent synchronously.
+process.on("exit", () => {
+  for (const child of children) if (child.process.exitCode === null) child.process.kill("SIGKILL");
+});
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(1); // the reader went away; nothing left to tell it
+    throw error;
+  });
+}
 
 let clientExit: number | string | undefined;
 let clientStdout = "";

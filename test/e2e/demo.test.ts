@@ -50,9 +50,15 @@ function acceptsConnections(port: number): Promise<boolean> {
   });
 }
 
+/** A SIGKILLed process is gone once the OS has reaped it: wait for that, boundedly. */
+async function isStillAliveAfterGrace(pid: number): Promise<boolean> {
+  for (let i = 0; i < 30 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  return isAlive(pid);
+}
+
 async function assertNothingLeftBehind(output: string) {
   const { pids, ports } = announced(output);
-  for (const pid of pids) assert.equal(isAlive(pid), false, `server pid ${pid} was stopped`);
+  for (const pid of pids) assert.equal(await isStillAliveAfterGrace(pid), false, `server pid ${pid} was stopped`);
   for (const port of ports) assert.equal(await acceptsConnections(port), false, `port ${port} was released`);
 }
 
@@ -160,4 +166,20 @@ test("pnpm demo --transcript writes a transcript with the structure of the commi
   assert.ok(committed.insufficientScope >= 1 && committed.authorizations >= 2, "the 403 and the second authorization");
   assert.equal(committed.checklist.length, 8);
   assert.ok(committed.checklist.every((line) => line.startsWith("- ✓")));
+});
+
+test("a reader that goes away (`pnpm demo | head -1`) still leaves no server behind", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let firstLine = "";
+  for await (const chunk of child.stdout) {
+    firstLine += chunk;
+    if (firstLine.includes("\n")) break; // leaving the loop destroys our end of the pipe
+  }
+  const code = await new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", resolve)));
+  assert.notEqual(code, 0, "the demo could not finish its report, so it does not claim success");
+  await assertNothingLeftBehind(firstLine);
 });
