@@ -11,7 +11,8 @@ import { localhostHostValidation } from "@modelcontextprotocol/sdk/server/middle
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
-import { bearerAuth, createAccessTokenVerifier } from "./bearer.ts";
+import { createAccessTokenVerifier } from "./access-token.ts";
+import { bearerAuth } from "./bearer.ts";
 import { jsonRpcErrorHandler } from "./errors.ts";
 import { bindSession, handleMcp, mcpJsonBody, methodNotAllowed } from "./mcp-endpoint.ts";
 import { metadataHandler, metadataPath } from "./metadata.ts";

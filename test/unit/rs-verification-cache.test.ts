@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createLocalJWKSet, type JWTVerifyGetKey } from "jose";
 import { loadConfig } from "../../shared/config.ts";
-import { createAccessTokenVerifier, InvalidTokenError } from "../../resource-server/bearer.ts";
+import { createAccessTokenVerifier, InvalidTokenError } from "../../resource-server/access-token.ts";
 import { mintToken, testKey, type TestKey } from "../helpers/rs-mcp.ts";
 
 const config = loadConfig({ AS_PORT: "3001", RS_PORT: "3000" });
