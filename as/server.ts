@@ -16,13 +16,13 @@
  * Demo-only shortcuts: plain http on loopback, one auto-consenting user, in-memory stores (lost on
  * restart, capped), a signing key generated at start-up, DCR instead of client ID metadata documents.
  */
-import { closeServer, listenLoopback } from "../shared/listen.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { loadConfig } from "../shared/config.ts";
+import { listenLoopback, runServerEntry } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
 import { createApp } from "./app.ts";
 import { METADATA_PATH } from "./metadata.ts";
 
-async function main(): Promise<void> {
+await runServerEntry("as", async () => {
   const requested = loadConfig();
   // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
   const { server, address } = await listenLoopback(requested.asPort);
@@ -31,20 +31,5 @@ async function main(): Promise<void> {
 
   console.log(`[as] listening on http://127.0.0.1:${address.port}`);
   console.log(`[as] metadata: ${config.issuer}${METADATA_PATH}`);
-
-  const stop = async () => {
-    await closeServer(server);
-    process.exit(0);
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`[as] ${error.message}`);
-  } else {
-    console.error(`[as] failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  process.exit(1);
+  return server;
 });

@@ -12,11 +12,11 @@
  * gate is off.
  */
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { closeServer, listenLoopback } from "../shared/listen.ts";
+import { listenLoopback, runServerEntry } from "../shared/listen.ts";
 import { createLogger, silentLogger } from "../shared/log.ts";
 import { createApp } from "../resource-server/app.ts";
 
-async function main(): Promise<void> {
+await runServerEntry("rs-bench", async () => {
   const gate = process.env.BENCH_AUTH_GATE ?? "on";
   if (gate !== "on" && gate !== "off") throw new ConfigError(`BENCH_AUTH_GATE must be "on" or "off", got ${JSON.stringify(gate)}`);
   const requested = loadConfig();
@@ -25,16 +25,5 @@ async function main(): Promise<void> {
   if (gate === "off") createLogger("[rs-bench]").warn("auth gate OFF (benchmark only): /mcp accepts any caller");
   server.on("request", await createApp(config, { logger: silentLogger, authGate: gate === "on" }));
   console.log(`[rs-bench] listening on ${config.resource} (auth gate ${gate})`);
-
-  const stop = async () => {
-    await closeServer(server);
-    process.exit(0);
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
-
-main().catch((error: unknown) => {
-  console.error(`[rs-bench] ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  return server;
 });

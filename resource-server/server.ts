@@ -21,12 +21,12 @@
  * Demo-only shortcuts: plain http on loopback only; the file store and the sessions live in memory;
  * JWT access tokens stay valid here until `exp` even if revoked at the AS (no introspection).
  */
-import { ConfigError, loadConfig } from "../shared/config.ts";
-import { closeServer, listenLoopback } from "../shared/listen.ts";
+import { loadConfig } from "../shared/config.ts";
+import { listenLoopback, runServerEntry } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
 import { createApp } from "./app.ts";
 
-async function main(): Promise<void> {
+await runServerEntry("rs", async () => {
   const requested = loadConfig();
   // Bind first, so RS_PORT=0 works: the resource URL (the token audience) needs the real port.
   const { server, address } = await listenLoopback(requested.rsPort);
@@ -35,23 +35,5 @@ async function main(): Promise<void> {
 
   console.log(`[rs] listening on ${config.resource}`);
   console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}`);
-
-  const stop = async () => {
-    await closeServer(server);
-    process.exit(0);
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`[rs] ${error.message}`);
-    process.exit(1);
-  }
-  if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-    console.error(`[rs] port ${process.env.RS_PORT ?? 3000} is in use; set RS_PORT (0 = any free port)`);
-    process.exit(1);
-  }
-  throw error;
+  return server;
 });

@@ -5,7 +5,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RequestListener } from "node:http";
-import { LOOPBACK_HOST } from "./config.ts";
+import { ConfigError, LOOPBACK_HOST } from "./config.ts";
 
 export interface Listening {
   server: http.Server;
@@ -48,4 +48,26 @@ export function listeningAddressOf(req: http.IncomingMessage): AddressInfo | und
   const server = (req.socket as typeof req.socket & { server?: http.Server }).server;
   const address = server?.address();
   return address && typeof address === "object" ? address : undefined;
+}
+
+/**
+ * The life of a server entry (`as/server.ts`, `resource-server/server.ts`): `start` binds and builds
+ * the app; then serve until SIGTERM/SIGINT (close every connection, exit 0). A start-up failure — a
+ * refused bind address, a port in use — is one clear line on stderr and exit 1, never a stack trace.
+ */
+export async function runServerEntry(name: string, start: () => Promise<http.Server>): Promise<void> {
+  let server: http.Server;
+  try {
+    server = await start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`[${name}] ${error instanceof ConfigError ? message : `failed to start: ${message}`}`);
+    process.exit(1);
+  }
+  const stop = async () => {
+    await closeServer(server);
+    process.exit(0);
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
 }

@@ -40,14 +40,9 @@ export interface RegisteredClient extends ClientMetadata {
   token_endpoint_auth_method: string;
 }
 
-/** A successful token response (RFC 6749 §5.1, as A6 shapes it). */
-export interface TokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  scope: string;
-  refresh_token?: string;
-}
+/** A successful token response (RFC 6749 §5.1, as A6 shapes it) — the AS's own type. */
+export type { TokenResponse } from "../../as/grants/issue.ts";
+import type { TokenResponse } from "../../as/grants/issue.ts";
 
 /** Parameters of the authorization request; `undefined` omits one, an array sends it repeatedly. */
 export type AuthorizeParams = Record<string, string | string[] | undefined>;
