@@ -3,36 +3,33 @@
  * primitives rather than `auth()` (which refreshes whenever it can, re-authorizes silently on some
  * refresh failures and registers with the initial scope — SPEC §5.1):
  *
- *   discoverOAuthServerInfo (RFC 9728 PRM → RFC 8414 AS metadata) → registerClient (RFC 7591)
+ *   discovery.ts (RFC 9728 PRM → RFC 8414 AS metadata) → registerClient (RFC 7591)
  *   → startAuthorization (PKCE S256, state, resource) → headless follow (provider.ts)
  *   → exchangeAuthorization | refreshAuthorization (with `resource`, RFC 8707)
  *
  * It implements `StepUpAuthorizer`: step-up.ts decides *when* to authorize or refresh, this file *how*.
+ *
+ * An AS that restarted has forgotten this client, its grants and its signing key; it answers the
+ * stale `client_id` with `invalid_client` (RFC 6749 §5.2 at the token endpoint; as a 400 JSON error at
+ * /authorize, which must not redirect for an unknown client, §4.1.2.1). The registration and its
+ * refresh token are then dropped and the client registers again — once per refresh or authorization,
+ * never for a registration made in the same call, so a confused AS cannot keep it registering.
  */
 import {
-  discoverOAuthServerInfo,
   exchangeAuthorization,
   refreshAuthorization,
   registerClient,
-  selectResourceURL,
   startAuthorization,
 } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { AuthorizationServerMetadata, OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { formatScope, parseScope } from "../shared/scopes.ts";
+import { formatScope, parseScope, scopeUnion } from "../shared/scopes.ts";
+import { AuthorizationResponseError } from "./callback.ts";
+import { discoverAuthorizationServer, type Discovered } from "./discovery.ts";
+import { reachingAuthorizationServer } from "./errors.ts";
 import type { HeadlessOAuthClientProvider, NativeClientMetadata } from "./provider.ts";
 import type { StepUpAuthorizer } from "./step-up.ts";
-
-/** What discovery established, fixed for the life of the client. */
-export interface Discovered {
-  issuer: string;
-  metadata: AuthorizationServerMetadata;
-  /** The PRM's `resource`, sent unchanged (`URL.href` would add a trailing `/`). */
-  resource: string;
-  resourceMetadataUrl?: string;
-  scopesSupported: string[];
-}
 
 export interface AuthorizerOptions {
   /** The MCP endpoint the client connects to. */
@@ -93,8 +90,88 @@ export class Authorizer implements StepUpAuthorizer {
     if (tokens) this.provider.saveTokens({ ...tokens, access_token: "" });
   }
 
+  /**
+   * A fresh authorization-code flow for `scope` (C4.2). If the AS answers `invalid_client` for a
+   * registration older than this call, register again and run the flow once more, with the same scope.
+   */
   async authorize(scope: string[], hint: { resourceMetadataUrl?: string } = {}): Promise<void> {
     const d = await this.discover(hint.resourceMetadataUrl);
+    const registeredEarlier = this.provider.clientInformation() !== undefined;
+    try {
+      await this.authorizationCodeFlow(d, scope);
+    } catch (error) {
+      if (!registeredEarlier || oauthErrorCode(error) !== "invalid_client") throw error;
+      this.forgetRegistration();
+      await this.authorizationCodeFlow(d, scope);
+    }
+  }
+
+  /** Refresh grant without `scope` (same scope); false when only a new authorization can help. */
+  async refresh(): Promise<boolean> {
+    const refreshToken = this.provider.tokens()?.refresh_token;
+    if (!refreshToken) return false;
+    const d = await this.discover();
+    let tokens: OAuthTokens;
+    try {
+      // No `scope` parameter: RFC 6749 §6, the new token has the scope of the original grant.
+      tokens = await refreshAuthorization(d.issuer, {
+        metadata: d.metadata,
+        clientInformation: await this.register(d),
+        refreshToken,
+        resource: d.resource,
+        fetchFn: this.fetchAt(d),
+      });
+    } catch (error) {
+      switch (oauthErrorCode(error)) {
+        case "invalid_grant":
+          // RFC 6749 §5.2 invalid_grant: the refresh token is expired, revoked or already used.
+          this.dropRefreshToken();
+          return false;
+        case "invalid_client":
+          // RFC 6749 §5.2 invalid_client: the AS does not know this client (any more), nor its grants.
+          this.forgetRegistration();
+          return false;
+      }
+      throw error;
+    }
+    // RFC 6749 §5.1 + §6: an omitted `scope` means the scope of the original grant.
+    if (tokens.scope !== undefined) this.granted = parseScope(tokens.scope);
+    this.provider.saveTokens(tokens);
+    return true;
+  }
+
+  /** RFC 9728 PRM → RFC 8414 AS metadata, once; `resourceMetadataUrl` comes from a challenge (RFC 9728 §5.1). */
+  async discover(resourceMetadataUrl?: string): Promise<Discovered> {
+    if (this.discovered && (!resourceMetadataUrl || resourceMetadataUrl === this.discovered.resourceMetadataUrl)) {
+      return this.discovered;
+    }
+    const { resourceMetadata: prm, authorizationServerUrl, metadata } = await discoverAuthorizationServer(
+      this.serverUrl,
+      this.provider,
+      this.fetchFn,
+      resourceMetadataUrl,
+    );
+    if (this.discovered && this.discovered.issuer !== metadata.issuer) {
+      throw new Error(`the resource moved to another authorization server (${metadata.issuer}); reconnect`);
+    }
+    this.discovered = {
+      issuer: metadata.issuer,
+      metadata,
+      resource: prm.resource,
+      resourceMetadataUrl: resourceMetadataUrl ?? this.discovered?.resourceMetadataUrl,
+      scopesSupported: parseScope(prm.scopes_supported),
+    };
+    this.provider.saveDiscoveryState({
+      authorizationServerUrl,
+      authorizationServerMetadata: metadata,
+      resourceMetadata: prm,
+      resourceMetadataUrl: this.discovered.resourceMetadataUrl,
+    });
+    return this.discovered;
+  }
+
+  /** One authorization-code flow: PKCE S256, `state`, `resource`, the headless follow, the code exchange. */
+  private async authorizationCodeFlow(d: Discovered, scope: string[]): Promise<void> {
     const clientInformation = await this.register(d);
     // C3: the challenge's scope (carried in `scope`), else the PRM's scopes_supported, else none.
     const requested = scope.length > 0 ? parseScope(scope) : d.scopesSupported;
@@ -115,7 +192,7 @@ export class Authorizer implements StepUpAuthorizer {
       codeVerifier: this.provider.codeVerifier(),
       redirectUri: this.provider.redirectUrl,
       resource: d.resource,
-      fetchFn: this.fetchFn,
+      fetchFn: this.fetchAt(d),
     });
     this.requested = requested;
     // RFC 6749 §5.1: a response without `scope` granted exactly what was requested.
@@ -123,75 +200,27 @@ export class Authorizer implements StepUpAuthorizer {
     this.provider.saveTokens(tokens);
   }
 
-  async refresh(): Promise<boolean> {
-    const refreshToken = this.provider.tokens()?.refresh_token;
-    if (!refreshToken) return false;
-    const d = await this.discover();
-    let tokens: OAuthTokens;
-    try {
-      // No `scope` parameter: RFC 6749 §6, the new token has the scope of the original grant.
-      tokens = await refreshAuthorization(d.issuer, {
-        metadata: d.metadata,
-        clientInformation: await this.register(d),
-        refreshToken,
-        resource: d.resource,
-        fetchFn: this.fetchFn,
-      });
-    } catch (error) {
-      // RFC 6749 §5.2 invalid_grant: the refresh token is expired, revoked or already used.
-      if (error instanceof OAuthError && error.errorCode === "invalid_grant") {
-        const held = this.provider.tokens();
-        if (held) this.provider.saveTokens({ ...held, refresh_token: undefined });
-        return false;
-      }
-      throw error;
-    }
-    // RFC 6749 §5.1 + §6: an omitted `scope` means the scope of the original grant.
-    if (tokens.scope !== undefined) this.granted = parseScope(tokens.scope);
-    this.provider.saveTokens(tokens);
-    return true;
+  /**
+   * The AS answered `invalid_client`: forget the registration and the refresh token (the grant died
+   * with the client). The access token stays until a new one replaces it: it is a self-contained JWT
+   * that the RS may still accept (only the RS can say, with a 401), and dropping it would make a
+   * concurrent request take "the token changed" for "another request already recovered". What was
+   * asked for stays too (requested ∪ granted), so the next authorization asks for no less (C5).
+   */
+  private forgetRegistration(): void {
+    this.requested = scopeUnion(this.requested, this.granted);
+    this.provider.invalidateCredentials("client");
+    this.dropRefreshToken();
   }
 
-  /** RFC 9728 PRM → RFC 8414 AS metadata, once; `resourceMetadataUrl` comes from a challenge (RFC 9728 §5.1). */
-  async discover(resourceMetadataUrl?: string): Promise<Discovered> {
-    if (this.discovered && (!resourceMetadataUrl || resourceMetadataUrl === this.discovered.resourceMetadataUrl)) {
-      return this.discovered;
-    }
-    const info = await discoverOAuthServerInfo(this.serverUrl, {
-      resourceMetadataUrl: resourceMetadataUrl ? new URL(resourceMetadataUrl) : undefined,
-      fetchFn: this.fetchFn,
-    });
-    const prm = info.resourceMetadata;
-    if (!prm) throw new Error(`${this.serverUrl} publishes no RFC 9728 protected resource metadata`);
-    // RFC 9728 §3.3 / §7.3: the metadata must be about the resource we talk to (the SDK's check).
-    await selectResourceURL(this.serverUrl, this.provider, prm);
-    const metadata = info.authorizationServerMetadata;
-    if (!metadata) throw new Error(`no RFC 8414 metadata at ${info.authorizationServerUrl}`);
-    // RFC 8414 §3.3: the issuer must be identical to the URL the metadata was discovered from.
-    if (metadata.issuer !== info.authorizationServerUrl) {
-      throw new Error(`RFC 8414 §3.3: issuer ${metadata.issuer} is not ${info.authorizationServerUrl}`);
-    }
-    // OAuth 2.1 §7.5.2 / MCP: no advertised S256 means no PKCE — refuse to proceed.
-    if (!metadata.code_challenge_methods_supported?.includes("S256")) {
-      throw new Error(`${metadata.issuer} does not advertise PKCE S256 (code_challenge_methods_supported)`);
-    }
-    if (this.discovered && this.discovered.issuer !== metadata.issuer) {
-      throw new Error(`the resource moved to another authorization server (${metadata.issuer}); reconnect`);
-    }
-    this.discovered = {
-      issuer: metadata.issuer,
-      metadata,
-      resource: prm.resource,
-      resourceMetadataUrl: resourceMetadataUrl ?? this.discovered?.resourceMetadataUrl,
-      scopesSupported: parseScope(prm.scopes_supported),
-    };
-    this.provider.saveDiscoveryState({
-      authorizationServerUrl: info.authorizationServerUrl,
-      authorizationServerMetadata: metadata,
-      resourceMetadata: prm,
-      resourceMetadataUrl: this.discovered.resourceMetadataUrl,
-    });
-    return this.discovered;
+  private dropRefreshToken(): void {
+    const held = this.provider.tokens();
+    if (held) this.provider.saveTokens({ ...held, refresh_token: undefined });
+  }
+
+  /** Requests to the AS: recorded, with a timeout, and a connection failure names the issuer. */
+  private fetchAt(d: Discovered): FetchLike {
+    return reachingAuthorizationServer(this.fetchFn, d.issuer);
   }
 
   /** RFC 7591 Dynamic Client Registration, once per client; the registered metadata is C2's. */
@@ -204,9 +233,16 @@ export class Authorizer implements StepUpAuthorizer {
     const registered = await registerClient(d.issuer, {
       metadata: d.metadata,
       clientMetadata: this.provider.clientMetadata,
-      fetchFn: this.fetchFn,
+      fetchFn: this.fetchAt(d),
     });
     this.provider.saveClientInformation(registered);
     return registered;
   }
+}
+
+/** The OAuth `error` code of a failed exchange: a token-endpoint error (RFC 6749 §5.2) or /authorize's. */
+function oauthErrorCode(error: unknown): string | undefined {
+  if (error instanceof OAuthError) return error.errorCode;
+  if (error instanceof AuthorizationResponseError) return error.error;
+  return undefined;
 }

@@ -83,8 +83,15 @@ export interface AuthorizationResponse {
 /** Validate a headless authorization response; returns the `code` or throws AuthorizationResponseError. */
 export function readAuthorizationResponse(response: AuthorizationResponse): { code: string } {
   if (response.status !== 302) {
+    // RFC 6749 §4.1.2.1: with an unknown client_id or redirect_uri the AS must not redirect; this one
+    // answers with a JSON error body (A4), whose `error` says what to do — `invalid_client`: register again.
+    const { error, error_description } = jsonError(response.bodyText);
     const body = response.bodyText ? `: ${response.bodyText.slice(0, 300)}` : "";
-    throw new AuthorizationResponseError(`authorization endpoint answered ${response.status}, not a 302 redirect${body}`);
+    throw new AuthorizationResponseError(
+      `authorization endpoint answered ${response.status}, not a 302 redirect${body}`,
+      error,
+      error_description,
+    );
   }
   if (!response.location) throw new AuthorizationResponseError("authorization endpoint sent a 302 without Location");
   let target: URL;
@@ -118,4 +125,19 @@ export function readAuthorizationResponse(response: AuthorizationResponse): { co
   const code = params.get("code");
   if (!code) throw new AuthorizationResponseError("authorization response carries neither code nor error");
   return { code };
+}
+
+/** `{error, error_description}` of an OAuth-style JSON error body (RFC 6749 §5.2 shape), if that is what it is. */
+function jsonError(bodyText: string | undefined): { error?: string; error_description?: string } {
+  try {
+    const body: unknown = JSON.parse(bodyText ?? "");
+    if (!body || typeof body !== "object") return {};
+    const { error, error_description } = body as Record<string, unknown>;
+    return {
+      error: typeof error === "string" ? error : undefined,
+      error_description: typeof error_description === "string" ? error_description : undefined,
+    };
+  } catch {
+    return {};
+  }
 }

@@ -19,7 +19,11 @@ export interface Challenge {
   scheme: string;
   /** The token68 form (`Negotiate abc==`), when the challenge carries one instead of parameters. */
   token68?: string;
-  /** Parameters by lower-cased name (RFC 9110 §11.2); a repeated name keeps its first value. */
+  /**
+   * Parameters by lower-cased name (RFC 9110 §11.2); a repeated name keeps its first value. Any token
+   * is a valid name, `constructor` and `__proto__` included: they are own properties here (read them
+   * with `Object.hasOwn`), never the inherited members of the same name.
+   */
   params: Record<string, string>;
 }
 
@@ -39,6 +43,16 @@ const TOKEN68_CHAR = /^[A-Za-z0-9\-._~+/]$/;
 const BARE_VALUE_CHAR = /^[^\s,"=]$/; // a token, leniently extended (see above)
 
 const isSpace = (c: string | undefined) => c === " " || c === "\t";
+
+/**
+ * Record a parameter unless the name was already seen. `Object.hasOwn`, not `in` (which sees
+ * `Object.prototype`'s members and so would drop a parameter named `constructor`), and a defined
+ * property, not an assignment (`params["__proto__"] = v` would try to set the prototype instead).
+ */
+function setFirst(params: Record<string, string>, name: string, value: string): void {
+  if (Object.hasOwn(params, name)) return;
+  Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+}
 
 export function parseWWWAuthenticate(header: string | null | undefined): Challenge[] {
   if (typeof header !== "string") return [];
@@ -95,7 +109,7 @@ class Parser {
       this.i++; // "=" (paramAt checked it is there)
       this.skip(isSpace);
       const value = this.s[this.i] === '"' ? this.quoted() : this.bareValue();
-      if (!(name in challenge.params)) challenge.params[name] = value;
+      setFirst(challenge.params, name, value);
       this.skip(isSpace);
       if (this.i < this.s.length && this.s[this.i] !== ",") this.skipToComma(); // junk after a value
       let j = this.i;
@@ -105,13 +119,15 @@ class Parser {
     }
   }
 
+  /** RFC 9110 §11.2: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` — padding alone is not one. */
   private token68(challenge: Challenge): void {
     const start = this.i;
     while (this.i < this.s.length && TOKEN68_CHAR.test(this.s[this.i]!)) this.i++;
+    const hasCharacters = this.i > start;
     while (this.s[this.i] === "=") this.i++;
     const value = this.s.slice(start, this.i);
     this.skip(isSpace);
-    if (value && (this.i >= this.s.length || this.s[this.i] === ",")) {
+    if (hasCharacters && (this.i >= this.s.length || this.s[this.i] === ",")) {
       challenge.token68 = value;
       return;
     }

@@ -6,14 +6,18 @@
  * and **no `authProvider`** (SPEC §5.1): every 401/403 branch of the v1 transport is guarded by the
  * provider, so the SDK's own 403 handling (replace the scope, refresh first) can never run. The
  * recorder is the innermost fetch here and, with a timeout, the `fetchFn` of every auth primitive.
+ * The `Client` starts a new MCP session when the server no longer knows its own (client/session.ts),
+ * over a new transport on the same fetch chain.
  * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
 import { ExchangeRecorder, withTimeout } from "./recorder.ts";
+import { SessionRenewingClient } from "./session.ts";
 import { withStepUp } from "./step-up.ts";
+
+export { isConnectionError } from "./errors.ts";
 
 export interface ConnectOptions {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -33,8 +37,9 @@ export interface ConnectOptions {
 }
 
 export interface McpClientHandle {
-  client: Client;
-  transport: StreamableHTTPClientTransport;
+  client: SessionRenewingClient;
+  /** The transport of the current MCP session (a new one after the session was renewed). */
+  readonly transport: StreamableHTTPClientTransport;
   authorizer: Authorizer;
   recorder: ExchangeRecorder;
   /** Runs initialize (meeting the first 401, and so the whole authorization, on the way). */
@@ -63,16 +68,23 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
 
   // No authProvider, on purpose (see the header). A failed connect() leaves the v1 transport
   // unusable, so a retry needs a new client from this function.
-  const transport = new StreamableHTTPClientTransport(new URL(options.serverUrl), { fetch: fetchWithStepUp });
-  const client = new Client({ name: options.clientName ?? "scoped-tools headless client", version: "0.1.0" });
+  const newTransport = () => new StreamableHTTPClientTransport(new URL(options.serverUrl), { fetch: fetchWithStepUp });
+  const connectOptions = options.requestTimeoutMs ? { timeout: options.requestTimeoutMs } : undefined;
+  let transport = newTransport();
+  const client = new SessionRenewingClient(
+    { name: options.clientName ?? "scoped-tools headless client", version: "0.1.0" },
+    { newTransport: () => (transport = newTransport()), connectOptions },
+  );
   return {
     client,
-    transport,
+    get transport() {
+      return transport;
+    },
     authorizer,
     recorder,
     connect: async () => {
       try {
-        await client.connect(transport, options.requestTimeoutMs ? { timeout: options.requestTimeoutMs } : undefined);
+        await client.connect(transport, connectOptions);
       } catch (error) {
         await transport.close().catch(() => {});
         throw error;
@@ -92,13 +104,3 @@ export async function connectClient(options: ConnectOptions): Promise<McpClientH
   await handle.connect();
   return handle;
 }
-
-/** Did a request fail because nothing answered at that address (as opposed to a protocol error)? */
-export function isConnectionError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && CONNECTION_ERRORS.has(code)) return true;
-  }
-  return false;
-}
-const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);

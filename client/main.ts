@@ -30,7 +30,8 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { connectClient, isConnectionError } from "./connect.ts";
+import { connectClient } from "./connect.ts";
+import { isConnectionError, unreachableServerMessage } from "./errors.ts";
 import { describeExchange } from "./exchanges.ts";
 import { ExchangeRecorder } from "./recorder.ts";
 import { checklistLines, jsonReport, styleFor } from "./report.ts";
@@ -114,11 +115,7 @@ async function callTool(args: { server?: string; call: string; args?: string; ve
   try {
     handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs(), requestTimeoutMs: timeoutMs() });
   } catch (error) {
-    if (isConnectionError(error)) {
-      process.stderr.write(`client: cannot reach ${serverUrl}: ${(error as Error).message}\n`);
-      return 2;
-    }
-    throw error;
+    return unreachable(error, serverUrl);
   }
   try {
     const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs() });
@@ -132,7 +129,7 @@ async function callTool(args: { server?: string; call: string; args?: string; ve
     }
     return 0;
   } catch (error) {
-    if (!(error instanceof InsufficientScopeError)) throw error;
+    if (!(error instanceof InsufficientScopeError)) return unreachable(error, serverUrl); // e.g. the AS is down during a step-up
     process.stderr.write(
       `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
@@ -142,6 +139,14 @@ async function callTool(args: { server?: string; call: string; args?: string; ve
   } finally {
     await handle.close();
   }
+}
+
+/** A connection failure: say which server could not be reached (the MCP server or its AS), exit 2. Else rethrow. */
+function unreachable(error: unknown, serverUrl: string): number {
+  const message = unreachableServerMessage(error, serverUrl);
+  if (!message) throw error;
+  process.stderr.write(`client: ${message}\n`);
+  return 2;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -15,6 +15,7 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { AuthorizationResponseError, readAuthorizationResponse } from "./callback.ts";
+import { reachingAuthorizationServer } from "./errors.ts";
 
 /**
  * RFC 8252 §7.3: a native app's loopback redirect URI. The AS must accept any port for a loopback IP
@@ -122,7 +123,8 @@ export class HeadlessOAuthClientProvider implements OAuthClientProvider {
     this.pendingState = undefined; // single use
     this.code = undefined;
 
-    const response = await this.fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
+    const fetchFn = reachingAuthorizationServer(this.fetchFn, metadata.issuer);
+    const response = await fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
     const bodyText = response.status === 302 ? undefined : await response.text().catch(() => undefined);
     await response.body?.cancel().catch(() => {});
     const { code } = readAuthorizationResponse({

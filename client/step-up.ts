@@ -146,9 +146,15 @@ export interface StepUpAuthorizer {
   setRequestedScope(scope: string[]): void;
   /** Whether a refresh token is held. */
   canRefresh(): boolean;
-  /** Fresh authorization-code flow for `scope` (new PKCE, new `state`, `iss` check); [] = its default. */
+  /**
+   * Fresh authorization-code flow for `scope` (new PKCE, new `state`, `iss` check); [] = its default.
+   * A client the AS no longer knows registers again first (at most once per call).
+   */
   authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void>;
-  /** Refresh grant without `scope` (same scope); false when the AS refused the refresh token. */
+  /**
+   * Refresh grant without `scope` (same scope). False when only a new authorization can help: the AS
+   * refused the refresh token (`invalid_grant`) or no longer knows the client (`invalid_client`).
+   */
   refresh(): Promise<boolean>;
 }
 

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 import * as checks from "./checks.ts";
-import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, isConnectionError, type McpClientHandle } from "./connect.ts";
+import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type McpClientHandle } from "./connect.ts";
+import { isConnectionError, unreachableServerMessage } from "./errors.ts";
 import { describeExchange, Evidence, type Parties } from "./exchanges.ts";
 import { ExchangeRecorder, withTimeout, type RecordedExchange } from "./recorder.ts";
 import { plainStyle, type CheckResult, type Style } from "./report.ts";
@@ -204,7 +205,8 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         detail = await actions[step.id]!(() => new Evidence(recorder.since(mark), parties()));
       } catch (error) {
         if (step.id === "D1" && isConnectionError(error)) {
-          throw new ServerUnreachableError(`cannot reach ${serverUrl}: ${errorText(error)} — are the servers running? (pnpm dev)`);
+          // Say which one: the MCP server, or the authorization server it sent us to.
+          throw new ServerUnreachableError(`${unreachableServerMessage(error, serverUrl)} — are the servers running? (pnpm dev)`);
         }
         ok = false;
         detail = errorText(error);

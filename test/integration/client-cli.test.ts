@@ -8,6 +8,8 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createApp as createResourceServer } from "../../resource-server/app.ts";
+import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
@@ -113,5 +115,34 @@ test("usage and connection errors exit 2 with a clear message", async () => {
   assert.equal((JSON.parse(story.stdout) as { ok: boolean }).ok, false, "still one JSON document");
   const call = await client(["--call", "list-files", closed]);
   assert.equal(call.code, 2);
-  assert.match(call.stderr, /cannot reach/);
+  assert.match(call.stderr, new RegExp(`^client: cannot reach the MCP server ${closed} \\(ECONNREFUSED\\)$`, "m"));
+});
+
+test("when the authorization server is the one that is down, both modes say so — not the MCP server", async () => {
+  // A running RS whose PRM names an AS port nobody listens on.
+  const as = await listenLoopback(0);
+  const rs = await listenLoopback(0);
+  const config = loadConfig({ AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
+  await closeServer(as.server);
+  rs.server.on("request", await createResourceServer(config));
+  try {
+    const expected = new RegExp(
+      `^client: cannot reach the authorization server ${config.issuer}: ` +
+        `GET ${config.issuer}/\\.well-known/oauth-authorization-server failed \\(ECONNREFUSED\\)`,
+      "m",
+    );
+    const call = await client(["--call", "list-files", config.resource]);
+    assert.equal(call.code, 2, call.stderr);
+    assert.match(call.stderr, expected);
+    assert.doesNotMatch(call.stderr, /MCP server|TypeError|fetch failed/);
+
+    const story = await client(["--server", config.resource, "--json"]);
+    assert.equal(story.code, 2, story.stderr);
+    assert.match(story.stderr, expected);
+    const report = JSON.parse(story.stdout) as { ok: boolean; checks: Array<{ id: string; detail: string }> };
+    assert.equal(report.ok, false);
+    assert.match(report.checks[0]!.detail, /^cannot reach the authorization server /);
+  } finally {
+    await closeServer(rs.server);
+  }
 });

@@ -9,9 +9,8 @@
  *   working.
  * - AS restarted with a new signing key (it forgot every client and grant): the RS picks up the new
  *   key from the JWKS, an old token is refused `401 invalid_token`, and the client's failure is fast
- *   and bounded; a client that registers afresh works at once. That the *same* client recovers by
- *   itself (re-register, re-authorize, new MCP session) is the expected behaviour, kept as a `todo`
- *   until client/ implements it (reported).
+ *   and bounded; a client that registers afresh works at once. The *same* client recovers by
+ *   itself: re-register, re-authorize, new MCP session (the RS binds sessions to the principal, R6).
  * - A slow AS: the client's auth timeout (`authTimeoutMs`) bounds each AS request, and is configurable.
  *
  * No timing is asserted: every test has its own timeout, and "it finished" is the bound.
@@ -138,7 +137,8 @@ describe("the AS restarts with a new signing key on the same port", () => {
       assert.match(challenge.params.error_description!, /unknown key/);
       assert.equal(new Set(challenge.names).size, challenge.names.length, "each parameter once");
 
-      // The client: 401 → refresh at an AS that forgot it → invalid_client. Today it stops there.
+      // The client: 401 → refresh at an AS that forgot it → invalid_client → register again (or, if it
+      // failed, a named and bounded failure).
       const asMark = stack.as.received.length;
       const mark = handle.recorder.mark();
       const error = await handle.client.callTool({ name: "list-files" }, undefined, { timeout: 10_000 }).then(
@@ -152,7 +152,7 @@ describe("the AS restarts with a new signing key on the same port", () => {
         const sent = handle.recorder.since(mark);
         assert.ok(sent.filter((e) => e.path === "/mcp" && e.method === "POST").length <= 3, "the call was not retried in a loop");
       } else {
-        // The client recovered by itself (see the todo test below): it must be a new registration.
+        // The client recovered by itself (see the test below): it must be a new registration.
         assert.notEqual(handle.authorizer.client!.client_id, oldClientId);
       }
 
@@ -167,10 +167,7 @@ describe("the AS restarts with a new signing key on the same port", () => {
 
   test(
     "the same client recovers by itself: re-registers, re-authorizes and opens a new MCP session",
-    {
-      timeout: 20_000,
-      todo: "client/: on invalid_client from the token endpoint, forget the registration and tokens, register again and authorize once; on 404 for its session, initialize a new one (reported)",
-    },
+    { timeout: 20_000 },
     async () => {
       try {
         const handle = await connect();

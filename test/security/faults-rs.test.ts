@@ -9,8 +9,8 @@
  * - the client reconnects with a new MCP session, and needs no new authorization for it: the new
  *   RS fetches the JWKS and accepts the token it already holds.
  * MCP Streamable HTTP says a client that gets 404 for its session MUST start a new one with a new
- * `initialize`; that the client does so by itself is kept as a `todo` until client/ implements it
- * (reported). Until then, reconnecting means a new transport over the same authorizer — shown here.
+ * `initialize`: the client does so by itself (client/session.ts, the third test); by hand, reconnecting
+ * means a new transport over the same authorizer — shown too.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -66,7 +66,7 @@ test("after an RS restart the old session is gone: one POST, a 404 Session not f
     (e: unknown) => e,
   );
   if (error === undefined) {
-    // The client re-initialized by itself (the todo below): then it must have done so without the AS.
+    // The client re-initialized by itself (see below): then it must have done so without the AS.
     assert.deepEqual(handle.recorder.since(mark).filter((e) => e.origin === stack.config.issuer), []);
     return;
   }
@@ -113,7 +113,7 @@ test("reconnecting over the same authorizer: a new session, the same token, no A
 
 test(
   "the same client handle starts a new session by itself after the RS restarted",
-  { timeout: 15_000, todo: "client/: on 404 for its Mcp-Session-Id, start a new session (initialize) and resend once (MCP Streamable HTTP §Session Management; reported)" },
+  { timeout: 15_000 },
   async () => {
     const handle = await connect();
     const oldSession = handle.transport.sessionId;

@@ -88,3 +88,29 @@ test("an error response is reported with the AS's error code, after state and is
   assert.equal(error.errorDescription, "nothing grantable");
   refused({ location: `${REDIRECT}?error=access_denied&state=forged&iss=${ISSUER}` }, /state/);
 });
+
+test("RFC 6749 §4.1.2.1: a non-redirect JSON error (unknown client_id) carries the AS's error code", () => {
+  const caught = (overrides: Partial<AuthorizationResponse>) => {
+    try {
+      readAuthorizationResponse({ ...base, location: null, ...overrides });
+    } catch (e) {
+      return e;
+    }
+    return assert.fail("refused");
+  };
+  const unknownClient = caught({
+    status: 400,
+    bodyText: JSON.stringify({ error: "invalid_client", error_description: "unknown client_id; not redirecting" }),
+  });
+  assert.ok(unknownClient instanceof AuthorizationResponseError);
+  assert.equal(unknownClient.error, "invalid_client", "what tells the client to register again");
+  assert.equal(unknownClient.errorDescription, "unknown client_id; not redirecting");
+  assert.match(unknownClient.message, /answered 400, not a 302 redirect/);
+
+  // Anything that is not an OAuth JSON error leaves `error` unset: nothing to act on.
+  for (const bodyText of [undefined, "<html>login</html>", "null", "[]", '{"error":42}', '"invalid_client"']) {
+    const other = caught({ status: 400, bodyText });
+    assert.ok(other instanceof AuthorizationResponseError, String(bodyText));
+    assert.equal(other.error, undefined, String(bodyText));
+  }
+});

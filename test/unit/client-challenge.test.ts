@@ -115,3 +115,38 @@ test("property: any printable value survives quoting and parsing, among other pa
     { numRuns: 300 },
   );
 });
+
+test("RFC 9110 §11.2: any token is a parameter name — constructor and __proto__ included, as own properties", () => {
+  // Names are lower-cased, so these two are the Object.prototype members a parameter can collide with.
+  const [challenge] = parseWWWAuthenticate('Bearer constructor="c", __proto__=p, scope="files:read"');
+  const params = challenge!.params;
+  for (const [name, value] of [["constructor", "c"], ["__proto__", "p"], ["scope", "files:read"]]) {
+    assert.ok(Object.hasOwn(params, name!), `${name} was read`);
+    assert.equal(params[name!], value);
+  }
+  assert.equal(Object.getPrototypeOf(params), Object.prototype, "__proto__ did not replace the prototype");
+  assert.deepEqual(Object.keys(params), ["constructor", "__proto__", "scope"]);
+  // The first value still wins, for these names as for any other.
+  const [repeated] = parseWWWAuthenticate('Bearer constructor="first", Constructor="second", __proto__="a", __PROTO__="b"');
+  assert.equal(repeated!.params.constructor, "first");
+  assert.equal(Object.getOwnPropertyDescriptor(repeated!.params, "__proto__")?.value, "a");
+  // An absent name reads as absent, not as Object.prototype's member of that name.
+  assert.equal(Object.hasOwn(parseWWWAuthenticate('Bearer scope="x"')[0]!.params, "constructor"), false);
+});
+
+test("RFC 9110 §11.2: a token68 has at least one character before its padding — a bare = is none", () => {
+  assert.deepEqual(parseWWWAuthenticate("Bearer =,"), [{ scheme: "bearer", params: {} }]);
+  assert.deepEqual(parseWWWAuthenticate("Bearer =="), [{ scheme: "bearer", params: {} }]);
+  assert.deepEqual(parseWWWAuthenticate("Negotiate ==abc, Basic realm=\"x\""), [
+    { scheme: "negotiate", params: {} },
+    { scheme: "basic", params: { realm: "x" } },
+  ]);
+  for (const header of ["Bearer scope = ", "Basic =", "Bearer = , Basic ="]) {
+    for (const c of parseWWWAuthenticate(header)) assert.equal(c.token68, undefined, header);
+  }
+  // Real token68 values, padded or not, are still read.
+  assert.deepEqual(
+    parseWWWAuthenticate("Negotiate a, Basic YWJj==, Other a-._~+/b=").map((c) => c.token68),
+    ["a", "YWJj==", "a-._~+/b="],
+  );
+});
