@@ -44,16 +44,11 @@ const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
 
 class UsageError extends Error {}
 
-function timeoutMs(): number {
-  const raw = process.env.CLIENT_TIMEOUT_MS;
-  if (raw === undefined || raw === "") return 10_000;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`CLIENT_TIMEOUT_MS must be a positive integer, got ${raw}`);
-  return ms;
-}
+/** CLIENT_TIMEOUT_MS, read where all configuration is read (shared/config.ts). */
+const timeoutMs = (): number => loadConfig().clientTimeoutMs;
 
 function serverUrlFrom(flag: string | undefined, positional: string | undefined): string {
-  const raw = flag ?? positional ?? process.env.RS_URL ?? loadConfig().resource;
+  const raw = flag ?? positional ?? loadConfig().rsUrl;
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new UsageError(`not an http(s) URL: ${raw}`);
   return raw;
 }

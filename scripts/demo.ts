@@ -20,6 +20,7 @@
  */
 import { parseArgs } from "node:util";
 import path from "node:path";
+import { loadDemoTimeoutMs } from "../shared/config.ts";
 import { startChild, stopChild, freeLoopbackPort, waitForHealthy, type Child } from "./processes.ts";
 
 interface Check {
@@ -46,9 +47,11 @@ try {
 const json = args.json === true;
 const narrate = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
-const timeoutMs = Number(process.env.DEMO_TIMEOUT_MS ?? 30_000);
-if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-  process.stderr.write(`demo: DEMO_TIMEOUT_MS must be a positive integer (got ${process.env.DEMO_TIMEOUT_MS})\n`);
+let timeoutMs: number;
+try {
+  timeoutMs = loadDemoTimeoutMs();
+} catch (error) {
+  process.stderr.write(`demo: ${(error as Error).message}\n`);
   process.exit(2);
 }
 

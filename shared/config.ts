@@ -27,6 +27,10 @@ export interface Config {
   /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
   sessionIdleMs: number;
   maxSessions: number;
+  /** Where `pnpm client` finds the MCP server when no URL is given (`RS_URL`, default the resource). */
+  rsUrl: string;
+  /** Bound on each of the client's requests to the AS and each tool call (`CLIENT_TIMEOUT_MS`). */
+  clientTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -89,5 +93,15 @@ export function loadConfig(env: Env = process.env): Config {
     dcrRateLimit: positiveInt(env, "AS_DCR_RATE_LIMIT", 60),
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
+    rsUrl: env.RS_URL || resource,
+    clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
   };
+}
+
+/**
+ * The hard deadline of a whole `pnpm demo` run (`DEMO_TIMEOUT_MS`, D9). Read on its own: the
+ * orchestrator passes the rest of the environment to the servers, which report their own config errors.
+ */
+export function loadDemoTimeoutMs(env: Env = process.env): number {
+  return positiveInt(env, "DEMO_TIMEOUT_MS", 30_000);
 }
