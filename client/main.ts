@@ -29,7 +29,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { ConfigError, loadClientConfig } from "../shared/config.ts";
 import { connectClient } from "./connect.ts";
 import { isConnectionError, unreachableServerMessage } from "./errors.ts";
 import { describeExchange } from "./exchanges.ts";
@@ -45,10 +45,10 @@ const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
 class UsageError extends Error {}
 
 /** CLIENT_TIMEOUT_MS, read where all configuration is read (shared/config.ts). */
-const timeoutMs = (): number => loadConfig().clientTimeoutMs;
+const timeoutMs = (): number => loadClientConfig().clientTimeoutMs;
 
 function serverUrlFrom(flag: string | undefined, positional: string | undefined): string {
-  const raw = flag ?? positional ?? loadConfig().rsUrl;
+  const raw = flag ?? positional ?? loadClientConfig().rsUrl;
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new UsageError(`not an http(s) URL: ${raw}`);
   return raw;
 }

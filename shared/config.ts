@@ -27,10 +27,6 @@ export interface Config {
   /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
   sessionIdleMs: number;
   maxSessions: number;
-  /** Where `pnpm client` finds the MCP server when no URL is given (`RS_URL`, default the resource). */
-  rsUrl: string;
-  /** Bound on each of the client's requests to the AS and each tool call (`CLIENT_TIMEOUT_MS`). */
-  clientTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,7 +89,23 @@ export function loadConfig(env: Env = process.env): Config {
     dcrRateLimit: positiveInt(env, "AS_DCR_RATE_LIMIT", 60),
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
-    rsUrl: env.RS_URL || resource,
+  };
+}
+
+export interface ClientConfig {
+  /** Where `pnpm client` finds the MCP server when no URL is given (`RS_URL`, default the demo RS). */
+  rsUrl: string;
+  /** Bound on each of the client's requests to the AS and each tool call (`CLIENT_TIMEOUT_MS`). */
+  clientTimeoutMs: number;
+}
+
+/**
+ * The client's settings, read on their own: the client binds nothing, so the servers' settings
+ * (`HOST`, `AS_PORT`, …) are none of its business — only `RS_PORT` for the default URL.
+ */
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  return {
+    rsUrl: env.RS_URL || `http://${LOOPBACK_HOST}:${port(env, "RS_PORT", 3000)}/mcp`,
     clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
   };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig, loadDemoTimeoutMs, ConfigError } from "../../shared/config.ts";
+import { loadConfig, loadClientConfig, loadDemoTimeoutMs, ConfigError } from "../../shared/config.ts";
 
 test("defaults derive every URL from the two ports on 127.0.0.1", () => {
   const config = loadConfig({});
@@ -32,10 +32,11 @@ test("bad numbers are refused", () => {
 });
 
 test("client and demo settings: RS_URL, CLIENT_TIMEOUT_MS, DEMO_TIMEOUT_MS", () => {
-  assert.equal(loadConfig({}).rsUrl, "http://127.0.0.1:3000/mcp");
-  assert.equal(loadConfig({ RS_URL: "http://127.0.0.1:9/mcp" }).rsUrl, "http://127.0.0.1:9/mcp");
-  assert.equal(loadConfig({}).clientTimeoutMs, 10_000);
-  assert.throws(() => loadConfig({ CLIENT_TIMEOUT_MS: "0" }), ConfigError);
+  assert.equal(loadClientConfig({}).rsUrl, "http://127.0.0.1:3000/mcp");
+  assert.equal(loadClientConfig({ RS_PORT: "4000" }).rsUrl, "http://127.0.0.1:4000/mcp");
+  assert.equal(loadClientConfig({ RS_URL: "http://127.0.0.1:9/mcp" }).rsUrl, "http://127.0.0.1:9/mcp");
+  assert.equal(loadClientConfig({ HOST: "0.0.0.0", AS_PORT: "abc" }).clientTimeoutMs, 10_000, "the client binds nothing: server settings are not its business");
+  assert.throws(() => loadClientConfig({ CLIENT_TIMEOUT_MS: "0" }), ConfigError);
   assert.equal(loadDemoTimeoutMs({}), 30_000);
   assert.equal(loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "400", HOST: "0.0.0.0" }), 400, "the servers judge HOST, not the demo");
   assert.throws(() => loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "soon" }), ConfigError);
