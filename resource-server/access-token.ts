@@ -78,7 +78,15 @@ export interface VerifierOptions {
 export function createAccessTokenVerifier(config: Config, keys?: JWTVerifyGetKey, options: VerifierOptions = {}): AccessTokenVerifier {
   // Cached; an unknown `kid` triggers a refetch, at most once a second (the cooldown), so a restarted
   // AS's new key is picked up at once while a flood of made-up `kid`s costs one loopback fetch a second.
-  const jwks = keys ?? createRemoteJWKSet(new URL(config.jwksUri), { timeoutDuration: 2_000, cooldownDuration: 1_000 });
+  // The copy is also refetched once it is `jwksCacheMaxAgeMs` old, so a key the AS no longer publishes
+  // (rotated, or lost in a restart) stops validating tokens within that time even if no new `kid` comes.
+  const jwks =
+    keys ??
+    createRemoteJWKSet(new URL(config.jwksUri), {
+      timeoutDuration: 2_000,
+      cooldownDuration: 1_000,
+      cacheMaxAge: config.jwksCacheMaxAgeMs,
+    });
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 1000;
   const cache = cacheSize > 0 ? new VerificationCache(cacheSize, now) : undefined;

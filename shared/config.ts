@@ -27,6 +27,8 @@ export interface Config {
   /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
   sessionIdleMs: number;
   maxSessions: number;
+  /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
+  jwksCacheMaxAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
     dcrRateLimit: positiveInt(env, "AS_DCR_RATE_LIMIT", 60),
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
+    jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
   };
 }
 
