@@ -88,6 +88,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new MethodNotAllowed(req.method, allow);
   };
 
+  // DNS-rebinding defence: a browser page whose name resolves to 127.0.0.1 still sends its own Host.
+  // This AS auto-consents, so it answers only requests addressed to it by a loopback name (RFC 9110 §7.2).
+  app.use((req, _res, next) => {
+    const host = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? "");
+    if (!host) throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    next();
+  });
+
   app.get("/healthz", (req, res) => {
     res.json({ status: "ok", service: "as", listening: listeningAddressOf(req) ?? null });
   });
