@@ -46,7 +46,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   const client = state.clients.get(client_id);
   // RFC 6749 §4.1.2.1: never redirect for an unknown client. The §5.2 code `invalid_client` tells a
   // client whose registration the AS forgot (e.g. after a restart) to register again.
-  if (!client) throw new InvalidClient("unknown client_id; not redirecting", 400);
+  if (!client) throw new InvalidClient("unknown client_id; not redirecting");
   // Required here even with one registered URI, so /token can always compare it exactly (A5).
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");

@@ -32,8 +32,11 @@ export class InvalidRequest extends OAuthError {
 
 /** RFC 6749 §5.2: client authentication failed (here: an unknown `client_id`). */
 export class InvalidClient extends OAuthError {
-  /** 401 at the token endpoint (RFC 6749 §5.2); /authorize answers an unknown client with 400 instead. */
-  constructor(description: string, status = 401) {
+  /**
+   * RFC 6749 §5.2: 401 (with `WWW-Authenticate`) only when the client authenticated through the
+   * `Authorization` header. Public clients here name themselves in the body, so it is 400.
+   */
+  constructor(description: string, status = 400) {
     super(status, "invalid_client", description);
   }
 }

@@ -328,7 +328,7 @@ test("RFC 7009 rejections: token missing or repeated, unknown client, wrong cont
   };
   await expectOAuthError(await form({ client_id: t.client_id }), 400, "invalid_request");
   await expectOAuthError(await form({ client_id: t.client_id, token: [t.refresh_token!, t.refresh_token!] }), 400, "invalid_request");
-  await expectOAuthError(await form({ client_id: "nobody", token: t.refresh_token! }), 401, "invalid_client");
+  await expectOAuthError(await form({ client_id: "nobody", token: t.refresh_token! }), 400, "invalid_client");
   const json = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -80,10 +80,10 @@ test("a repeated parameter → invalid_request, before the client is even looked
   assert.equal((await postToken(as.config, codeForm(c))).status, 200);
 });
 
-test("client_id: missing → invalid_request; unknown → 401 invalid_client", async () => {
+test("client_id: missing → invalid_request; unknown → 400 invalid_client", async () => {
   const c = await freshCode();
   await expectTokenError(await postToken(as.config, { ...codeForm(c), client_id: undefined }), "invalid_request");
-  await expectTokenError(await postToken(as.config, { ...codeForm(c), client_id: "nobody" }), "invalid_client", 401);
+  await expectTokenError(await postToken(as.config, { ...codeForm(c), client_id: "nobody" }), "invalid_client", 400);
 });
 
 test("grant_type: missing → invalid_request; unsupported → unsupported_grant_type", async () => {

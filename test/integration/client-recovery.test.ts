@@ -118,7 +118,7 @@ test("step-up at an AS that forgot the client: /authorize 400 invalid_client →
   assert.deepEqual(callsOf(rs, "write-thing").map((r) => r.status), [403, 200]);
 });
 
-test("a 401 at an AS that forgot the client: refresh → 401 invalid_client → register → authorize with the accumulated scope (C5)", async () => {
+test("a 401 at an AS that forgot the client: refresh → 400 invalid_client → register → authorize with the accumulated scope (C5)", async () => {
   const { rs, as, c } = await stubSetup(needs({ "write-thing": "files:write" }));
   await c.client.callTool({ name: "write-thing", arguments: {} }); // step-up: files:read files:write
   await as.restart();
@@ -130,7 +130,7 @@ test("a 401 at an AS that forgot the client: refresh → 401 invalid_client → 
   const during = since(c, mark);
   assert.deepEqual(during.map(brief), [
     "POST /mcp 401",
-    "POST /token 401",
+    "POST /token 400",
     "POST /register 201",
     "GET /authorize 302",
     "POST /token 200",

@@ -188,7 +188,7 @@ const tokenAttacks: Attack[] = [
     ...codeForm(ctx, c),
     redirect_uri: undefined,
   })),
-  harmlessAttack("an unknown client_id with a real code → 401 invalid_client; the code is not spent", "RFC 6749 §5.2", 401, "invalid_client", (ctx, c) => ({
+  harmlessAttack("an unknown client_id with a real code → 400 invalid_client; the code is not spent", "RFC 6749 §5.2", 400, "invalid_client", (ctx, c) => ({
     ...codeForm(ctx, c),
     client_id: "no-such-client",
   })),

@@ -466,11 +466,11 @@ const tokenAttacks: Attack[] = [
   }),
   scenario<FreshGrant>({
     category: "protocol",
-    name: "/revoke: an unknown client_id → 401 invalid_client; the refresh token still works",
+    name: "/revoke: an unknown client_id → 400 invalid_client; the refresh token still works",
     cite: "A8, RFC 7009 §2.2.1",
     arrange: (ctx) => freshGrant(ctx),
     attack: (ctx, g) => revoke(ctx.config, { client_id: "no-such-client", token: g.refresh_token }),
-    expect: rejected(401, "invalid_client"),
+    expect: rejected(400, "invalid_client"),
     afterwards: async (ctx, g) => void (await expectRefreshWorks(ctx, g.client.client_id, g.refresh_token)),
   }),
   ...(

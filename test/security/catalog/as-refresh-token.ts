@@ -171,9 +171,9 @@ export const REFRESH_TOKEN_ATTACKS: Attack[] = [
     (ctx, g) => refreshForm(ctx.clients.noRefresh.client_id, g.refresh_token),
   ),
   refusedButIntact(
-    "an unknown client_id with a real refresh token → 401 invalid_client, token intact",
+    "an unknown client_id with a real refresh token → 400 invalid_client, token intact",
     "RFC 6749 §5.2",
-    401,
+    400,
     "invalid_client",
     (_ctx, g) => refreshForm("no-such-client", g.refresh_token),
   ),
