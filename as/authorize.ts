@@ -9,6 +9,7 @@
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
+import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
 import {
@@ -124,8 +125,7 @@ export function authorizeHandler(state: AsState) {
       respond({ code });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
-      // RFC 6749 §4.1.2.1: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
-      respond({ error: error.error, error_description: error.error_description.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?") });
+      respond({ error: error.error, error_description: restrictedText(error.error_description) });
     }
   };
 }

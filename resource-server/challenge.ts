@@ -5,6 +5,7 @@
  * parser relies on: RFC 9110 §11.2 syntax (`auth-param = token BWS "=" BWS ( token / quoted-string )`,
  * here always a quoted-string), each parameter at most once, nothing a header cannot carry.
  */
+import { restrictedText } from "../shared/error-text.ts";
 
 /** The minimal scope for basic use, advertised on every 401 (R4) and in the PRM (R2). */
 export const BASIC_SCOPE = "files:read";
@@ -12,15 +13,6 @@ export const BASIC_SCOPE = "files:read";
 export type ChallengeParams = ReadonlyArray<readonly [name: string, value: string]>;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/; // RFC 9110 §5.6.2 `token`
-
-/**
- * RFC 6750 §3: `error_description` and `scope` values MUST NOT contain characters outside
- * %x20-21 / %x23-5B / %x5D-7E (no `"`, no `\`, no controls, no non-ASCII). Anything else is
- * replaced, so a value built from input can never break the header or make `setHeader` throw.
- */
-function restrictedValue(value: string): string {
-  return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "?");
-}
 
 /** RFC 9110 §5.6.4 quoted-string: escape `"` and `\`; drop what `qdtext` cannot hold. */
 export function quoteString(value: string): string {
@@ -36,7 +28,7 @@ export function formatChallenge(params: ChallengeParams, scheme = "Bearer"): str
     if (!TOKEN.test(name) || seen.has(key)) throw new Error(`challenge parameter ${name} ill-formed or repeated`);
     seen.add(key);
     const restricted = key === "error_description" || key === "scope" || key === "error";
-    return `${name}=${quoteString(restricted ? restrictedValue(value) : value)}`;
+    return `${name}=${quoteString(restricted ? restrictedText(value) : value)}`;
   });
   return parts.length === 0 ? scheme : `${scheme} ${parts.join(", ")}`;
 }
