@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadConfig, type Config } from "../shared/config.ts";
-import { freeLoopbackPort, startChild, stopChild, waitForHealthy, type Child } from "../scripts/processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../scripts/processes.ts";
 
 /** How long a child may take to answer `/healthz` (tsx compiles on first start; the machine is shared). */
 const START_TIMEOUT_MS = 30_000;
@@ -47,8 +47,7 @@ export async function stopAll(): Promise<void> {
 
 /** A config for two fresh free ports (the AS's issuer and the RS's resource both derive from them). */
 export async function freshConfig(env: Record<string, string> = {}): Promise<Config> {
-  const asPort = await freeLoopbackPort();
-  const rsPort = await freeLoopbackPort();
+  const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
   return loadConfig({ ...env, AS_PORT: String(asPort), RS_PORT: String(rsPort) });
 }
 

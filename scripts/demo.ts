@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { loadDemoTimeoutMs } from "../shared/config.ts";
-import { startChild, stopChild, freeLoopbackPort, waitForHealthy, type Child } from "./processes.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, type Child } from "./processes.ts";
 
 interface Check {
   id: string;
@@ -90,8 +90,7 @@ let clientStdout = "";
 let failure: string | undefined;
 try {
   // ---- 1. free ports ----
-  const asPort = await freeLoopbackPort();
-  const rsPort = await freeLoopbackPort();
+  const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
   const issuer = `http://127.0.0.1:${asPort}`;
   const resource = `http://127.0.0.1:${rsPort}/mcp`;

@@ -73,16 +73,28 @@ export async function stopChild(child: Child, graceMs = 2_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Ask the OS for a free loopback port (bound for a moment, then released for the child to take). */
+/**
+ * Ask the OS for `count` distinct free loopback ports: each is bound (port 0) until all are chosen,
+ * so the OS cannot hand out the same one twice, then released for the children to take.
+ */
+export async function freeLoopbackPorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer());
+  try {
+    for (const server of servers) {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", resolve);
+      });
+    }
+    return servers.map((server) => (server.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  }
+}
+
 export async function freeLoopbackPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const [port] = await freeLoopbackPorts(1);
+  return port!;
 }
 
 /**
