@@ -22,8 +22,10 @@ test("the protocol catalog: ids are unique and every entry cites its rule", (t) 
   const ids = PROTOCOL_ATTACKS.map((attack) => attack.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const attack of PROTOCOL_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+  // Entries the RS must accept (their write lands) are controls: they prove the checks are not simply closed.
+  const controls = PROTOCOL_ATTACKS.filter((attack) => attack.expect.effect === "marker").length;
   for (const [category, attacks] of byCategory(PROTOCOL_ATTACKS)) t.diagnostic(`${category}: ${attacks.length} entries`);
-  t.diagnostic(`catalog: ${PROTOCOL_ATTACKS.length} RS protocol attacks in ${byCategory(PROTOCOL_ATTACKS).size} categories`);
+  t.diagnostic(`catalog: ${PROTOCOL_ATTACKS.length - controls} RS protocol attacks (+ ${controls} controls) in ${byCategory(PROTOCOL_ATTACKS).size} categories`);
 });
 
 for (const [category, attacks] of byCategory(PROTOCOL_ATTACKS)) {

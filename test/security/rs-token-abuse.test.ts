@@ -20,8 +20,10 @@ test("the token catalog: ids are unique and every entry cites its rule", (t) => 
   const ids = TOKEN_ATTACKS.map((attack) => attack.id);
   assert.equal(new Set(ids).size, ids.length);
   for (const attack of TOKEN_ATTACKS) assert.ok(attack.cite.length > 0 && attack.title.length > 0, attack.id);
+  // Entries the RS must accept (their write lands) are controls: they prove the checks are not simply closed.
+  const controls = TOKEN_ATTACKS.filter((attack) => attack.expect.effect === "marker").length;
   for (const [category, attacks] of byCategory(TOKEN_ATTACKS)) t.diagnostic(`${category}: ${attacks.length} entries`);
-  t.diagnostic(`catalog: ${TOKEN_ATTACKS.length} RS token attacks in ${byCategory(TOKEN_ATTACKS).size} categories`);
+  t.diagnostic(`catalog: ${TOKEN_ATTACKS.length - controls} RS token attacks (+ ${controls} controls) in ${byCategory(TOKEN_ATTACKS).size} categories`);
 });
 
 for (const [category, attacks] of byCategory(TOKEN_ATTACKS)) {
