@@ -62,9 +62,6 @@ export class Authorizer implements StepUpAuthorizer {
   requestedScope(): string[] {
     return [...this.requested];
   }
-  setRequestedScope(scope: string[]): void {
-    this.requested = parseScope(scope);
-  }
   canRefresh(): boolean {
     return Boolean(this.provider.tokens()?.refresh_token);
   }
@@ -184,7 +181,13 @@ export class Authorizer implements StepUpAuthorizer {
       resource: d.resource, // RFC 8707 §2.1
     });
     this.provider.saveCodeVerifier(codeVerifier);
-    await this.provider.redirectToAuthorization(authorizationUrl);
+    try {
+      await this.provider.redirectToAuthorization(authorizationUrl);
+    } catch (error) {
+      // RFC 6749 §4.1.2.1 access_denied: the AS granted none of it; the held grant stays.
+      if (oauthErrorCode(error) === "access_denied") this.dropDeclined(requested);
+      throw error;
+    }
     const tokens = await exchangeAuthorization(d.issuer, {
       metadata: d.metadata,
       clientInformation,
@@ -194,10 +197,20 @@ export class Authorizer implements StepUpAuthorizer {
       resource: d.resource,
       fetchFn: this.fetchAt(d),
     });
-    this.requested = requested;
     // RFC 6749 §5.1: a response without `scope` granted exactly what was requested.
     this.granted = tokens.scope !== undefined ? parseScope(tokens.scope) : requested;
     this.provider.saveTokens(tokens);
+    this.dropDeclined(requested); // RFC 6749 §3.3: the AS may have granted less
+  }
+
+  /**
+   * C4.4, at the end of every authorization, whatever started it (a 403 step-up, a 401, the first
+   * connect): requested := asked ∩ granted. A scope the AS declined (a partial grant, or
+   * `access_denied`) is not asked for again, so later step-ups for other operations do not keep
+   * re-asking for it (D6 refreshes after D5).
+   */
+  private dropDeclined(asked: string[]): void {
+    this.requested = asked.filter((s) => this.granted.includes(s));
   }
 
   /**

@@ -213,17 +213,31 @@ export function verifyThrowMode(ev: Evidence, error: unknown): string {
 }
 
 // ---- D8 ----
-export function verifyHardening(ev: Evidence, everything: RecordedExchange[], serverUrl: string, issuer: string): string {
-  const [attacker] = ev.registrations();
+export interface HardeningSetup {
+  serverUrl: string;
+  issuer: string;
+  /** The redirect URIs the story sent to /authorize without registering them, in order. */
+  unregisteredRedirects: string[];
+}
+
+export function verifyHardening(ev: Evidence, everything: RecordedExchange[], setup: HardeningSetup): string {
+  const { serverUrl, issuer } = setup;
+  const [attacker, ...moreRegistrations] = ev.registrations();
+  assert.equal(moreRegistrations.length, 0, "one registration attempt");
   assert.equal(attacker?.status, 400, "DCR with https://attacker.example/cb is refused");
   assert.equal(responseJson(attacker).error, "invalid_redirect_uri");
   const authorizations = ev.authorizations();
-  assert.ok(authorizations.length >= 1);
+  assert.deepEqual(
+    authorizations.map((a) => a.query.redirect_uri),
+    setup.unregisteredRedirects,
+    "one authorization request per unregistered redirect_uri, and no other",
+  );
   for (const a of authorizations) {
     assert.equal(a.status, 400, `unregistered redirect_uri ${a.query.redirect_uri} → 400`);
     assert.equal(a.response.location, undefined, "…and no Location: the target is not trusted");
   }
-  const [widening] = ev.tokenRequests("refresh_token");
+  const [widening, ...moreRefreshes] = ev.tokenRequests("refresh_token");
+  assert.equal(moreRefreshes.length, 0, "one widening refresh");
   assert.ok(widening && parseScope(widening.request.form?.scope).includes("files:write"));
   assert.equal(widening.status, 400);
   assert.equal(responseJson(widening).error, "invalid_scope", "RFC 6749 §6: a refresh cannot widen scope");

@@ -16,27 +16,33 @@
  *   8. hardening, live: attacker redirect refused at DCR and /authorize, no widening refresh, loopback
  *   9. the checklist; the exit code is the verdict
  *
- * Usage:
- *   tsx client/main.ts [--server URL] [--json] [--transcript FILE.md]
- *   tsx client/main.ts --call TOOL [--args JSON] [--verbose] [SERVER_URL]
+ * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
+ *   pnpm client [--server URL] [--json] [--transcript FILE.md]
+ *   pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
- * `loadConfig().resource` (http://127.0.0.1:3000/mcp). CLIENT_TIMEOUT_MS (default 10000) bounds each
- * request to the AS and each tool call. Exit codes: 0 all checks passed (or the call succeeded) ·
- * 1 a check failed (or the call failed) · 2 usage or connection error.
+ * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
+ * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before
+ * anything is printed or sent. Exit codes: 0 all checks passed (or the call succeeded) · 1 a check
+ * failed (or the call failed) · 2 usage or connection error.
+ *
+ * `--json`: stdout carries exactly one JSON document (D9) for every run that started — a failed check
+ * and a server nobody answers at included. A usage error (bad flags, a bad setting such as
+ * CLIENT_TIMEOUT_MS) is not a run: it prints nothing on stdout, only the message and the usage on
+ * stderr, and exits 2 — as `pnpm demo` does for its own usage errors.
  *
  * Demo-only: plain http on loopback; the story refuses any non-loopback URL, the generic `--call`
  * mode does not; the AS consents automatically, so the "browser" is one fetch with redirect: manual.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { ConfigError, loadClientConfig } from "../shared/config.ts";
+import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
 import { connectClient } from "./connect.ts";
 import { isConnectionError, unreachableServerMessage } from "./errors.ts";
 import { describeExchange } from "./exchanges.ts";
 import { ExchangeRecorder } from "./recorder.ts";
 import { checklistLines, jsonReport, styleFor } from "./report.ts";
 import { InsufficientScopeError } from "./step-up.ts";
-import { runStory, ServerUnreachableError } from "./story.ts";
+import { isLoopbackUrl, runStory, ServerUnreachableError } from "./story.ts";
 import { renderTranscript } from "./transcript.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
@@ -44,27 +50,27 @@ const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
 
 class UsageError extends Error {}
 
-/** CLIENT_TIMEOUT_MS, read where all configuration is read (shared/config.ts). */
-const timeoutMs = (): number => loadClientConfig().clientTimeoutMs;
-
-function serverUrlFrom(flag: string | undefined, positional: string | undefined): string {
-  const raw = flag ?? positional ?? loadClientConfig().rsUrl;
+function serverUrlFrom(flag: string | undefined, positional: string | undefined, settings: ClientConfig): string {
+  const raw = flag ?? positional ?? settings.rsUrl;
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new UsageError(`not an http(s) URL: ${raw}`);
   return raw;
 }
 
-async function story(args: { server?: string; json?: boolean; transcript?: string }, positional?: string): Promise<number> {
-  const serverUrl = serverUrlFrom(args.server, positional);
-  if (!["127.0.0.1", "localhost", "[::1]"].includes(new URL(serverUrl).hostname)) {
+type StoryArgs = { server?: string; json?: boolean; transcript?: string };
+
+async function story(args: StoryArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
+  const serverUrl = serverUrlFrom(args.server, positional, settings);
+  if (!isLoopbackUrl(new URL(serverUrl))) {
     throw new UsageError(`the story runs against loopback servers only, not ${serverUrl} (use --call for other servers)`);
   }
+  const timeoutMs = settings.clientTimeoutMs;
   const out = args.json ? process.stderr : process.stdout;
   const style = styleFor(out);
   const narrate = (line: string) => out.write(`${line}\n`);
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {
-    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs(), callTimeoutMs: timeoutMs() });
+    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;
     process.stderr.write(`client: ${error.message}\n`);
@@ -89,8 +95,11 @@ async function story(args: { server?: string; json?: boolean; transcript?: strin
   return run.ok ? 0 : 1;
 }
 
-async function callTool(args: { server?: string; call: string; args?: string; verbose?: boolean }, positional?: string) {
-  const serverUrl = serverUrlFrom(args.server, positional);
+type CallArgs = { server?: string; call: string; args?: string; verbose?: boolean };
+
+async function callTool(args: CallArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
+  const serverUrl = serverUrlFrom(args.server, positional, settings);
+  const timeoutMs = settings.clientTimeoutMs;
   let toolArgs: Record<string, unknown> = {};
   if (args.args !== undefined) {
     let parsed: unknown;
@@ -108,12 +117,12 @@ async function callTool(args: { server?: string; call: string; args?: string; ve
   });
   let handle;
   try {
-    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs(), requestTimeoutMs: timeoutMs() });
+    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   } catch (error) {
     return unreachable(error, serverUrl);
   }
   try {
-    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs() });
+    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
       process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
     }
@@ -163,12 +172,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`one server URL at most, got: ${positionals.join(" ")}`);
-  if (values.call !== undefined) {
-    if (values.json || values.transcript) throw new UsageError("--json and --transcript belong to the story, not --call");
-    return callTool({ ...values, call: values.call }, positionals[0]);
+  if (values.call !== undefined && (values.json || values.transcript)) {
+    throw new UsageError("--json and --transcript belong to the story, not --call");
   }
-  if (values.args !== undefined || values.verbose) throw new UsageError("--args and --verbose need --call");
-  return story(values, positionals[0]);
+  if (values.call === undefined && (values.args !== undefined || values.verbose)) {
+    throw new UsageError("--args and --verbose need --call");
+  }
+  const settings = loadClientConfig(); // once, before anything is printed: a bad setting is a usage error
+  if (values.call !== undefined) return callTool({ ...values, call: values.call }, positionals[0], settings);
+  return story(values, positionals[0], settings);
 }
 
 let code: number;

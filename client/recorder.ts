@@ -200,8 +200,9 @@ export function withTimeout(fetchFn: FetchLike, ms: number): FetchLike {
     try {
       return await fetchFn(url, { ...init, signal });
     } catch (error) {
-      if (timeout.aborted) throw new FetchTimeoutError(`${init?.method ?? "GET"} ${url} got no answer within ${ms} ms`);
-      throw error;
+      if (!timeout.aborted) throw error;
+      // The URL as the recorder shows it (fetch accepted it, so it parses): `state`, `code_challenge` cut short.
+      throw new FetchTimeoutError(`${init?.method ?? "GET"} ${redactUrl(new URL(String(url)))} got no answer within ${ms} ms`);
     }
   };
 }

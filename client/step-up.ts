@@ -1,19 +1,23 @@
 /**
  * Scope step-up for an MCP client (SEP-2350, MCP 2026-07-28 "Step-Up Authorization Flow"), as a
- * fetch middleware you can lift into your own client.
+ * fetch middleware you can lift into your own client. It needs two small companions: a
+ * `WWW-Authenticate` parser (client/challenge.ts, `findBearerChallenge`) and the scope set helpers
+ * (shared/scopes.ts: `parseScope`, `formatScope`, `scopeUnion`, `isStrictSuperset`). The AS side is
+ * yours to supply, as a `StepUpAuthorizer` (ours: client/authorizer.ts).
  *
  * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`
  * (SPEC §5.1): every 401/403 branch inside the transport is guarded by the provider, so the SDK's own
  * 403 handling — which *replaces* the requested scope with the challenged one and refreshes first —
- * never runs. This module owns the rules; a `StepUpAuthorizer` (client/authorizer.ts) talks to the AS.
+ * never runs. This module decides *when* to authorize or refresh; the authorizer knows *how*.
  *
  * On `403` + `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`:
  *   1. scope := requested ∪ granted ∪ challenged (order-preserving set union);
  *   2. strict superset of the held token's scope ⇒ fresh authorization, never a refresh (RFC 6749 §6:
  *      a refresh cannot widen scope); otherwise the normal path (refresh when possible);
  *   3. resend the original request with the new token;
- *   4. the AS granted less than the challenge needs ⇒ `InsufficientScopeError("declined")`, and the
- *      declined scopes leave the requested set (requested := granted);
+ *   4. the AS granted less than the challenge needs, or nothing (`access_denied`) ⇒
+ *      `InsufficientScopeError("declined")`; the authorizer drops the declined scopes from the
+ *      requested set (requested := granted), so they are not asked for again;
  *   5. at most `maxStepUpAttempts` step-ups per (resource, operation), counted across requests, reset
  *      on success ⇒ `InsufficientScopeError("retry-limit")`;
  *   6. `onInsufficientScope: "throw"` ⇒ `InsufficientScopeError("throw-mode")` at once, no AS traffic.
@@ -45,7 +49,7 @@ export type InsufficientScopeReason = "declined" | "retry-limit" | "throw-mode";
 
 /** What an `InsufficientScopeError` carries (C4). */
 export interface InsufficientScopeDetails {
-  /** declined: the AS granted less · retry-limit: the cap was reached · throw-mode: step-up disabled. */
+  /** declined: the AS granted less (or nothing) · retry-limit: the cap was reached · throw-mode: step-up disabled. */
   reason: InsufficientScopeReason;
   /** The challenge's `scope`: what the operation needs. */
   requiredScope: string;
@@ -81,10 +85,11 @@ export class InsufficientScopeError extends Error implements InsufficientScopeDe
   readonly errorDescription?: string;
   readonly operation: string;
 
-  constructor(details: InsufficientScopeDetails) {
+  constructor(details: InsufficientScopeDetails, options?: ErrorOptions) {
     super(
       `${details.operation} needs scope "${details.requiredScope}" (held: "${details.grantedScope}"): ` +
         WHY[details.reason](details.attempts),
+      options,
     );
     this.reason = details.reason;
     this.requiredScope = details.requiredScope;
@@ -141,14 +146,17 @@ export interface StepUpAuthorizer {
   accessToken(): string | undefined;
   /** The held grant's scope (the token response's `scope`, or what was requested when it was omitted). */
   grantedScope(): string[];
-  /** Every scope asked for so far (accumulates across step-ups). */
+  /**
+   * Every scope asked for so far and not declined: it accumulates across step-ups, and after an
+   * authorization that returned less than asked the declined scopes leave it (C4.4).
+   */
   requestedScope(): string[];
-  setRequestedScope(scope: string[]): void;
   /** Whether a refresh token is held. */
   canRefresh(): boolean;
   /**
    * Fresh authorization-code flow for `scope` (new PKCE, new `state`, `iss` check); [] = its default.
-   * A client the AS no longer knows registers again first (at most once per call).
+   * Rejects with an error whose `error` is `"access_denied"` when the AS refused the whole request
+   * (RFC 6749 §4.1.2.1). A client the AS no longer knows registers again first (once per call).
    */
   authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void>;
   /**
@@ -184,13 +192,38 @@ function withBearer(init: RequestInit, token: string | undefined): RequestInit {
   return { ...init, headers };
 }
 
+/** RFC 6749 §4.1.2.1 `access_denied`: the AS (or the user) refused the whole authorization request. */
+const isAccessDenied = (error: unknown) => (error as { error?: unknown } | null)?.error === "access_denied";
+
 /** `(next) => fetch` with 401 recovery and SEP-2350 step-up; see the module comment for the rules. */
 export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): (next: FetchLike) => FetchLike {
   const attempts = new StepUpAttempts(options.maxStepUpAttempts ?? 2);
   const lock = createLock();
-  const maxRounds = attempts.max + 3; // a hard stop for the loop below, whatever a server answers
+  // A backstop, not a rule: the longest sequence the rules allow is one 401 recovery, `max` step-ups
+  // and the 403 that meets the cap (max + 2 rounds), plus one round that finds the token already
+  // replaced by another request's step-up. Past that a server is misbehaving: the caller gets its answer.
+  const maxRounds = attempts.max + 3;
 
-  /** 401 (C3, C5): a token was missing, expired or revoked. Returns false if another request already recovered. */
+  /** C4.5: the cap counts per (resource, operation). */
+  const capKey = (operation: string) => `${options.resource} ${operation}`;
+
+  const insufficientScope = (reason: InsufficientScopeReason, challenge: BearerChallenge, operation: string, cause?: unknown) => {
+    const details = {
+      reason,
+      operation,
+      requiredScope: formatScope(parseScope(challenge.scope)),
+      grantedScope: formatScope(authorizer.grantedScope()),
+      attempts: attempts.count(capKey(operation)),
+      resourceMetadataUrl: challenge.resourceMetadata,
+      errorDescription: challenge.errorDescription,
+    };
+    return new InsufficientScopeError(details, cause === undefined ? undefined : { cause });
+  };
+
+  /**
+   * 401 (C3, C5): the token was missing, expired or revoked. Returns true when it ran a recovery,
+   * false when another request had already replaced the token (then just resend with the new one).
+   */
   async function recover(sentToken: string | undefined, challenge: BearerChallenge | undefined): Promise<boolean> {
     if (authorizer.accessToken() !== sentToken) return false;
     const held = authorizer.grantedScope();
@@ -201,64 +234,59 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
     return true;
   }
 
-  const error = (reason: InsufficientScopeReason, challenge: BearerChallenge, operation: string, key: string) =>
-    new InsufficientScopeError({
-      reason,
-      operation,
-      requiredScope: formatScope(parseScope(challenge.scope)),
-      grantedScope: formatScope(authorizer.grantedScope()),
-      attempts: attempts.count(key),
-      resourceMetadataUrl: challenge.resourceMetadata,
-      errorDescription: challenge.errorDescription,
-    });
-
   /** 403 insufficient_scope (C4). Throws InsufficientScopeError when step-up cannot help. */
-  async function stepUp(sentToken: string | undefined, challenge: BearerChallenge, operation: string, key: string) {
+  async function stepUp(sentToken: string | undefined, challenge: BearerChallenge, operation: string) {
     if (authorizer.accessToken() !== sentToken) return; // a step-up ran meanwhile: retry with its token
-    if (!attempts.tryBegin(key)) throw error("retry-limit", challenge, operation, key);
+    if (!attempts.tryBegin(capKey(operation))) throw insufficientScope("retry-limit", challenge, operation);
     const challenged = parseScope(challenge.scope);
     const held = authorizer.grantedScope();
     const scope = computeScopeUnion(authorizer.requestedScope(), held, challenged);
     const hint = { resourceMetadataUrl: challenge.resourceMetadata };
-    if (isStrictScopeSuperset(scope, held) || !authorizer.canRefresh()) {
-      // RFC 6749 §6: a refresh cannot widen scope, so step-up re-authorizes.
-      await authorizer.authorize(scope, hint);
-    } else if (!(await authorizer.refresh())) {
-      await authorizer.authorize(scope, hint); // the refresh token is dead: only a new grant helps
+    try {
+      if (isStrictScopeSuperset(scope, held) || !authorizer.canRefresh()) {
+        await authorizer.authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
+      } else if (!(await authorizer.refresh())) {
+        await authorizer.authorize(scope, hint); // the refresh token is dead: only a new grant helps
+      }
+    } catch (error) {
+      if (!isAccessDenied(error)) throw error;
+      throw insufficientScope("declined", challenge, operation, error); // the AS granted none of it
     }
     const granted = authorizer.grantedScope();
-    if (challenged.some((s) => !granted.includes(s))) {
-      // RFC 6749 §3.3 partial grant: asking again cannot help, and must not be asked for next time.
-      authorizer.setRequestedScope(granted);
-      throw error("declined", challenge, operation, key);
-    }
+    // RFC 6749 §3.3 partial grant: asking again cannot help (and the authorizer will not ask for it again).
+    if (challenged.some((s) => !granted.includes(s))) throw insufficientScope("declined", challenge, operation);
   }
 
   return (next) => async (url, init = {}) => {
     const operation = operationOf(init);
-    const key = `${options.resource} ${operation}`;
     // The transport sends string bodies; anything else cannot be sent twice.
     const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
-    let recovered = false;
+    let ranRecovery = false; // this request has run a 401 recovery itself: a second 401 is the caller's
     for (let round = 0; ; round++) {
       const sentToken = authorizer.accessToken();
       const response = await next(url, withBearer(init, sentToken));
+
+      // ---- 1. neither 401 nor 403: the caller's answer (a success resets the cap, C4.5) ----
       if (response.status !== 401 && response.status !== 403) {
-        if (response.ok) attempts.reset(key);
+        if (response.ok) attempts.reset(capKey(operation));
         return response;
       }
       const challenge = findBearerChallenge(response.headers.get("www-authenticate"));
       if (!replayable || round >= maxRounds) return response;
+
+      // ---- 2. 401: no usable token → refresh, or authorize (C3, C5) ----
       if (response.status === 401) {
-        if (recovered) return response; // a fresh token was refused too: let the caller see it
+        if (ranRecovery) return response; // a fresh token was refused too
         await response.body?.cancel();
-        recovered = await lock(() => recover(sentToken, challenge));
+        ranRecovery = await lock(() => recover(sentToken, challenge));
         continue;
       }
+
+      // ---- 3. 403 insufficient_scope: step-up (C4) ----
       if (challenge?.error !== "insufficient_scope") return response; // another 403 is not ours to fix
       await response.body?.cancel();
-      if (options.onInsufficientScope === "throw") throw error("throw-mode", challenge, operation, key); // C4.6
-      await lock(() => stepUp(sentToken, challenge, operation, key));
+      if (options.onInsufficientScope === "throw") throw insufficientScope("throw-mode", challenge, operation); // C4.6
+      await lock(() => stepUp(sentToken, challenge, operation));
     }
   };
 }

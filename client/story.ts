@@ -55,7 +55,9 @@ export class ServerUnreachableError extends Error {
   override name = "ServerUnreachableError";
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** The hosts the story talks to (a URL's `hostname`: IPv6 in brackets). `pnpm client` checks its URL with it too. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+export const isLoopbackUrl = (url: URL): boolean => LOOPBACK_HOSTS.has(url.hostname);
 
 interface State {
   main?: McpClientHandle;
@@ -79,7 +81,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     };
   };
   const recorder = new ExchangeRecorder({
-    refuse: (url) => (LOOPBACK.has(url.hostname) ? undefined : "the story talks to loopback servers only"),
+    refuse: (url) => (isLoopbackUrl(url) ? undefined : "the story talks to loopback servers only"),
     onExchange: (e) => {
       const to = e.origin === new URL(serverUrl).origin ? "RS" : "AS";
       narrate(style.dim(`     ${to} ${describeExchange(e, parties())}`));
@@ -168,7 +170,8 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         body: JSON.stringify({ ...main().authorizer.clientMetadata, redirect_uris: ["https://attacker.example/cb"] }),
       });
       const redirect = new URL(main().authorizer.clientMetadata.redirect_uris[0]!);
-      for (const unregistered of [`${redirect.origin}/callbackevil`, "https://attacker.example/cb"]) {
+      const unregisteredRedirects = [`${redirect.origin}/callbackevil`, "https://attacker.example/cb"];
+      for (const unregistered of unregisteredRedirects) {
         await send(authorizationRequest(d.metadata.authorization_endpoint, clientId(), unregistered, d.resource), {
           method: "GET",
           redirect: "manual", // a redirect would not be followed anyway
@@ -187,7 +190,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         }),
       });
       for (const base of [d.issuer, new URL(serverUrl).origin]) await send(`${base}/healthz`, { method: "GET" });
-      return checks.verifyHardening(evidence(), recorder.exchanges, serverUrl, d.issuer);
+      return checks.verifyHardening(evidence(), recorder.exchanges, { serverUrl, issuer: d.issuer, unregisteredRedirects });
     },
   };
 

@@ -9,6 +9,8 @@
  *   test can check the client from the server's side.
  * - `startStubAuthorizationServer`: RFC 8414 metadata, DCR, and an `/authorize` whose 302 the test
  *   scripts (a wrong `iss`, a look-alike redirect) — the misbehaviours a client must refuse.
+ * - `startScopeOmittingAuthorizationServer`: an AS that consents to everything and whose token
+ *   responses never carry `scope` (RFC 6749 §5.1 allows it when the grant is what was asked for).
  */
 import type http from "node:http";
 import { decodeJwt } from "jose";
@@ -37,6 +39,8 @@ export interface StubResourceServer {
   setIssuer(issuer: string): void;
   /** Answer `401 invalid_token` to these access tokens from now on (expiry, revocation). */
   rejectToken(token: string): void;
+  /** The `scope` of the 401 challenges from now on; `null` leaves the parameter out. */
+  setUnauthorizedScope(scope: string | null): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +58,7 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
   const resource = `${listening.url}/mcp`;
   const prmUrl = `${listening.url}/.well-known/oauth-protected-resource/mcp`;
   let issuer = "";
+  let unauthorizedScope = options.unauthorizedScope === undefined ? "files:read" : options.unauthorizedScope;
   const rejected = new Set<string>();
   const requests: StubRequest[] = [];
 
@@ -92,9 +97,9 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
     seen.tokenScope = tokenScope;
     if (!token || !tokenScope || rejected.has(token)) {
       const error = token ? `error="invalid_token", ` : "";
-      const scope = options.unauthorizedScope === undefined ? "files:read" : options.unauthorizedScope;
+      const scope = unauthorizedScope === null ? "" : `, scope=${quote(unauthorizedScope)}`;
       return send(401, { error: "unauthorized" }, {
-        "www-authenticate": `Bearer ${error}resource_metadata=${quote(prmUrl)}${scope === null ? "" : `, scope=${quote(scope)}`}`,
+        "www-authenticate": `Bearer ${error}resource_metadata=${quote(prmUrl)}${scope}`,
       });
     }
     if (req.method !== "POST") return send(405, undefined, { allow: "POST" });
@@ -135,6 +140,7 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
     requests,
     setIssuer: (value) => void (issuer = value),
     rejectToken: (token) => void rejected.add(token),
+    setUnauthorizedScope: (scope) => void (unauthorizedScope = scope),
     close: () => closeServer(listening.server),
   };
 }
@@ -144,17 +150,23 @@ export interface StubAuthorizationServer {
   close(): Promise<void>;
 }
 
+/** A scripted token endpoint: given the request's form, the status and JSON body to answer. */
+export type TokenEndpoint = (form: URLSearchParams) => { status: number; body: unknown };
+
 /**
  * An AS that registers anyone and answers `/authorize` with whatever `respond` returns, given the
- * request's query (e.g. a 302 with a wrong `iss`). Its token endpoint refuses everything.
+ * request's query (e.g. a 302 with a wrong `iss`). Its token endpoint refuses everything unless
+ * `token` scripts it.
  */
 export async function startStubAuthorizationServer(
   respond: (query: URLSearchParams, issuer: string) => { status: number; location?: string },
+  token: TokenEndpoint = () => ({ status: 400, body: { error: "invalid_grant", error_description: "this stub issues no tokens" } }),
 ): Promise<StubAuthorizationServer> {
   const listening = await listenLoopback(0);
   const issuer = listening.url;
   listening.server.on("request", async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    for await (const _chunk of req); // drain
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? "/", issuer);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -167,6 +179,7 @@ export async function startStubAuthorizationServer(
         token_endpoint: `${issuer}/token`,
         registration_endpoint: `${issuer}/register`,
         response_types_supported: ["code"],
+        grant_types_supported: ["authorization_code", "refresh_token"],
         code_challenge_methods_supported: ["S256"],
         token_endpoint_auth_methods_supported: ["none"],
         authorization_response_iss_parameter_supported: true,
@@ -180,7 +193,47 @@ export async function startStubAuthorizationServer(
       res.writeHead(status, location ? { location } : {});
       return res.end();
     }
-    return json(400, { error: "invalid_grant", error_description: "this stub issues no tokens" });
+    if (url.pathname === "/token" && req.method === "POST") {
+      const { status, body } = token(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+      return json(status, body);
+    }
+    return json(404, { error: "not_found" });
   });
   return { issuer, close: () => closeServer(listening.server) };
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/**
+ * An AS that grants every authorization request exactly as asked and whose token responses omit
+ * `scope` — allowed by RFC 6749 §5.1 when the grant is what was requested — so the client must take
+ * granted = requested (C4.1). The access token is JWT-shaped and unsigned (the stub RS reads its
+ * `scope` claim without verifying it); a refresh keeps the grant's scope (RFC 6749 §6).
+ */
+export async function startScopeOmittingAuthorizationServer(): Promise<StubAuthorizationServer> {
+  let issued = 0;
+  const grants = new Map<string, string>(); // code or refresh token → the granted scope
+  const tokens = (scope: string) => {
+    const refreshToken = `stub-refresh-${++issued}`;
+    grants.set(refreshToken, scope);
+    const claims = { sub: "demo-user", client_id: "stub-client", scope, jti: `stub-${issued}` };
+    // No `scope` member: the grant is exactly what was asked for.
+    return { access_token: `${base64url({ alg: "none", typ: "at+jwt" })}.${base64url(claims)}.`, token_type: "Bearer", expires_in: 300, refresh_token: refreshToken };
+  };
+  return startStubAuthorizationServer(
+    (query, issuer) => {
+      const code = `stub-code-${++issued}`;
+      grants.set(code, query.get("scope") ?? "");
+      const callback = new URL(query.get("redirect_uri") ?? "");
+      callback.search = new URLSearchParams({ code, state: query.get("state") ?? "", iss: issuer }).toString();
+      return { status: 302, location: callback.href };
+    },
+    (form) => {
+      const presented = form.get(form.get("grant_type") === "refresh_token" ? "refresh_token" : "code") ?? "";
+      const scope = grants.get(presented);
+      if (scope === undefined) return { status: 400, body: { error: "invalid_grant" } };
+      grants.delete(presented); // single use, both of them
+      return { status: 200, body: tokens(scope) };
+    },
+  );
 }

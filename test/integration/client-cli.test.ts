@@ -12,6 +12,7 @@ import { createApp as createResourceServer } from "../../resource-server/app.ts"
 import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
+import { startStubResourceServer } from "../helpers/stub-rs.ts";
 
 const MAIN = path.resolve(import.meta.dirname, "../../client/main.ts");
 
@@ -116,6 +117,27 @@ test("usage and connection errors exit 2 with a clear message", async () => {
   const call = await client(["--call", "list-files", closed]);
   assert.equal(call.code, 2);
   assert.match(call.stderr, new RegExp(`^client: cannot reach the MCP server ${closed} \\(ECONNREFUSED\\)$`, "m"));
+});
+
+test("a bad setting is a usage error, found before anything is printed or sent: exit 2, nothing on stdout", async () => {
+  const rs = await startStubResourceServer(() => undefined); // counts what reaches it
+  try {
+    const modes = [["--server", rs.resource, "--json"], ["--server", rs.resource], ["--call", "list-files", rs.resource]];
+    for (const args of modes) {
+      const { code, stdout, stderr } = await client(args, { CLIENT_TIMEOUT_MS: "soon" });
+      assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+      assert.equal(stdout, "", `${args.join(" ")}: a usage error is not a run — no JSON document, no narration`);
+      assert.match(stderr, /^client: CLIENT_TIMEOUT_MS must be a positive integer, got "soon"\nusage: /, args.join(" "));
+    }
+    // The same contract for a usage error in the flags, --json or not.
+    const misused = await client(["--json", "--args", "{}", "--server", rs.resource]);
+    assert.equal(misused.code, 2);
+    assert.equal(misused.stdout, "");
+    assert.match(misused.stderr, /^client: --args and --verbose need --call\nusage: /);
+    assert.deepEqual(rs.requests, [], "nothing was sent");
+  } finally {
+    await rs.close();
+  }
 });
 
 test("when the authorization server is the one that is down, both modes say so — not the MCP server", async () => {

@@ -4,8 +4,9 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { connectClient } from "../../client/connect.ts";
-import type { RecordedExchange } from "../../client/recorder.ts";
+import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
 import { runStory, type StoryRun } from "../../client/story.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
@@ -100,12 +101,34 @@ test("the SDK's own 403 handling never runs: the authorization requests are exac
   ]);
 });
 
-test("the transport is given no authProvider, only the project's fetch", async () => {
-  const handle = await connectClient({ serverUrl: stack.config.resource });
+test("a 401 the middleware gives up on reaches the caller untouched: the transport runs no auth of its own", async () => {
+  // The v1 transport's own 401 and 403 handling sit behind the same `if (authProvider)`; given one, it
+  // would answer this 401 with its own refresh or authorization. Without one, the refused call ends here.
+  let refuseCalls = false;
+  const recorder = new ExchangeRecorder({
+    fetch: async (url, init) => {
+      const isCall = typeof init?.body === "string" && init.body.includes('"tools/call"');
+      if (!refuseCalls || !isCall) return fetch(url, init);
+      return new Response(JSON.stringify({ error: "invalid_token" }), {
+        status: 401,
+        headers: { "content-type": "application/json", "www-authenticate": 'Bearer error="invalid_token"' },
+      });
+    },
+  });
+  const handle = await connectClient({ serverUrl: stack.config.resource, recorder });
   try {
-    assert.equal(Reflect.get(handle.transport, "_authProvider"), undefined);
-    assert.equal(typeof Reflect.get(handle.transport, "_fetch"), "function");
+    refuseCalls = true;
+    const mark = recorder.mark();
+    const error = await handle.client.callTool({ name: "list-files" }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof StreamableHTTPError && error.code === 401, String(error));
+    const during = recorder.since(mark).filter((e) => !(e.method === "GET" && e.path === "/mcp"));
+    assert.deepEqual(
+      during.map((e) => `${e.method} ${e.path} ${e.request.form?.grant_type ?? e.request.tool ?? ""} ${e.status}`),
+      ["POST /mcp list-files 401", "POST /token refresh_token 200", "POST /mcp list-files 401"],
+      "one recovery by the middleware (C5), then the 401 is the caller's: nothing more reaches the AS",
+    );
   } finally {
+    refuseCalls = false;
     await handle.close();
   }
 });

@@ -11,6 +11,7 @@ import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.t
 import { InsufficientScopeError } from "../../client/step-up.ts";
 import { startAuthorizationServer } from "../helpers/oauth.ts";
 import {
+  startScopeOmittingAuthorizationServer,
   startStubAuthorizationServer,
   startStubResourceServer,
   type StubOptions,
@@ -31,14 +32,14 @@ const needs = (rules: Record<string, string>): ToolPolicy => (tool, held) =>
 async function withStub(
   policy: ToolPolicy,
   run: (c: McpClientHandle, rs: StubResourceServer) => Promise<void>,
-  options: { maxStepUpAttempts?: number } & StubOptions = {},
+  options: { maxStepUpAttempts?: number; recorder?: ExchangeRecorder } & StubOptions = {},
 ) {
   const rs = await startStubResourceServer(policy, options);
   const as = await startAuthorizationServer({ RS_PORT: new URL(rs.url).port });
   rs.setIssuer(as.config.issuer);
   let client: McpClientHandle | undefined;
   try {
-    client = await connectClient({ serverUrl: rs.resource, maxStepUpAttempts: options.maxStepUpAttempts });
+    client = await connectClient({ serverUrl: rs.resource, maxStepUpAttempts: options.maxStepUpAttempts, recorder: options.recorder });
     await run(client, rs);
   } finally {
     await client?.close();
@@ -149,6 +150,113 @@ test("C5: a 401 invalid_token after step-up is fixed by a refresh that keeps the
     assert.equal(authorizations(during).length, 0);
     assert.deepEqual(callsOf(rs, "read-thing").map((r) => r.status), [401, 200]);
   });
+});
+
+test("C5 + RFC 6749 §6: a 401 whose challenge asks for more than the grant → no refresh, one authorization for the union", async () => {
+  await withStub(() => undefined, async (c, rs) => {
+    rs.setUnauthorizedScope("files:read files:write");
+    rs.rejectToken(c.authorizer.accessToken()!);
+    const mark = c.recorder.mark();
+    const result = await c.client.callTool({ name: "read-thing", arguments: {} });
+    assert.deepEqual(result.content, [{ type: "text", text: "read-thing ran with [files:read files:write]" }]);
+    const during = c.recorder.since(mark);
+    assert.equal(refreshes(during).length, 0, "a refresh keeps the scope, so it cannot answer a wider challenge");
+    assert.deepEqual(authorizations(during).map((e) => e.query.scope), ["files:read files:write"]);
+    assert.deepEqual(callsOf(rs, "read-thing").map((r) => r.status), [401, 200]);
+  });
+});
+
+test("C4.4 on the 401 path too: a partial grant drops the declined scope, so the next step-up does not ask for it", async () => {
+  await withStub(needs({ "write-thing": "files:write" }), async (c, rs) => {
+    rs.setUnauthorizedScope("files:read files:admin"); // the demo user is never granted files:admin
+    rs.rejectToken(c.authorizer.accessToken()!);
+    let mark = c.recorder.mark();
+    const result = await c.client.callTool({ name: "read-thing", arguments: {} });
+    assert.deepEqual(result.content, [{ type: "text", text: "read-thing ran with [files:read]" }]);
+    let during = c.recorder.since(mark);
+    assert.deepEqual(authorizations(during).map((e) => e.query.scope), ["files:read files:admin"]);
+    assert.equal((codeExchanges(during)[0]?.response.json as { scope?: string }).scope, "files:read", "partial grant");
+    rs.setUnauthorizedScope("files:read");
+
+    mark = c.recorder.mark();
+    await c.client.callTool({ name: "write-thing", arguments: {} });
+    during = c.recorder.since(mark);
+    assert.deepEqual(authorizations(during).map((e) => e.query.scope), ["files:read files:write"], "files:admin is not asked for again");
+  });
+});
+
+test("access_denied during a step-up is a decline (C4.4): InsufficientScopeError, the call not resent, the grant kept", async () => {
+  let deny = false;
+  const recorder = new ExchangeRecorder({
+    fetch: async (url, init) => {
+      const target = new URL(String(url));
+      if (!deny || target.pathname !== "/authorize") return fetch(url, init);
+      // The AS refuses the whole request (RFC 6749 §4.1.2.1), with the state and iss of a real answer.
+      const callback = new URL(target.searchParams.get("redirect_uri")!);
+      callback.search = new URLSearchParams({
+        error: "access_denied",
+        error_description: "the demo user may not grant any of it",
+        state: target.searchParams.get("state")!,
+        iss: target.origin,
+      }).toString();
+      return new Response(null, { status: 302, headers: { location: callback.href } });
+    },
+  });
+  await withStub(needs({ "write-thing": "files:write" }), async (c, rs) => {
+    const token = c.authorizer.accessToken();
+    deny = true;
+    const mark = c.recorder.mark();
+    const error = await c.client.callTool({ name: "write-thing", arguments: {} }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof InsufficientScopeError, String(error));
+    assert.equal(error.reason, "declined");
+    assert.equal(error.requiredScope, "files:write");
+    assert.equal(error.grantedScope, "files:read");
+    assert.equal(error.attempts, 1);
+    const during = c.recorder.since(mark).filter((e) => !(e.method === "GET" && e.path === "/mcp"));
+    assert.deepEqual(during.map((e) => `${e.method} ${e.path} ${e.status}`), ["POST /mcp 403", "GET /authorize 302"]);
+    assert.equal(during[1]!.response.locationQuery?.error, "access_denied");
+    assert.equal(callsOf(rs, "write-thing").length, 1, "not resent");
+    assert.equal(c.authorizer.accessToken(), token, "the held grant is kept");
+    deny = false;
+    const listed = await c.client.callTool({ name: "read-thing", arguments: {} });
+    assert.deepEqual(listed.content, [{ type: "text", text: "read-thing ran with [files:read]" }]);
+  }, { recorder });
+});
+
+test("C4.1: a token response without `scope` granted what was requested — the next step-up's union keeps it", async () => {
+  const rs = await startStubResourceServer(needs({ "write-thing": "files:write", "admin-thing": "files:admin" }));
+  const as = await startScopeOmittingAuthorizationServer();
+  rs.setIssuer(as.issuer);
+  let c: McpClientHandle | undefined;
+  try {
+    c = await connectClient({ serverUrl: rs.resource });
+    const first = codeExchanges(c.recorder.exchanges);
+    assert.equal(first.length, 1);
+    assert.equal((first[0]!.response.json as { scope?: string }).scope, undefined, "the token response omits scope");
+
+    let mark = c.recorder.mark();
+    const written = await c.client.callTool({ name: "write-thing", arguments: {} });
+    assert.deepEqual(written.content, [{ type: "text", text: "write-thing ran with [files:read files:write]" }]);
+    assert.deepEqual(authorizations(c.recorder.since(mark)).map((e) => e.query.scope), ["files:read files:write"]);
+
+    mark = c.recorder.mark();
+    await c.client.callTool({ name: "admin-thing", arguments: {} });
+    assert.deepEqual(
+      authorizations(c.recorder.since(mark)).map((e) => e.query.scope),
+      ["files:read files:write files:admin"],
+      "what was requested before counts as granted",
+    );
+
+    // And nothing wider needed ⇒ a refresh (the held grant is what was requested, not nothing).
+    rs.rejectToken(c.authorizer.accessToken()!);
+    mark = c.recorder.mark();
+    await c.client.callTool({ name: "write-thing", arguments: {} });
+    assert.equal(refreshes(c.recorder.since(mark)).length, 1);
+    assert.equal(authorizations(c.recorder.since(mark)).length, 0);
+  } finally {
+    await c?.close();
+    await Promise.all([rs.close(), as.close()]);
+  }
 });
 
 test("a misbehaving AS: wrong iss, missing iss, or a look-alike redirect — the code is never redeemed", async () => {

@@ -86,6 +86,22 @@ test("withTimeout: a hung request ends with FetchTimeoutError (not a TypeError, 
   assert.match(error.message, /no answer within 50 ms/);
 });
 
+test("withTimeout: the FetchTimeoutError's message shows the URL redacted, as the recorder does", async () => {
+  const hung = (_url: string | URL, init?: RequestInit) =>
+    new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+  const keepAlive = setTimeout(() => {}, 5_000);
+  const state = "s7JkQ2vXw9LmN4pR8tYb3A";
+  const codeChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+  const url = `http://127.0.0.1:3001/authorize?response_type=code&state=${state}&code_challenge=${codeChallenge}&scope=files%3Aread`;
+  const error = await withTimeout(hung, 50)(url).catch((e: unknown) => e);
+  clearTimeout(keepAlive);
+  assert.ok(error instanceof FetchTimeoutError, String(error));
+  assert.equal(
+    error.message,
+    "GET http://127.0.0.1:3001/authorize?response_type=code&state=s7JkQ2…&code_challenge=E9Melh…&scope=files:read got no answer within 50 ms",
+  );
+});
+
 test("the headless provider opens only http(s) authorization URLs", async () => {
   let sent = 0;
   const provider = new HeadlessOAuthClientProvider({ fetchFn: async () => (sent++, new Response(null, { status: 302 })) });

@@ -83,7 +83,12 @@ const INSUFFICIENT = (scope: string) => ({
   "www-authenticate": `Bearer error="insufficient_scope", scope="${scope}", error_description="needs ${scope}"`,
 });
 
-/** A stand-in AS that issues tokens `t1`, `t2`, … and counts what it was asked to do. */
+/**
+ * A stand-in AS that issues tokens `t1`, `t2`, … and counts what it was asked to do. It grants what
+ * `grantable` allows (mutate the array to change its policy), refuses a request of which it may grant
+ * nothing with `access_denied`, and keeps `requested` as asked (no C4.4 bookkeeping: the rules under
+ * test must not depend on it).
+ */
 function fakeAuthorizer(grantable = ["files:read", "files:write"]) {
   let token: string | undefined;
   let granted: string[] = [];
@@ -94,11 +99,13 @@ function fakeAuthorizer(grantable = ["files:read", "files:write"]) {
     accessToken: () => token,
     grantedScope: () => granted,
     requestedScope: () => requested,
-    setRequestedScope: (s) => (requested = s),
     canRefresh: () => token !== undefined,
     authorize: async (scope) => {
       await new Promise((r) => setTimeout(r, 5));
       asked.authorize.push(scope);
+      if (!scope.some((s) => grantable.includes(s))) {
+        throw Object.assign(new Error("authorization refused: access_denied"), { error: "access_denied" });
+      }
       requested = scope;
       granted = scope.filter((s) => grantable.includes(s));
       issue();
@@ -174,4 +181,69 @@ test("the cap counts across requests and resets when the operation succeeds", as
   healthy = false;
   await fetchFn("http://x/mcp", call("broken")).catch(() => {});
   assert.equal(asked.refresh, 4, "after a success the operation gets its two step-ups again");
+});
+
+// ---- 401 recovery (C5): a refresh only when nothing wider is needed ----
+
+/** A server that answers 401 (with `challenge`) to token `t1` and runs everything for any other token. */
+function refusingFirstToken(challenge: string) {
+  const seen: Array<string | null> = [];
+  const next = async (_url: string | URL, init?: RequestInit) => {
+    const auth = new Headers(init?.headers).get("authorization");
+    seen.push(auth);
+    if (auth === "Bearer t1") return new Response(null, { status: 401, headers: { "www-authenticate": challenge } });
+    return new Response("{}", { status: 200 });
+  };
+  return { next, seen };
+}
+
+test("401 whose challenge asks for more than the held grant: no refresh, one authorization for the union", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {}); // t1, files:read, and a refresh token
+  const { next, seen } = refusingFirstToken('Bearer error="invalid_token", scope="files:read files:write"');
+  const response = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("list-files"));
+  assert.equal(response.status, 200);
+  assert.equal(asked.refresh, 0, "RFC 6749 §6: a refresh cannot widen the grant, so none is sent");
+  assert.deepEqual(asked.authorize, [["files:read"], ["files:read", "files:write"]], "C4.1: the union, freshly authorized");
+  assert.deepEqual(seen, ["Bearer t1", "Bearer t2"]);
+});
+
+test("401 while more was requested than granted (a partial grant earlier): no refresh, authorize the union", async () => {
+  const { authorizer, asked } = fakeAuthorizer(["files:read"]);
+  await authorizer.authorize(["files:read", "files:write"], {}); // t1: asked read+write, granted read only
+  const { next, seen } = refusingFirstToken('Bearer error="invalid_token"');
+  const response = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("list-files"));
+  assert.equal(response.status, 200);
+  assert.equal(asked.refresh, 0, "the union (requested ∪ granted) is wider than the grant: a refresh cannot give it");
+  assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write"]);
+  assert.deepEqual(seen, ["Bearer t1", "Bearer t2"]);
+});
+
+test("401 with nothing wider needed: one refresh, no authorization (C5)", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {});
+  const { next, seen } = refusingFirstToken('Bearer error="invalid_token", scope="files:read"');
+  const response = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("list-files"));
+  assert.equal(response.status, 200);
+  assert.equal(asked.refresh, 1);
+  assert.deepEqual(asked.authorize, [["files:read"]], "only the set-up authorization");
+  assert.deepEqual(seen, ["Bearer t1", "Bearer t2"]);
+});
+
+test("access_denied during a step-up is a decline: InsufficientScopeError(declined), the call is not resent", async () => {
+  const grantable = ["files:read"];
+  const { authorizer, asked } = fakeAuthorizer(grantable);
+  await authorizer.authorize(["files:read"], {});
+  grantable.length = 0; // the AS now grants nothing at all
+  let requests = 0;
+  const next = async () => (requests++, new Response(null, { status: 403, headers: INSUFFICIENT("files:write") }));
+  const error = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("write-file")).catch((e: unknown) => e);
+  assert.ok(error instanceof InsufficientScopeError, String(error));
+  assert.equal(error.reason, "declined");
+  assert.equal(error.requiredScope, "files:write");
+  assert.equal(error.grantedScope, "files:read", "the held grant is unchanged");
+  assert.equal(error.attempts, 1);
+  assert.match(String((error.cause as Error | undefined)?.message), /access_denied/, "the AS's answer is the cause");
+  assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write"]);
+  assert.equal(requests, 1, "not resent: asking again cannot help");
 });
