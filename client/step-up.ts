@@ -1,8 +1,9 @@
 /**
  * Scope step-up for an MCP client (SEP-2350, MCP 2026-07-28 "Step-Up Authorization Flow"), as a
- * fetch middleware you can lift into your own client. It needs two small companions: a
- * `WWW-Authenticate` parser (client/challenge.ts, `findBearerChallenge`) and the scope set helpers
- * (shared/scopes.ts: `parseScope`, `formatScope`, `scopeUnion`, `isStrictSuperset`). The AS side is
+ * fetch middleware you can lift into your own client. It needs three small companions: its error
+ * (client/insufficient-scope-error.ts), a `WWW-Authenticate` parser (client/challenge.ts,
+ * `findBearerChallenge`) and the scope set helpers (shared/scopes.ts: `parseScope`, `formatScope`,
+ * `scopeUnion`, `isStrictSuperset`). The AS side is
  * yours to supply, as a `StepUpAuthorizer` (ours: client/authorizer.ts).
  *
  * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`
@@ -28,6 +29,9 @@
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { formatScope, isStrictSuperset, parseScope, scopeUnion } from "../shared/scopes.ts";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";
+import { InsufficientScopeError, type InsufficientScopeReason } from "./insufficient-scope-error.ts";
+
+export { InsufficientScopeError, type InsufficientScopeDetails, type InsufficientScopeReason } from "./insufficient-scope-error.ts";
 
 /** A scope string (space-delimited, RFC 6749 §3.3) or a list of scopes. */
 export type ScopeInput = string | readonly string[] | undefined | null;
@@ -43,62 +47,6 @@ export function computeScopeUnion(requested: ScopeInput, granted: ScopeInput, ch
 /** C4.2: does `candidate` hold every scope of `held` and at least one more? (then only a new grant helps) */
 export function isStrictScopeSuperset(candidate: ScopeInput, held: ScopeInput): boolean {
   return isStrictSuperset(candidate ?? undefined, held ?? undefined);
-}
-
-export type InsufficientScopeReason = "declined" | "retry-limit" | "throw-mode";
-
-/** What an `InsufficientScopeError` carries (C4). */
-export interface InsufficientScopeDetails {
-  /** declined: the AS granted less (or nothing) · retry-limit: the cap was reached · throw-mode: step-up disabled. */
-  reason: InsufficientScopeReason;
-  /** The challenge's `scope`: what the operation needs. */
-  requiredScope: string;
-  /** The scope of the token now held. */
-  grantedScope: string;
-  /** Step-ups run for this (resource, operation) since it last succeeded. */
-  attempts: number;
-  /** The challenge's `resource_metadata` (RFC 9728 §5.1). */
-  resourceMetadataUrl?: string;
-  /** The challenge's `error_description`. */
-  errorDescription?: string;
-  /** The cap key: `tools/call:<name>` or the JSON-RPC method. */
-  operation: string;
-}
-
-const WHY: Record<InsufficientScopeReason, (attempts: number) => string> = {
-  declined: () => "the authorization server granted less than the challenge requires",
-  "retry-limit": (n) => `still refused after ${n} step-up attempt(s)`,
-  "throw-mode": () => "step-up is disabled (onInsufficientScope: throw)",
-};
-
-/**
- * Step-up ended without a token good enough for the operation. Not the SDK's server-side
- * `InsufficientScopeError` (an OAuth error-response class of the same name): import this one.
- */
-export class InsufficientScopeError extends Error implements InsufficientScopeDetails {
-  override name = "InsufficientScopeError";
-  readonly reason: InsufficientScopeReason;
-  readonly requiredScope: string;
-  readonly grantedScope: string;
-  readonly attempts: number;
-  readonly resourceMetadataUrl?: string;
-  readonly errorDescription?: string;
-  readonly operation: string;
-
-  constructor(details: InsufficientScopeDetails, options?: ErrorOptions) {
-    super(
-      `${details.operation} needs scope "${details.requiredScope}" (held: "${details.grantedScope}"): ` +
-        WHY[details.reason](details.attempts),
-      options,
-    );
-    this.reason = details.reason;
-    this.requiredScope = details.requiredScope;
-    this.grantedScope = details.grantedScope;
-    this.attempts = details.attempts;
-    this.resourceMetadataUrl = details.resourceMetadataUrl;
-    this.errorDescription = details.errorDescription;
-    this.operation = details.operation;
-  }
 }
 
 /** C4.5 bookkeeping: step-ups per (resource, operation), surviving across requests. */
