@@ -1,28 +1,11 @@
 /**
- * The verdict's shapes: the checklist (D9), the `--json` document the lead's `pnpm demo` reads, and
- * terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
+ * The verdict's shapes: the checklist (D9), the `--json` document (shared/report.ts, which `pnpm demo`
+ * reads too), and terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
  */
 
-export interface CheckResult {
-  /** D1…D8 */
-  id: string;
-  title: string;
-  ok: boolean;
-  /** What was verified, or why it failed. */
-  detail: string;
-  ms: number;
-}
+import type { CheckResult } from "../shared/report.ts";
 
-/** Exactly what `--json` prints on stdout (D9). */
-export interface JsonReport {
-  ok: boolean;
-  checks: CheckResult[];
-  durationMs: number;
-}
-
-export function jsonReport(checks: CheckResult[], durationMs: number): JsonReport {
-  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, durationMs };
-}
+export { jsonReport, type CheckResult, type JsonReport } from "../shared/report.ts";
 
 export interface Style {
   bold(text: string): string;

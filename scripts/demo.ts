@@ -21,20 +21,8 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { loadDemoTimeoutMs } from "../shared/config.ts";
+import type { JsonReport } from "../shared/report.ts";
 import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, type Child } from "./processes.ts";
-
-interface Check {
-  id: string;
-  title: string;
-  ok: boolean;
-  detail: string;
-  ms: number;
-}
-interface Report {
-  ok: boolean;
-  checks: Check[];
-  durationMs: number;
-}
 
 const startedAt = performance.now();
 let args;
@@ -151,9 +139,9 @@ if (json) {
 }
 process.exit(!failure ? 0 : clientExit === 1 ? 1 : 3);
 
-function readClientReport(stdout: string): Report {
+function readClientReport(stdout: string): JsonReport {
   try {
-    const report = JSON.parse(stdout) as Report;
+    const report = JSON.parse(stdout) as JsonReport;
     if (Array.isArray(report.checks)) return report;
   } catch {
     // No (or no parseable) report: the client never got to print one.
