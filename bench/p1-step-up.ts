@@ -16,6 +16,7 @@
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { createMcpClient } from "../client/connect.ts";
 import { ExchangeRecorder } from "../client/recorder.ts";
+import { isLoopbackUrl } from "../client/story.ts";
 import { loadConfig } from "../shared/config.ts";
 import { freshConfig, healthUrl, portEnv, startAuthorizationServer, startServer } from "./children.ts";
 import { median, p95 } from "./stats.ts";
@@ -63,8 +64,6 @@ interface Timed {
   receivedAt: number;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
-
 /** Run one step-up with a fresh client; returns its breakdown (throws if anything but a clean step-up happened). */
 async function oneStepUp(resource: string, timings: Timed[]): Promise<StepUpBreakdown> {
   const timedFetch: FetchLike = async (url, init) => {
@@ -76,7 +75,7 @@ async function oneStepUp(resource: string, timings: Timed[]): Promise<StepUpBrea
   };
   const recorder = new ExchangeRecorder({
     fetch: timedFetch,
-    refuse: (url) => (LOOPBACK.has(url.hostname) ? undefined : "the benchmark talks to loopback only"),
+    refuse: (url) => (isLoopbackUrl(url) ? undefined : "the benchmark talks to loopback only"),
   });
   const handle = createMcpClient({ serverUrl: resource, recorder, clientName: "bench step-up client", requestTimeoutMs: 10_000 });
   try {
