@@ -43,7 +43,7 @@ export function isStrictSuperset(
 }
 
 /** Every scope the given scopes grant, the hierarchy included (SPEC §2). */
-export function effectiveScopes(granted: string | readonly string[] | undefined): Set<string> {
+function effectiveScopes(granted: string | readonly string[] | undefined): Set<string> {
   const out = new Set<string>();
   for (const scope of parseScope(granted)) {
     out.add(scope);
@@ -59,15 +59,6 @@ export function satisfiesScope(
 ): boolean {
   const have = effectiveScopes(granted);
   return parseScope(required).every((s) => have.has(s));
-}
-
-/** The scopes of `required` that `granted` does not satisfy (hierarchy-aware), in their order. */
-export function missingScopes(
-  granted: string | readonly string[] | undefined,
-  required: string | readonly string[] | undefined,
-): string[] {
-  const have = effectiveScopes(granted);
-  return parseScope(required).filter((s) => !have.has(s));
 }
 
 /** Sort scopes into catalog order (unknown scopes last, in their given order). */
