@@ -99,7 +99,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   app.get("/healthz", (req, res) => {
-    res.json({ status: "ok", service: "as", listening: listeningAddressOf(req) ?? null });
+    const broken = config.asBreak ? { broken: `${config.asBreak} (AS_BREAK): a rule is broken on purpose` } : {};
+    res.json({ status: "ok", service: "as", listening: listeningAddressOf(req) ?? null, ...broken });
   });
 
   app.get(METADATA_PATH, (_req, res) => {

@@ -52,7 +52,9 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
   // A4: exact string match; for 127.0.0.1 / [::1] any port (RFC 8252 §7.3).
-  if (!client.redirect_uris.some((registered) => redirectUriMatches(registered, redirect_uri))) {
+  const registered = client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri));
+  // BROKEN on purpose under --break lenient-redirect: an unregistered redirect_uri gets the code.
+  if (!registered && state.config.asBreak !== "lenient-redirect") {
     throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
   }
   return { client, redirect_uri };

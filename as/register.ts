@@ -26,8 +26,11 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
-/** A3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string. */
-function redirectUris(value: unknown): string[] {
+/**
+ * A3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string.
+ * `lenient` is the `pnpm demo --break lenient-redirect` switch (config.asBreak): any http(s) URI passes.
+ */
+function redirectUris(value: unknown, lenient = false): string[] {
   if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 §2)");
   if (!Array.isArray(value)) throw new InvalidClientMetadata("redirect_uris must be an array of strings");
   if (value.length === 0) throw new InvalidRedirectUri("redirect_uris must contain at least one redirect URI");
@@ -35,6 +38,8 @@ function redirectUris(value: unknown): string[] {
   for (const [i, uri] of value.entries()) {
     if (typeof uri !== "string") throw new InvalidRedirectUri(`redirect_uris[${i}] is not a string`);
     const verdict = validateRedirectUri(uri);
+    // BROKEN on purpose under --break lenient-redirect: an attacker's https://attacker.example/cb passes.
+    if (lenient && /^https?:\/\/[\x21-\x7e]+$/.test(uri) && URL.canParse(uri)) continue;
     // RFC 8252 §7.3: native clients get loopback redirects; this demo AS accepts nothing else.
     if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
   }
@@ -42,8 +47,11 @@ function redirectUris(value: unknown): string[] {
 }
 
 /** Validate client metadata and apply the defaults of A3; throws a spec-shaped error on the first problem. */
-export function clientMetadata(body: Record<string, unknown>): Omit<ClientRecord, "client_id" | "client_id_issued_at"> {
-  const redirect_uris = redirectUris(body.redirect_uris);
+export function clientMetadata(
+  body: Record<string, unknown>,
+  lenientRedirects = false,
+): Omit<ClientRecord, "client_id" | "client_id_issued_at"> {
+  const redirect_uris = redirectUris(body.redirect_uris, lenientRedirects);
 
   // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise. Only an omitted field takes
   // the default: `null` is a value of the wrong type (RFC 7591 §2), refused like any other.
@@ -107,7 +115,7 @@ export function registerHandler(state: AsState) {
       throw new InvalidClientMetadata("the request body must be a JSON object of client metadata");
     }
 
-    const metadata = clientMetadata(body as Record<string, unknown>);
+    const metadata = clientMetadata(body as Record<string, unknown>, state.config.asBreak === "lenient-redirect");
     const client: ClientRecord = {
       client_id: nanoid(),
       client_id_issued_at: Math.floor(state.now() / 1000),

@@ -29,7 +29,9 @@ await runServerEntry("as", async () => {
   const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
   server.on("request", await createApp(config, { logger: createLogger("[as]") }));
 
-  console.log(`[as] listening on http://127.0.0.1:${address.port}`);
-  console.log(`[as] metadata: ${config.issuer}${METADATA_PATH}`);
+  // A broken AS (pnpm demo --break …) says so on every start-up line.
+  const broken = config.asBreak ? ` — BROKEN ON PURPOSE: ${config.asBreak} (AS_BREAK)` : "";
+  console.log(`[as] listening on http://127.0.0.1:${address.port}${broken}`);
+  console.log(`[as] metadata: ${config.issuer}${METADATA_PATH}${broken}`);
   return server;
 });

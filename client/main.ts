@@ -17,13 +17,16 @@
  *   9. the checklist; the exit code is the verdict
  *
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
- *   pnpm client [--server URL] [--json] [--transcript FILE.md]
+ *   pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
  *   pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
  * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
  * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before
  * anything is printed or sent. Exit codes: 0 all checks passed (or the call succeeded) · 1 a check
  * failed (or the call failed) · 2 usage or connection error.
+ *
+ * `--break RULE` (client-side rules, shared/break-rules.ts; `pnpm demo --break` also starts a broken AS
+ * for the AS rules): one rule broken on purpose; exit 0 iff its predicted consequence was observed.
  *
  * `--json`: stdout carries exactly one JSON document (D9) for every run that started — a failed check
  * and a server nobody answers at included. A usage error (bad flags, a bad setting such as
@@ -36,6 +39,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
+import { isBreakRule } from "../shared/break-rules.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { connectClient } from "./demo/connect.ts";
 import { isConnectionError, unreachableServerMessage } from "./demo/unreachable.ts";
@@ -46,7 +50,7 @@ import { InsufficientScopeError } from "./step-up/index.ts";
 import { runStory, ServerUnreachableError } from "./demo/story.ts";
 import { renderTranscript } from "./demo/transcript.ts";
 
-const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
+const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
        pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]`;
 
 class UsageError extends Error {}
@@ -57,13 +61,15 @@ function serverUrlFrom(flag: string | undefined, positional: string | undefined,
   return raw;
 }
 
-type StoryArgs = { server?: string; json?: boolean; transcript?: string };
+type StoryArgs = { server?: string; json?: boolean; transcript?: string; break?: string };
 
 async function story(args: StoryArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
   const serverUrl = serverUrlFrom(args.server, positional, settings);
   if (!isLoopbackUrl(new URL(serverUrl))) {
     throw new UsageError(`the story runs against loopback servers only, not ${serverUrl} (use --call for other servers)`);
   }
+  const breakRule = args.break;
+  if (breakRule !== undefined && !isBreakRule(breakRule)) throw new UsageError(`unknown rule for --break: ${breakRule} (pnpm demo --break list)`);
   const timeoutMs = settings.clientTimeoutMs;
   const out = args.json ? process.stderr : process.stdout;
   const style = styleFor(out);
@@ -71,7 +77,7 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {
-    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs });
+    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs, breakRule });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;
     process.stderr.write(`client: ${error.message}\n`);
@@ -82,8 +88,8 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
     return 2;
   }
   narrate("");
-  for (const line of checklistLines(run.checks, run.durationMs, style)) narrate(line);
-  if (args.json) process.stdout.write(`${JSON.stringify(jsonReport(run.checks, run.durationMs), null, 2)}\n`);
+  for (const line of checklistLines(run.checks, run.durationMs, style, run.break)) narrate(line);
+  if (args.json) process.stdout.write(`${JSON.stringify(jsonReport(run.checks, run.durationMs, run.break), null, 2)}\n`);
   if (args.transcript) {
     try {
       await writeFile(args.transcript, renderTranscript(run));
@@ -165,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
       call: { type: "string" },
       args: { type: "string" },
       verbose: { type: "boolean" },
+      break: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -173,8 +180,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`one server URL at most, got: ${positionals.join(" ")}`);
-  if (values.call !== undefined && (values.json || values.transcript)) {
-    throw new UsageError("--json and --transcript belong to the story, not --call");
+  if (values.call !== undefined && (values.json || values.transcript || values.break !== undefined)) {
+    throw new UsageError("--json, --transcript and --break belong to the story, not --call");
   }
   if (values.call === undefined && (values.args !== undefined || values.verbose)) {
     throw new UsageError("--args and --verbose need --call");

@@ -12,7 +12,7 @@ import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
 
-/** SPEC §2: the scope each tool requires (the hierarchy is applied when comparing, not here). */
+/** The scope each tool requires; scopes are independent, so a token must name this one itself. */
 export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
   ["list-files", "files:read"],
   ["read-file", "files:read"],
@@ -60,7 +60,7 @@ export function requiredScopes(body: unknown): string[] {
   return inCatalogOrder(scopeUnion(toolCallsIn(body).map((call) => call.scope)));
 }
 
-/** Decide R5 for a parsed body and the token's granted scopes (hierarchy-aware, SPEC §2). */
+/** Decide R5 for a parsed body and the token's granted scopes (independent scopes: each must be named). */
 export function checkScopes(body: unknown, granted: readonly string[]): GateDecision {
   const calls = toolCallsIn(body);
   const denied = calls.filter((call) => call.tool === BROKEN_CHALLENGE_TOOL || !satisfiesScope(granted, call.scope));

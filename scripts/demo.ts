@@ -11,8 +11,12 @@
  *   3. run the client story (D1–D8): its narration is streamed, its checklist is the verdict;
  *   4. stop both servers in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
  *
- * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr) and
- * `--transcript FILE.md` (the client writes the Markdown transcript of the real run).
+ * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr),
+ * `--transcript FILE.md` (the client writes the Markdown transcript of the real run),
+ * `--verbose` (the AS's and RS's own log lines, `[as]` / `[rs]`, interleaved with the narration as
+ * they arrive), and `--break RULE` (one rule broken on purpose — a client rule by the client, an AS
+ * rule by an AS started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
+ * `--break list` lists the rules, shared/break-rules.ts).
  * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run.
  *
  * Exit codes: 0 every check passed · 1 a check failed · 2 usage error · 3 the stack did not come up,
@@ -20,16 +24,34 @@
  */
 import { parseArgs } from "node:util";
 import path from "node:path";
+import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
 import { loadDemoTimeoutMs } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
 import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, type Child } from "./processes.ts";
 
 const startedAt = performance.now();
+const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
 let args;
 try {
-  args = parseArgs({ options: { json: { type: "boolean", default: false }, transcript: { type: "string" } } }).values;
+  args = parseArgs({
+    options: {
+      json: { type: "boolean", default: false },
+      transcript: { type: "string" },
+      verbose: { type: "boolean", default: false },
+      break: { type: "string" },
+    },
+  }).values;
 } catch (error) {
-  process.stderr.write(`demo: ${(error as Error).message}\nusage: pnpm demo [--json] [--transcript FILE.md]\n`);
+  process.stderr.write(`demo: ${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.break === "list") {
+  process.stdout.write(`${breakRuleLines().join("\n")}\n`);
+  process.exit(0);
+}
+const broken = args.break === undefined ? undefined : breakRuleInfo(args.break);
+if (args.break !== undefined && !broken) {
+  process.stderr.write(`demo: unknown rule for --break: ${args.break}\n${USAGE}\nrules:\n${breakRuleLines().join("\n")}\n`);
   process.exit(2);
 }
 const json = args.json === true;
@@ -84,8 +106,15 @@ try {
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 
   // ---- 2. start the servers and wait until both answer ----
-  const as = startChild("as", "as/server.ts", [], env);
-  const rs = startChild("rs", "resource-server/server.ts", [], env);
+  // --verbose: the servers' own log lines join the narration, in the order they arrive (a broken AS's
+  // start-up lines always do: it says it is broken).
+  const serverLog = (name: string) => (_stream: string, line: string) => {
+    if (args.verbose || line.includes("BROKEN ON PURPOSE")) narrate(line.startsWith(`[${name}]`) ? line : `[${name}] ${line}`);
+  };
+  // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
+  const asEnv = broken?.side === "as" ? { ...env, AS_BREAK: broken.rule } : env;
+  const as = startChild("as", "as/server.ts", [], asEnv, serverLog("as"));
+  const rs = startChild("rs", "resource-server/server.ts", [], env, serverLog("rs"));
   children.push(as, rs);
   narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
   waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
@@ -102,6 +131,7 @@ try {
   const clientArgs = ["--server", resource];
   if (json) clientArgs.push("--json");
   if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
+  if (broken) clientArgs.push("--break", broken.rule);
   const client = startChild("client", "client/main.ts", clientArgs, env, (stream, line) => {
     if (stream === "stdout" && json) clientStdout += `${line}\n`;
     else if (stream === "stdout") process.stdout.write(`${line}\n`);
@@ -131,11 +161,11 @@ if (json) {
     // The stack itself failed (or the deadline passed): say so as a check of its own.
     report.checks.push({ id: "demo", title: "demo stack ran to completion", ok: false, detail: failure, ms: durationMs });
   }
-  report.ok = !failure && report.checks.every((check) => check.ok);
+  report.ok = !failure && (report.break ? report.break.demonstrated : report.checks.every((check) => check.ok));
   report.durationMs = durationMs;
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else if (!failure) {
-  narrate(`[demo] all checks passed; servers stopped (${durationMs} ms)`);
+  narrate(`[demo] ${broken ? `--break ${broken.rule}: the consequence was demonstrated` : "all checks passed"}; servers stopped (${durationMs} ms)`);
 }
 process.exit(!failure ? 0 : clientExit === 1 ? 1 : 3);
 

@@ -4,6 +4,7 @@
  * from another machine.
  */
 
+import { BREAK_RULES, type AsBreakRule } from "./break-rules.ts";
 import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {
@@ -28,6 +29,11 @@ export interface Config {
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
   jwksCacheMaxAgeMs: number;
+  /**
+   * A rule the AS breaks on purpose (`AS_BREAK`, set only by `pnpm demo --break lenient-redirect|no-pkce`
+   * for the AS it starts); undefined — the default — keeps every rule. Read here and nowhere else.
+   */
+  asBreak?: AsBreakRule;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +75,17 @@ function assertLoopbackBind(env: Env): void {
   }
 }
 
+const AS_BREAK_RULES: readonly string[] = BREAK_RULES.filter((r) => r.side === "as").map((r) => r.rule);
+
+function asBreak(env: Env): AsBreakRule | undefined {
+  const raw = env.AS_BREAK;
+  if (raw === undefined || raw === "") return undefined;
+  if (!AS_BREAK_RULES.includes(raw)) {
+    throw new ConfigError(`AS_BREAK must be one of ${AS_BREAK_RULES.join(", ")} (or unset), got ${JSON.stringify(raw)}`);
+  }
+  return raw as AsBreakRule;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   assertLoopbackBind(env);
   const asPort = port(env, "AS_PORT", 3001);
@@ -90,6 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
+    asBreak: asBreak(env),
   };
 }
 

@@ -5,15 +5,11 @@
  * order, so what goes on the wire is predictable and readable.
  */
 
-/** The AS's catalog, in catalog order (SPEC §2). */
+/**
+ * The AS's catalog, in catalog order. The scopes are independent: none implies another, so a token
+ * has a scope only when its `scope` claim names it (`files:write` does not include `files:read`).
+ */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
-
-/** SPEC §2: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies. */
-const IMPLIES: Record<string, readonly string[]> = {
-  "files:admin": ["files:write", "files:read"],
-  "files:write": ["files:read"],
-  "files:read": [],
-};
 
 /** Split a scope string into its distinct tokens; tolerant of any whitespace, undefined and "". */
 export function parseScope(scope: string | readonly string[] | undefined | null): string[] {
@@ -31,22 +27,15 @@ export function scopeUnion(...sets: Array<string | readonly string[] | undefined
   return parseScope(sets.flatMap((set) => parseScope(set)));
 }
 
-/** Every scope the given scopes grant, the hierarchy included (SPEC §2). */
-function effectiveScopes(granted: string | readonly string[] | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const scope of parseScope(granted)) {
-    out.add(scope);
-    for (const implied of IMPLIES[scope] ?? []) out.add(implied);
-  }
-  return out;
-}
-
-/** Does a token holding `granted` satisfy every scope in `required`? (hierarchy-aware) */
+/**
+ * Does a token holding `granted` satisfy every scope in `required`? Independent scopes: each required
+ * scope must be named in `granted` itself (RFC 6749 §3.3 defines no hierarchy, and this demo adds none).
+ */
 export function satisfiesScope(
   granted: string | readonly string[] | undefined,
   required: string | readonly string[] | undefined,
 ): boolean {
-  const have = effectiveScopes(granted);
+  const have = new Set(parseScope(granted));
   return parseScope(required).every((s) => have.has(s));
 }
 

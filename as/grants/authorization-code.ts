@@ -16,8 +16,10 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   const code_verifier = params.get("code_verifier");
   const redirect_uri = params.get("redirect_uri");
   const resource = params.get("resource");
+  // BROKEN on purpose under --break no-pkce: the code_verifier is not checked at all.
+  const checkPkce = state.config.asBreak !== "no-pkce";
   if (!code) throw new InvalidRequest("code is required");
-  if (!code_verifier) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.5)");
+  if (!code_verifier && checkPkce) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.5)");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required (it was sent in the authorization request)");
 
   const record = state.codes.get(code);
@@ -37,7 +39,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   if (record.client_id !== client.client_id) throw new InvalidGrant("authorization code was issued to another client");
   if (record.redirect_uri !== redirect_uri) throw new InvalidGrant("redirect_uri does not match the authorization request");
   // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code_challenge.
-  if (!verifyS256(code_verifier, record.code_challenge)) throw new InvalidGrant("code_verifier does not match the code_challenge");
+  if (checkPkce && !verifyS256(code_verifier ?? "", record.code_challenge)) throw new InvalidGrant("code_verifier does not match the code_challenge");
   // RFC 8707 §2.2: `resource` may be repeated at the token endpoint, but must be the one authorized.
   if (resource !== undefined && resource !== record.resource) throw new InvalidTarget("resource does not match the authorization request");
 

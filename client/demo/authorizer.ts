@@ -17,6 +17,7 @@
  */
 import {
   exchangeAuthorization,
+  parseErrorResponse,
   refreshAuthorization,
   registerClient,
   startAuthorization,
@@ -98,21 +99,26 @@ export class Authorizer implements StepUpAuthorizer {
     }
   }
 
-  /** Refresh grant without `scope` (same scope); false when only a new authorization can help. */
-  async refresh(): Promise<boolean> {
+  /**
+   * Refresh grant without `scope` (same scope); false when only a new authorization can help. A `scope`
+   * comes only from the `refresh-to-widen` break (step-up.ts), to show the AS refusing it.
+   */
+  async refresh(scope?: string[]): Promise<boolean> {
     const refreshToken = this.provider.tokens()?.refresh_token;
     if (!refreshToken) return false;
     const d = await this.discover();
     let tokens: OAuthTokens;
     try {
       // No `scope` parameter: RFC 6749 §6, the new token has the scope of the original grant.
-      tokens = await refreshAuthorization(d.issuer, {
-        metadata: d.metadata,
-        clientInformation: await this.register(d),
-        refreshToken,
-        resource: d.resource,
-        fetchFn: this.fetchAt(d),
-      });
+      tokens = scope
+        ? await this.refreshAsking(d, refreshToken, scope)
+        : await refreshAuthorization(d.issuer, {
+            metadata: d.metadata,
+            clientInformation: await this.register(d),
+            refreshToken,
+            resource: d.resource,
+            fetchFn: this.fetchAt(d),
+          });
     } catch (error) {
       switch (oauthErrorCode(error)) {
         case "invalid_grant":
@@ -130,6 +136,24 @@ export class Authorizer implements StepUpAuthorizer {
     if (tokens.scope !== undefined) this.granted = parseScope(tokens.scope);
     this.provider.saveTokens(tokens);
     return true;
+  }
+
+  /** Teaching only (`--break refresh-to-widen`): a refresh that asks for `scope` (RFC 6749 §6 allows narrowing only). */
+  private async refreshAsking(d: Discovered, refreshToken: string, scope: string[]): Promise<OAuthTokens> {
+    const client = await this.register(d);
+    const response = await this.fetchAt(d)(d.metadata.token_endpoint, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: refreshToken,
+        client_id: client.client_id,
+        scope: formatScope(scope),
+        resource: d.resource,
+      }),
+    });
+    if (!response.ok) throw await parseErrorResponse(response);
+    return (await response.json()) as OAuthTokens;
   }
 
   /** RFC 9728 PRM → RFC 8414 AS metadata, once; `resourceMetadataUrl` comes from a challenge (RFC 9728 §5.1). */

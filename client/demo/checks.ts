@@ -76,7 +76,7 @@ export function verifyConnect(ev: Evidence, resource: string, issuer: string, ac
   assert.equal(metadata.token_endpoint_auth_method, "none");
   const [authorization, ...moreAuthorizations] = ev.authorizations();
   assert.equal(moreAuthorizations.length, 0, "one authorization");
-  assert.ok(authorization);
+  assert.ok(authorization, "an authorization request");
   const q = authorization.query;
   assert.equal(q.scope, "files:read", "C3: the first authorization asks for the 401's scope");
   assert.equal(q.resource, resource, "RFC 8707: resource on the authorization request");
@@ -190,10 +190,10 @@ export function verifyRetryLimit(ev: Evidence, error: unknown): string {
   assert.equal(error.attempts, 2);
   const posts = ev.mcpPosts({ tool: "broken-challenge" });
   assert.equal(posts.length, 3, "3 POSTs of the call");
-  assert.ok(posts.every((p) => p.status === 403));
+  assert.ok(posts.every((p) => p.status === 403), `every POST is refused: ${posts.map((p) => p.status).join(", ")}`);
   const refreshes = ev.tokenRequests("refresh_token");
   assert.equal(refreshes.length, 2, "exactly 2 refreshes");
-  assert.ok(refreshes.every((r) => r.status === 200));
+  assert.ok(refreshes.every((r) => r.status === 200), `every refresh succeeds: ${refreshes.map((r) => r.status).join(", ")}`);
   assert.equal(ev.authorizations().length, 0, "0 authorizations: nothing needed widening");
   return `3 × 403 scope="files:read", 2 refreshes, 0 authorizations → InsufficientScopeError(retry-limit, attempts 2)`;
 }
@@ -216,6 +216,8 @@ export interface HardeningSetup {
   issuer: string;
   /** The redirect URIs the story sent to /authorize without registering them, in order. */
   unregisteredRedirects: string[];
+  /** The client's registered redirect URI. */
+  registeredRedirect: string;
 }
 
 export function verifyHardening(ev: Evidence, everything: RecordedExchange[], setup: HardeningSetup): string {
@@ -224,7 +226,8 @@ export function verifyHardening(ev: Evidence, everything: RecordedExchange[], se
   assert.equal(moreRegistrations.length, 0, "one registration attempt");
   assert.equal(attacker?.status, 400, "DCR with https://attacker.example/cb is refused");
   assert.equal(responseJson(attacker).error, "invalid_redirect_uri");
-  const authorizations = ev.authorizations();
+  // The one authorization with the registered redirect_uri fetches the code redeemed without a verifier below.
+  const authorizations = ev.authorizations().filter((a) => a.query.redirect_uri !== setup.registeredRedirect);
   assert.deepEqual(
     authorizations.map((a) => a.query.redirect_uri),
     setup.unregisteredRedirects,
@@ -236,9 +239,14 @@ export function verifyHardening(ev: Evidence, everything: RecordedExchange[], se
   }
   const [widening, ...moreRefreshes] = ev.tokenRequests("refresh_token");
   assert.equal(moreRefreshes.length, 0, "one widening refresh");
-  assert.ok(widening && parseScope(widening.request.form?.scope).includes("files:write"));
+  assert.ok(widening && parseScope(widening.request.form?.scope).includes("files:write"), "a refresh asking for files:write");
   assert.equal(widening.status, 400);
   assert.equal(responseJson(widening).error, "invalid_scope", "RFC 6749 §6: a refresh cannot widen scope");
+  const [intercepted, ...moreCodes] = ev.tokenRequests("authorization_code");
+  assert.equal(moreCodes.length, 0, "one code redeemed without its verifier");
+  assert.equal(intercepted?.request.form?.code_verifier, undefined, "the code is redeemed without a code_verifier");
+  assert.equal(intercepted.status, 400, "RFC 7636 §4.6: a code without its code_verifier yields no token");
+  assert.equal(responseJson(intercepted).access_token, undefined);
   for (const base of [issuer, new URL(serverUrl).origin]) {
     const health = ev.exchanges.find((e) => e.path === "/healthz" && e.origin === new URL(base).origin);
     assert.equal(health?.status, 200, `${base}/healthz answers`);
@@ -248,5 +256,5 @@ export function verifyHardening(ev: Evidence, everything: RecordedExchange[], se
   }
   const elsewhere = everything.filter((e) => new URL(e.origin).hostname !== "127.0.0.1");
   assert.equal(elsewhere.length, 0, `traffic left loopback: ${elsewhere.map((e) => e.origin).join(", ")}`);
-  return `DCR attacker.example → 400 invalid_redirect_uri; unregistered redirect → 400, no Location; widening refresh → invalid_scope; AS and RS listen on 127.0.0.1; all ${everything.length} requests stayed on loopback`;
+  return `DCR attacker.example → 400 invalid_redirect_uri; unregistered redirect → 400, no Location; widening refresh → invalid_scope; a code without its code_verifier → 400 ${String(responseJson(intercepted).error)}; AS and RS listen on 127.0.0.1; all ${everything.length} requests stayed on loopback`;
 }

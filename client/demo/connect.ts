@@ -10,12 +10,13 @@
  * over a new transport on the same fetch chain.
  * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
  */
+import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
 import { ExchangeRecorder, withTimeout } from "./recorder.ts";
 import { SessionRenewingClient } from "./session.ts";
-import { withStepUp, type StepUpMiddleware } from "../step-up/index.ts";
+import { withStepUp, type StepUpBreak, type StepUpMiddleware } from "../step-up/index.ts";
 
 export interface ConnectOptions {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -32,6 +33,11 @@ export interface ConnectOptions {
   authTimeoutMs?: number;
   redirectUri?: string;
   clientName?: string;
+  /**
+   * Teaching only (`pnpm demo --break RULE`): break one step-up rule on purpose, or, with "stock-sdk",
+   * let the v1 SDK's own `authProvider` path handle 401 and 403 instead of the step-up middleware.
+   */
+  breakRule?: StepUpBreak | "stock-sdk";
 }
 
 export interface McpClientHandle {
@@ -60,16 +66,21 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
     clientName: options.clientName,
   });
   const authorizer = new Authorizer({ serverUrl: options.serverUrl, provider, fetchFn: authFetch });
+  const { breakRule } = options;
+  const stockSdk = breakRule === "stock-sdk";
   const stepUp = withStepUp(authorizer, {
     resource: options.serverUrl,
     onInsufficientScope: options.onInsufficientScope,
     maxStepUpAttempts: options.maxStepUpAttempts,
+    breakRule: breakRule === "stock-sdk" ? undefined : breakRule,
   });
   const fetchWithStepUp = stepUp(recorder.fetch);
 
   // No authProvider, on purpose (see the header). A failed connect() leaves the v1 transport
   // unusable, so a retry needs a new client from this function.
-  const newTransport = () => new StreamableHTTPClientTransport(new URL(options.serverUrl), { fetch: fetchWithStepUp });
+  // BROKEN under --break stock-sdk: the SDK's own authProvider path, whose 403 branch replaces the scope.
+  const transportOptions = stockSdk ? { authProvider: provider, fetch: recorder.fetch } : { fetch: fetchWithStepUp };
+  const newTransport = () => new StreamableHTTPClientTransport(new URL(options.serverUrl), transportOptions);
   const connectOptions = options.requestTimeoutMs ? { timeout: options.requestTimeoutMs } : undefined;
   let transport = newTransport();
   const client = new SessionRenewingClient(
@@ -89,7 +100,13 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
         await client.connect(transport, connectOptions);
       } catch (error) {
         await transport.close().catch(() => {});
-        throw error;
+        if (!stockSdk || !(error instanceof UnauthorizedError)) throw error;
+        // The v1 SDK's own flow: its auth() "redirected" (the headless provider followed the 302 and kept
+        // the code), so the code goes to finishAuth and a new transport connects with the tokens.
+        await transport.finishAuth(provider.takeAuthorizationCode());
+        transport = newTransport();
+        await client.connect(transport, connectOptions);
+        await authorizer.discover(); // what the SDK found is not shared: the story's checks need it too
       }
     },
     close: async () => {

@@ -101,7 +101,7 @@ export interface RecorderOptions {
   /** The fetch that really sends (default: the global fetch). */
   fetch?: FetchLike;
   /** Refuse a request before it is sent (the story allows loopback only). Return a reason to refuse. */
-  refuse?: (url: URL) => string | undefined;
+  refuse?: (url: URL, init?: RequestInit) => string | undefined;
   /** Called when a request completes (response headers in, or failed). */
   onExchange?: (exchange: RecordedExchange) => void;
   /** Keep at most this many exchanges, dropping the oldest (a long-lived client must not grow). Default 5000. */
@@ -131,7 +131,7 @@ export class ExchangeRecorder {
 
   readonly fetch: FetchLike = async (input, init) => {
     const url = new URL(String(input));
-    const refused = this.options.refuse?.(url);
+    const refused = this.options.refuse?.(url, init);
     if (refused) throw new Error(`refusing to send ${init?.method ?? "GET"} ${url.origin}: ${refused}`);
     const headers = new Headers(init?.headers);
     const exchange: RecordedExchange = {

@@ -26,12 +26,24 @@ export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string
   return stream.isTTY && !noColor ? colorStyle : plainStyle;
 }
 
-export function checklistLines(checks: CheckResult[], durationMs: number, style: Style = plainStyle): string[] {
+/** ✓ passed · ✗ failed · ⚠ broken on purpose (`--break`) · – skipped (a step it needs failed). */
+export function checklistLines(
+  checks: CheckResult[],
+  durationMs: number,
+  style: Style = plainStyle,
+  broken?: { rule: string; demonstrated: boolean },
+): string[] {
   const passed = checks.filter((c) => c.ok).length;
   const lines = checks.map((c) => {
-    const mark = c.ok ? style.ok("✓") : style.fail("✗");
-    return `${mark} ${c.id} ${c.title} ${style.dim(`(${c.ms} ms)`)}${c.ok ? "" : `\n    ${style.fail(c.detail)}`}`;
+    const mark = c.ok ? style.ok("✓") : c.brokenOnPurpose ? "⚠" : c.detail.startsWith("skipped") ? "–" : style.fail("✗");
+    return `${mark} ${c.id} ${c.title} ${style.dim(`(${c.ms} ms)`)}${c.ok ? "" : `\n    ${c.brokenOnPurpose ? c.detail : style.fail(c.detail)}`}`;
   });
+  if (broken) {
+    const verdict = broken.demonstrated ? style.ok("DEMONSTRATED") : style.fail("NOT DEMONSTRATED");
+    const onPurpose = checks.filter((c) => c.brokenOnPurpose).length;
+    lines.push(`${verdict} --break ${broken.rule}: ${passed}/${checks.length} checks passed, ${onPurpose} broken on purpose, in ${durationMs} ms`);
+    return lines;
+  }
   const verdict = passed === checks.length && checks.length > 0 ? style.ok("PASS") : style.fail("FAIL");
   lines.push(`${verdict} ${passed}/${checks.length} checks passed in ${durationMs} ms`);
   return lines;

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { refreshAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import * as checks from "./checks.ts";
-import type { McpClientHandle } from "./connect.ts";
+import type { ConnectOptions, McpClientHandle } from "./connect.ts";
 import { Evidence, type Parties } from "./exchanges.ts";
 import type { ExchangeRecorder } from "./recorder.ts";
 
@@ -19,7 +19,9 @@ export interface StoryContext {
   /** The recorder's fetch with the AS timeout, for requests the story sends itself. */
   authFetch: FetchLike;
   /** A new client on the shared recorder (not connected yet). */
-  newClient(extra?: { onInsufficientScope?: "throw"; clientName?: string }): McpClientHandle;
+  newClient(extra?: Pick<ConnectOptions, "onInsufficientScope" | "clientName" | "breakRule">): McpClientHandle;
+  /** `pnpm demo --break RULE` for a client-side rule: the story's client breaks it (undefined: no rule broken). */
+  breakRule?: ConnectOptions["breakRule"];
   /** `tools/call` with the story's deadline. */
   call(handle: McpClientHandle | undefined, name: string, args?: Record<string, unknown>): ReturnType<McpClientHandle["client"]["callTool"]>;
   /** The exchanges recorded since the current step began. */
@@ -43,7 +45,7 @@ const clientId = (ctx: StoryContext) => ctx.main?.authorizer.client?.client_id ?
 
 /** D1: POST initialize → 401 → PRM → AS metadata → DCR → authorize → token. */
 export const connect: Step = async (ctx) => {
-  ctx.main = ctx.newClient();
+  ctx.main = ctx.newClient({ breakRule: ctx.breakRule });
   await ctx.main.connect();
   const { authorizer } = ctx.main;
   return checks.verifyConnect(ctx.evidence(), ctx.serverUrl, authorizer.discovery!.issuer, authorizer.tokens?.access_token);
@@ -133,8 +135,21 @@ export const hardening: Step = async (ctx) => {
       resource: d.resource,
     }),
   });
+  // An intercepted code, redeemed without its code_verifier: PKCE makes it worthless (RFC 7636 §1).
+  const authorized = await ctx.authFetch(authorizationRequest(d.metadata.authorization_endpoint, clientId(ctx), redirect.href, d.resource), {
+    method: "GET",
+    redirect: "manual",
+  });
+  await authorized.body?.cancel();
+  const location = authorized.headers.get("location");
+  const code = location && URL.canParse(location) ? new URL(location).searchParams.get("code") : null;
+  if (!code) throw new Error(`/authorize with the registered redirect_uri gave no code (${authorized.status})`);
+  await send(d.metadata.token_endpoint, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirect.href, client_id: clientId(ctx), resource: d.resource }),
+  });
   for (const base of [d.issuer, new URL(ctx.serverUrl).origin]) await send(`${base}/healthz`, { method: "GET" });
-  return checks.verifyHardening(ctx.evidence(), ctx.recorder.exchanges, { serverUrl: ctx.serverUrl, issuer: d.issuer, unregisteredRedirects });
+  return checks.verifyHardening(ctx.evidence(), ctx.recorder.exchanges, { serverUrl: ctx.serverUrl, issuer: d.issuer, unregisteredRedirects, registeredRedirect: redirect.href });
 };
 
 /** An otherwise valid authorization request (PKCE S256, state, resource) with an unregistered redirect_uri. */

@@ -26,6 +26,9 @@
  * On `401`: refresh when a refresh token is held and no widening is needed, else authorize (C3, C5).
  * All AS work is serialized behind one lock and skipped when the token changed while the request was
  * in flight (the transport's SSE GET can race a POST).
+ *
+ * `breakRule` exists for teaching only (`pnpm demo --break RULE`): it breaks one rule on purpose, and
+ * each use sits on the line of the rule it breaks, marked BROKEN. Leave it unset.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";
@@ -50,9 +53,13 @@ export interface StepUpAuthorizer {
   /**
    * Refresh grant without `scope` (same scope). False when only a new authorization can help: the AS
    * refused the refresh token (`invalid_grant`) or no longer knows the client (`invalid_client`).
+   * A `scope` is passed only by the `refresh-to-widen` break, to show that the AS refuses it.
    */
-  refresh(): Promise<boolean>;
+  refresh(scope?: string[]): Promise<boolean>;
 }
+
+/** The rules `breakRule` can break on purpose (teaching only; see the module comment). */
+export type StepUpBreak = "replace-scope" | "refresh-to-widen" | "ignore-decline" | "no-retry-cap";
 
 export interface StepUpOptions {
   /** The protected resource (the MCP endpoint), fixed at construction: half of the cap key. */
@@ -61,6 +68,8 @@ export interface StepUpOptions {
   onInsufficientScope?: "reauthorize" | "throw";
   /** C4.5: default 2. */
   maxStepUpAttempts?: number;
+  /** Teaching only: break one rule on purpose (`pnpm demo --break RULE`). Leave unset. */
+  breakRule?: StepUpBreak;
 }
 
 /** A mutex as a promise chain: one piece of authorization work at a time. */
@@ -94,11 +103,13 @@ export interface StepUpMiddleware {
 export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): StepUpMiddleware {
   const attempts = new StepUpAttempts(options.maxStepUpAttempts ?? 2);
   const lock = createLock();
+  const broken = options.breakRule;
   let requested: string[] = [];
   // A backstop, not a rule: the longest sequence the rules allow is one 401 recovery, `max` step-ups
   // and the 403 that meets the cap (max + 2 rounds), plus one round that finds the token already
   // replaced by another request's step-up. Past that a server is misbehaving: the caller gets its answer.
-  const maxRounds = attempts.max + 3;
+  // BROKEN under no-retry-cap: no backstop either (the demo's own safety stop ends the loop).
+  const maxRounds = broken === "no-retry-cap" ? Infinity : attempts.max + 3;
 
   /** C4.5: the cap counts per (resource, operation). */
   const capKey = (operation: string) => `${options.resource} ${operation}`;
@@ -124,7 +135,8 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   async function authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void> {
     const keepGranted = () => {
       const granted = authorizer.grantedScope();
-      requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
+      if (broken === "ignore-decline") requested = computeScopeUnion(requested, scope, granted); // BROKEN: keeps the declined scope
+      else requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
     };
     try {
       await authorizer.authorize(scope, hint);
@@ -152,13 +164,18 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   /** 403 insufficient_scope (C4). Throws InsufficientScopeError when step-up cannot help. */
   async function stepUp(sentToken: string | undefined, challenge: BearerChallenge, operation: string) {
     if (authorizer.accessToken() !== sentToken) return; // a step-up ran meanwhile: retry with its token
-    if (!attempts.tryBegin(capKey(operation))) throw insufficientScope("retry-limit", challenge, operation);
+    // C4.5: the cap. BROKEN under no-retry-cap: counted, then ignored.
+    if (!attempts.tryBegin(capKey(operation)) && broken !== "no-retry-cap") throw insufficientScope("retry-limit", challenge, operation);
     const challenged = parseScope(challenge.scope);
     const held = authorizer.grantedScope();
-    const scope = computeScopeUnion(requested, held, challenged);
+    const union = computeScopeUnion(requested, held, challenged); // C4.1
+    const widening = isStrictScopeSuperset(union, held); // C4.2: the held token lacks something asked for
+    const scope = broken === "replace-scope" ? challenged : union; // BROKEN under replace-scope: the challenged scope alone
     const hint = { resourceMetadataUrl: challenge.resourceMetadata };
     try {
-      if (isStrictScopeSuperset(scope, held) || !authorizer.canRefresh()) {
+      if (widening && broken === "refresh-to-widen") {
+        await authorizer.refresh(scope); // BROKEN: a refresh with a wider scope — the AS says invalid_scope
+      } else if (widening || !authorizer.canRefresh()) {
         await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
       } else if (!(await authorizer.refresh())) {
         await authorize(scope, hint); // the refresh token is dead: only a new grant helps

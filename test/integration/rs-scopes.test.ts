@@ -110,7 +110,7 @@ describe("R5 broken-challenge (deliberately broken, D6)", () => {
   });
 });
 
-describe("R5 hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {
+describe("R5 independent scopes: a token has a scope only when it names it", () => {
   test("a files:read files:write token writes, and the result shows both scopes", async () => {
     const tokens = await obtainTokens(stack.config, { scope: "files:read files:write" });
     const s = await McpTestSession.open(stack.config, tokens.access_token);
@@ -119,22 +119,27 @@ describe("R5 hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {
     assert.match((await readBack(s, "rw.txt")).text, /\n\nhello, world$/);
   });
 
-  test("a token holding only files:admin lists, writes and deletes", async () => {
+  test("a token holding only files:admin deletes, but may neither list nor write", async () => {
     const tokens = await obtainTokens(admin.config, { scope: "files:admin" });
     assert.equal(tokens.scope, "files:admin");
     const s = await McpTestSession.open(admin.config, tokens.access_token);
-    assert.match(await s.callText("list-files"), new RegExp(`read by ${tokens.client_id} \\[files:admin\\]`));
-    assert.match(await s.callText("write-file", { name: "a.txt", content: "x" }), /written by .* \[files:admin\]/);
-    assert.equal(await s.callText("delete-file", { name: "a.txt" }), `deleted a.txt — deleted by ${tokens.client_id} [files:admin]`);
-    assert.equal((await readBack(s, "a.txt")).isError, true);
+    assert.equal(await s.callText("delete-file", { name: "notes.txt" }), `deleted notes.txt — deleted by ${tokens.client_id} [files:admin]`);
+    assertChallenge(await s.call("list-files"), 403, {
+      ...insufficient("files:read", "list-files requires files:read"),
+      resource_metadata: admin.config.resourceMetadataUrl,
+    });
+    assertChallenge(await s.call("write-file", { name: "a.txt", content: "x" }), 403, {
+      ...insufficient("files:write", "write-file requires files:write"),
+      resource_metadata: admin.config.resourceMetadataUrl,
+    });
   });
 
-  test("a files:write token (no explicit files:read) may read", async () => {
+  test("a files:write token (no files:read) writes but may not read: the step-up union matters", async () => {
     const tokens = await obtainTokens(admin.config, { scope: "files:write" });
     const s = await McpTestSession.open(admin.config, tokens.access_token);
-    assert.match(await s.callText("read-file", { name: "todo.md" }), /read by .* \[files:write\]/);
-    assertChallenge(await s.call("delete-file", { name: "todo.md" }), 403, {
-      ...insufficient("files:admin", "delete-file requires files:admin"),
+    assert.match(await s.callText("write-file", { name: "w.txt", content: "x" }), /written by .* \[files:write\]/);
+    assertChallenge(await s.call("read-file", { name: "todo.md" }), 403, {
+      ...insufficient("files:read", "read-file requires files:read"),
       resource_metadata: admin.config.resourceMetadataUrl,
     });
   });
@@ -142,7 +147,7 @@ describe("R5 hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {
 
 describe("the file store is bounded (tool errors, not crashes)", () => {
   test("an oversized file and a full store are refused as tool errors", async () => {
-    const tokens = await obtainTokens(admin.config, { scope: "files:admin" });
+    const tokens = await obtainTokens(admin.config, { scope: "files:write" });
     const s = await McpTestSession.open(admin.config, tokens.access_token);
     const big = await s.call("write-file", { name: "big.txt", content: "x".repeat(8 * 1024 + 1) });
     assert.equal(big.body.result.isError, true);

@@ -4,7 +4,7 @@
  *   neither as the raw text says nor as a WHATWG parser reads it;
  * - the match rule (`redirectUriMatches`, A4) never matches another scheme, host, path or query, and
  *   lets only the port of a loopback IP literal differ;
- * - the scope algebra (`shared/scopes.ts`) obeys its set laws and the hierarchy of SPEC §2.
+ * - the scope algebra (`shared/scopes.ts`) obeys its set laws; scopes are independent (none implies another).
  *
  * Adversarial strings are assembled from pieces (schemes, userinfo, hosts — evil ones included — ports,
  * paths, `\`, `#`, `@`, whitespace, percent-encodings), mostly-valid by default so that accepted URIs are
@@ -262,16 +262,14 @@ test("property: isStrictSuperset is irreflexive, asymmetric and transitive, and 
   );
 });
 
-/** SPEC §2 as a model: files:admin ⊇ files:write ⊇ files:read; anything else grants only itself. */
-const RANK: Record<string, number> = { "files:read": 0, "files:write": 1, "files:admin": 2 };
-const modelSatisfies = (granted: Set<string>, scope: string) =>
-  scope in RANK ? [...granted].some((g) => g in RANK && RANK[g]! >= RANK[scope]!) : granted.has(scope);
+/** The model: independent scopes — every scope grants only itself. */
+const modelSatisfies = (granted: Set<string>, scope: string) => granted.has(scope);
 
-test("property: satisfiesScope respects the hierarchy, is monotone, and splits over a union of requirements", () => {
+test("property: satisfiesScope is set inclusion, is monotone, and splits over a union of requirements", () => {
   fc.assert(
     fc.property(scopeInput, scopeInput, scopeInput, (granted, required, more) => {
       const g = asSet(granted);
-      assert.equal(satisfiesScope(granted, required), parseScope(required).every((s) => modelSatisfies(g, s)), "the hierarchy model");
+      assert.equal(satisfiesScope(granted, required), parseScope(required).every((s) => modelSatisfies(g, s)), "set inclusion");
       assert.equal(satisfiesScope(granted, granted), true, "reflexive");
       assert.equal(satisfiesScope(granted, ""), true, "nothing required");
       if (satisfiesScope(granted, required)) assert.equal(satisfiesScope(scopeUnion(granted, more), required), true, "monotone in the grant");
@@ -283,8 +281,8 @@ test("property: satisfiesScope respects the hierarchy, is monotone, and splits o
     }),
     { numRuns: NUM_RUNS },
   );
-  // the hierarchy never runs upwards
+  // no scope implies another, in either direction
   assert.equal(satisfiesScope("files:read", "files:write"), false);
-  assert.equal(satisfiesScope("files:write", "files:admin"), false);
-  assert.equal(satisfiesScope("files:admin", "files:read files:write files:admin"), true);
+  assert.equal(satisfiesScope("files:write", "files:read"), false);
+  assert.equal(satisfiesScope("files:admin", "files:read files:write files:admin"), false);
 });

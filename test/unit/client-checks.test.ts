@@ -60,13 +60,22 @@ function d8(authorizations: RecordedExchange[]): RecordedExchange[] {
       request: { form: { grant_type: "refresh_token", scope: "files:read files:write" } },
       response: { json: { error: "invalid_scope" } },
     }),
+    exchange("POST", `${ISSUER}/token`, 400, {
+      request: { form: { grant_type: "authorization_code", code: "abc…" } },
+      response: { json: { error: "invalid_request" } },
+    }),
     healthz(ISSUER),
     healthz(new URL(SERVER).origin),
   ];
 }
 
 const verify = (exchanges: RecordedExchange[]) =>
-  verifyHardening(new Evidence(exchanges, PARTIES), exchanges, { serverUrl: SERVER, issuer: ISSUER, unregisteredRedirects: UNREGISTERED });
+  verifyHardening(new Evidence(exchanges, PARTIES), exchanges, {
+    serverUrl: SERVER,
+    issuer: ISSUER,
+    unregisteredRedirects: UNREGISTERED,
+    registeredRedirect: "http://127.0.0.1:8976/callback",
+  });
 
 test("D8 passes on exactly what the story sends: one /authorize per unregistered redirect_uri, each refused", () => {
   assert.match(verify(d8(UNREGISTERED.map(refusedAuthorization))), /unregistered redirect → 400, no Location/);

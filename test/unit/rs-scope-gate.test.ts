@@ -1,6 +1,6 @@
 /**
  * R5's decision, as a pure function: which scopes a JSON-RPC message or batch needs, and whether a
- * token's scopes satisfy them (hierarchy-aware, SPEC §2).
+ * token's scopes satisfy them (independent scopes: each must be named).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -60,10 +60,12 @@ describe("checkScopes", () => {
     });
   });
 
-  test("the hierarchy: admin ⊇ write ⊇ read", () => {
+  test("independent scopes: no scope implies another", () => {
     assert.deepEqual(checkScopes(call("delete-file"), ["files:admin"]), { allowed: true });
-    assert.deepEqual(checkScopes(call("read-file"), ["files:admin"]), { allowed: true });
-    assert.deepEqual(checkScopes(call("read-file"), ["files:write"]), { allowed: true });
+    assert.deepEqual(checkScopes(call("read-file"), ["files:write", "files:read"]), { allowed: true });
+    assert.equal(checkScopes(call("read-file"), ["files:admin"]).allowed, false);
+    assert.equal(checkScopes(call("read-file"), ["files:write"]).allowed, false);
+    assert.equal(checkScopes(call("write-file"), ["files:admin"]).allowed, false);
     assert.equal(checkScopes(call("delete-file"), ["files:read", "files:write"]).allowed, false);
     assert.equal(checkScopes(call("list-files"), []).allowed, false);
     assert.equal(checkScopes(call("list-files"), ["files:readx", "read"]).allowed, false);

@@ -25,10 +25,12 @@ test("scopeUnion is an order-preserving set union", () => {
   assert.deepEqual(scopeUnion(undefined, ""), []);
 });
 
-test("hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {
-  assert.equal(satisfiesScope("files:admin", "files:write"), true);
-  assert.equal(satisfiesScope("files:admin", "files:read"), true);
-  assert.equal(satisfiesScope("files:write", "files:read"), true);
+test("independent scopes: a token has a scope only when it names it", () => {
+  assert.equal(satisfiesScope("files:admin", "files:write"), false);
+  assert.equal(satisfiesScope("files:admin", "files:read"), false);
+  assert.equal(satisfiesScope("files:write", "files:read"), false);
+  assert.equal(satisfiesScope("files:read files:write", "files:write files:read"), true);
+  assert.equal(satisfiesScope("files:admin files:read", "files:admin"), true);
   assert.equal(satisfiesScope("files:write", "files:admin"), false);
   assert.equal(satisfiesScope("files:read", "files:write"), false);
   assert.equal(satisfiesScope("", "files:read"), false);
