@@ -81,7 +81,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const now = options.now ?? Date.now;
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   // A12: with a state directory, the key (and clients, refresh-token families) kept there, if usable.
-  const stateDir = config.stateDir ? await openStateDir({ ...config, stateDir: config.stateDir }, limits, logger) : undefined;
+  const stateDir = config.stateDir ? await openStateDir(config.stateDir, config, limits, logger) : undefined;
   // A7: otherwise a fresh ES256 key pair per process.
   const key = stateDir?.key ?? (await generateSigningKey());
   const state = createState(config, key, logger, now, limits);

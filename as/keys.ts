@@ -6,7 +6,7 @@
  * tokens signed before a restart still verify. The public half is published at `jwks_uri` (RFC 8414 §2)
  * for the RS to verify with.
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
+import { calculateJwkThumbprint, CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 
 export const ACCESS_TOKEN_ALG = "ES256";
 /** RFC 9068 §2.1: the `typ` header of a JWT access token. */
@@ -31,6 +31,9 @@ export async function importSigningKey({ kty, crv, x, y, d }: JWK): Promise<Sign
   const privateKey = await importJWK({ kty, crv, x, y, d }, ACCESS_TOKEN_ALG, { extractable: true });
   const publicKey = await importJWK({ kty, crv, x, y }, ACCESS_TOKEN_ALG);
   if (!("type" in privateKey) || !("type" in publicKey)) throw new TypeError("not an EC key pair");
+  // The public half (x, y) must belong to the private scalar d: sign, then verify with the public half.
+  const probe = await new CompactSign(new TextEncoder().encode("probe")).setProtectedHeader({ alg: ACCESS_TOKEN_ALG }).sign(privateKey);
+  await compactVerify(probe, publicKey);
   return signingKey(privateKey, publicKey);
 }
 

@@ -16,12 +16,12 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { NextFunction, Request, Response } from "express";
-import { CompactSign, compactVerify, exportJWK, type JWK } from "jose";
+import { exportJWK, type JWK } from "jose";
 import { z } from "zod";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
 import { MAX_ACCESS_TOKENS_PER_FAMILY } from "./grants/issue.ts";
-import { ACCESS_TOKEN_ALG, generateSigningKey, importSigningKey, type SigningKey } from "./keys.ts";
+import { generateSigningKey, importSigningKey, type SigningKey } from "./keys.ts";
 import { clientMetadata } from "./register.ts";
 import type { AsState, ClientRecord, Limits, RefreshTokenRecord, TokenFamily } from "./state.ts";
 import type { BoundedStore } from "./store.ts";
@@ -73,8 +73,8 @@ const stateFileSchema = z
   .object({
     version: z.literal(STATE_FORMAT_VERSION),
     /** The state belongs to one issuer and one resource: tokens carry both (`iss`, `aud`). */
-    issuer: z.string(),
-    resource: z.string(),
+    issuer: z.string().max(200),
+    resource: z.string().max(200),
     savedAt: time,
     /** The private signing key (RFC 7517 EC JWK), so tokens signed before a restart still verify. */
     signingKey: z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: b64url, y: b64url, d: b64url }).strict(),
@@ -117,7 +117,7 @@ export async function readStateFile(
   }
   const version = (json as { version?: unknown } | null)?.version;
   if (version !== STATE_FORMAT_VERSION) {
-    return unusable(`its format version is ${JSON.stringify(version) ?? "missing"}, this AS reads version ${STATE_FORMAT_VERSION}`);
+    return unusable(`its format version is ${typeof version === "number" ? version : "missing"}, this AS reads version ${STATE_FORMAT_VERSION}`);
   }
   const parsed = stateFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -126,7 +126,8 @@ export async function readStateFile(
   }
   const state = parsed.data;
   if (state.issuer !== expected.issuer || state.resource !== expected.resource) {
-    return unusable(`it was written for issuer ${state.issuer} and resource ${state.resource}, not this configuration`);
+    // JSON.stringify: a hand-edited value cannot forge a log line.
+    return unusable(`it was written for issuer ${JSON.stringify(state.issuer)} and resource ${JSON.stringify(state.resource)}, not this configuration`);
   }
   // A9: never more than the in-memory stores hold.
   const { maxClients, maxRefreshTokens } = expected.limits;
@@ -149,9 +150,6 @@ export async function readStateFile(
   let key: SigningKey;
   try {
     key = await importSigningKey(state.signingKey);
-    // The public half (x, y) must belong to the private scalar d: sign, then verify with the public key.
-    const probe = await new CompactSign(new TextEncoder().encode("probe")).setProtectedHeader({ alg: ACCESS_TOKEN_ALG }).sign(key.privateKey);
-    await compactVerify(probe, key.publicKey);
   } catch {
     return unusable("its signing key is not a valid ES256 key pair");
   }
@@ -236,11 +234,12 @@ export class StateFileWriter {
  * the stores from the file and returns the writer. Logs exactly one line about what it found.
  */
 export async function openStateDir(
-  config: Config & { stateDir: string },
+  stateDir: string,
+  config: Config,
   limits: Limits,
   logger: Logger,
 ): Promise<{ key: SigningKey; attach(state: AsState): StateFileWriter }> {
-  const file = path.join(config.stateDir, STATE_FILE_NAME);
+  const file = path.join(stateDir, STATE_FILE_NAME);
   const read = await readStateFile(file, { issuer: config.issuer, resource: config.resource, limits });
   const key = read.ok ? read.key : await generateSigningKey({ extractable: true });
   const privateJwk = read.ok ? read.file.signingKey : await exportJWK(key.privateKey);

@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { exportJWK } from "jose";
 import { createApp, stateFileOf, stateOf } from "../../as/app.ts";
 import { generateSigningKey } from "../../as/keys.ts";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile, STATE_FILE_NAME, STATE_FORMAT_VERSION, type StateFile } from "../../as/state-file.ts";
-import { exportJWK } from "jose";
 import type { Config } from "../../shared/config.ts";
 import { obtainTokens, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
 
@@ -135,8 +135,8 @@ test("a client that breaks the registration rules is refused (no non-loopback re
 });
 
 test("a file written for another issuer or resource is refused (its tokens would not verify here)", async () => {
-  await refused(stateFile(edited((f) => (f.issuer = "http://127.0.0.1:1"))), /written for issuer http:\/\/127\.0\.0\.1:1/);
-  await refused(stateFile(edited((f) => (f.resource = "http://127.0.0.1:1/mcp"))), /resource http:\/\/127\.0\.0\.1:1\/mcp/);
+  await refused(stateFile(edited((f) => (f.issuer = "http://127.0.0.1:1"))), /written for issuer "http:\/\/127\.0\.0\.1:1"/);
+  await refused(stateFile(edited((f) => (f.resource = "http://127.0.0.1:1/mcp"))), /resource "http:\/\/127\.0\.0\.1:1\/mcp"/);
 });
 
 test("a signing key whose halves do not belong together is refused", async () => {
