@@ -4,7 +4,6 @@
  * from another machine.
  */
 import path from "node:path";
-
 import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {

@@ -13,7 +13,7 @@ import { createApp, stateFileOf, stateOf } from "../../as/app.ts";
 import { generateSigningKey } from "../../as/keys.ts";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile, STATE_FILE_NAME, STATE_FORMAT_VERSION, type StateFile } from "../../as/state-file.ts";
-import type { Config } from "../../shared/config.ts";
+import { loadConfig, type Config } from "../../shared/config.ts";
 import { obtainTokens, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "as-state-"));
@@ -169,4 +169,10 @@ test("an AS built on a refused file logs one line, starts fresh with a new key, 
   assert.notEqual(state.key.kid, stateOf(as.app).key.kid);
   // The log line never carries a secret from the file.
   for (const secret of [saved.signingKey.d, ...saved.refreshTokens.map((r) => r.key)]) assert.ok(!lines[0]!.includes(secret));
+});
+
+test("AS_STATE_DIR: unset or empty means memory only; a relative path is resolved against the working directory", () => {
+  assert.equal(loadConfig({}).stateDir, undefined);
+  assert.equal(loadConfig({ AS_STATE_DIR: "" }).stateDir, undefined);
+  assert.equal(loadConfig({ AS_STATE_DIR: ".state" }).stateDir, path.resolve(".state"));
 });
