@@ -4,6 +4,7 @@
  * from another machine.
  */
 
+import path from "node:path";
 import { BREAK_RULES, type AsBreakRule } from "./break-rules.ts";
 import { LOOPBACK_HOST } from "./loopback.ts";
 
@@ -34,6 +35,8 @@ export interface Config {
    * for the AS it starts); undefined — the default — keeps every rule. Read here and nowhere else.
    */
   asBreak?: AsBreakRule;
+  /** A12: where the AS keeps clients, signing key and refresh-token families across restarts (absolute path); unset = memory only. */
+  stateDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
     asBreak: asBreak(env),
+    stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
   };
 }
 
