@@ -44,7 +44,7 @@ export const BREAK_RULES = [
   {
     rule: "stock-sdk",
     side: "client",
-    breaks: "C1 the step-up middleware instead of the v1 SDK's authProvider 403 handling (SEP-2350)",
+    breaks: "C1/C4 step-up lives in the middleware, so the v1 SDK's own authProvider 403 branch never runs (SEP-2350)",
     predicted: "on the first 403 the SDK replaces its scope with the challenged one, refreshes (which cannot widen), meets the same 403 and gives up: no step-up at all",
   },
   {

@@ -85,7 +85,7 @@ const PLANS: Record<BreakRule, BreakPlan> = {
       return {
         lines: [
           `D3: write-file → ${writes[0]?.status} scope="${challenged(writes[0]) ?? ""}" → POST /token grant_type=refresh_token scope="${scopeOf(refresh) ?? ""}" → ${refresh?.status} ${String(responseJson(refresh as RecordedExchange).error ?? "")}`,
-          `D3: ${d3.authorizations().length} authorizations; write-file sent ${writes.length} time(s), ${writes.filter((e) => e.status === 200).length} succeeded — without a new authorization the client cannot widen`,
+          `D3: ${d3.authorizations().length} authorizations, write-file sent ${writes.length} time(s), ${writes.filter((e) => e.status === 200).length} succeeded — without a new authorization the client cannot widen`,
         ],
         demonstrated: refresh?.status === 400 && responseJson(refresh).error === "invalid_scope" && !writes.some((e) => e.status === 200),
       };

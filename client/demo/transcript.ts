@@ -2,8 +2,10 @@
  * The Markdown transcript of a real run (SPEC T3, `--transcript FILE.md`): readable on its own — the
  * numbered steps with their citations, a Mermaid `sequenceDiagram` generated from the exchanges as
  * they happened (the 403 and the second authorization included), every exchange per step (already
- * redacted by the recorder), and the checklist.
+ * redacted by the recorder), and the checklist. A `--break` run says first which rule it broke, what
+ * that predicts and what the exchanges showed.
  */
+import { BREAK_RULES } from "../../shared/break-rules.ts";
 import { describeOutcome, describeRequest, partyOf, type Parties } from "./exchanges.ts";
 import type { RecordedExchange } from "./recorder.ts";
 import type { CheckResult } from "./report.ts";
@@ -31,7 +33,7 @@ export function sequenceDiagram(exchanges: RecordedExchange[], parties: Parties,
   for (const exchange of exchanges) {
     if (exchange.step !== step) {
       step = exchange.step;
-      const title = steps.find((s) => s.id === step)?.title ?? "teardown";
+      const title = steps.find((s) => s.id === step)?.title ?? (step === "break" ? "more calls (--break)" : "teardown");
       lines.push(`  Note over Client,RS: ${mermaidText(`${step} ${title}`)}`);
     }
     const to = participant(exchange, parties);
@@ -64,8 +66,42 @@ function exchangeTable(exchanges: RecordedExchange[], parties: Parties): string[
   return rows;
 }
 
+const mark = (c: CheckResult) => (c.ok ? "✓" : c.brokenOnPurpose ? "⚠" : "✗");
+
 function checklist(checks: CheckResult[]): string[] {
-  return checks.map((c) => `- ${c.ok ? "✓" : "✗"} **${c.id}** ${c.title} (${c.ms} ms) — ${c.detail}`);
+  return checks.map((c) => `- ${mark(c)} **${c.id}** ${c.title} (${c.ms} ms) — ${c.detail}`);
+}
+
+/** After a passing run: how to see what each rule prevents. */
+function breakItSection(): string[] {
+  return [
+    "## Break it: what each rule prevents",
+    "",
+    "Each command runs this story again with one rule broken on purpose, predicts the consequence and shows it",
+    "from the recorded exchanges; the checks it makes fail are marked ⚠ \"broken on purpose\".",
+    "",
+    "| command | breaks | predicted |",
+    "|---|---|---|",
+    ...BREAK_RULES.map((r) => `| \`pnpm demo --break ${r.rule}\` | ${cell(r.breaks)} | ${cell(r.predicted)} |`),
+    "",
+  ];
+}
+
+/** A `--break` run: the rule, the prediction, and the evidence, before anything else. */
+function brokenRule(run: StoryRun): string[] {
+  if (!run.break) return [];
+  const { rule, predicted, observed, demonstrated } = run.break;
+  return [
+    `## The rule broken on purpose: \`${rule}\``,
+    "",
+    `This run was \`pnpm demo --break ${rule}\`: one rule is broken on purpose, to show what it prevents.`,
+    "",
+    `- **Predicted:** ${predicted}`,
+    `- **Observed** (from the recorded exchanges below):`,
+    ...observed.split("; ").map((line) => `  - ${line}`),
+    `- **${demonstrated ? "Demonstrated" : "Not demonstrated"}.** Checks marked ⚠ failed because of the broken rule.`,
+    "",
+  ];
 }
 
 export function renderTranscript(run: StoryRun, when = new Date()): string {
@@ -76,8 +112,11 @@ export function renderTranscript(run: StoryRun, when = new Date()): string {
     "",
     `Recorded ${when.toISOString()} by \`pnpm client\` against the resource \`${parties.serverUrl}\`` +
       (parties.issuer ? ` and the authorization server \`${parties.issuer}\`.` : "."),
-    `Verdict: **${run.ok ? "PASS" : "FAIL"}** — ${passed}/${run.checks.length} checks in ${run.durationMs} ms.`,
+    run.break
+      ? `Verdict: **${run.ok ? "DEMONSTRATED" : "NOT DEMONSTRATED"}** (\`--break ${run.break.rule}\`) — ${passed}/${run.checks.length} checks passed in ${run.durationMs} ms.`
+      : `Verdict: **${run.ok ? "PASS" : "FAIL"}** — ${passed}/${run.checks.length} checks in ${run.durationMs} ms.`,
     "",
+    ...brokenRule(run),
     "Tokens, codes, PKCE values and `state` appear as a short prefix only (a JWT as a prefix of its signature).",
     "",
     "## The run as a sequence diagram",
@@ -88,13 +127,17 @@ export function renderTranscript(run: StoryRun, when = new Date()): string {
   ];
   for (const step of run.steps) {
     const check = run.checks.find((c) => c.id === step.id);
-    out.push("", `### ${step.id} ${step.title} ${check ? (check.ok ? "✓" : "✗") : "(not run)"}`, "", `> ${step.citation}`, "");
+    out.push("", `### ${step.id} ${step.title} ${check ? mark(check) : "(not run)"}`, "", `> ${step.citation}`, "");
     const exchanges = run.exchanges.filter((e) => e.step === step.id);
     if (exchanges.length > 0) out.push(...exchangeTable(exchanges, parties), "");
-    if (check) out.push(`${check.ok ? "Verified" : "**Failed**"}: ${check.detail}`);
+    if (check?.brokenOnPurpose) out.push(`**Broken on purpose**: ${check.detail.replace(/^broken on purpose: /, "")}`);
+    else if (check) out.push(`${check.ok ? "Verified" : "**Failed**"}: ${check.detail}`);
   }
-  const teardown = run.exchanges.filter((e) => !run.steps.some((s) => s.id === e.step));
+  const more = run.exchanges.filter((e) => e.step === "break");
+  if (more.length > 0) out.push("", "### More calls, to show the cost (`--break`)", "", ...exchangeTable(more, parties));
+  const teardown = run.exchanges.filter((e) => e.step !== "break" && !run.steps.some((s) => s.id === e.step));
   if (teardown.length > 0) out.push("", "### Teardown", "", ...exchangeTable(teardown, parties));
   out.push("", "## Checklist", "", ...checklist(run.checks), "");
+  if (!run.break) out.push(...breakItSection());
   return out.join("\n");
 }

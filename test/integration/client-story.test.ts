@@ -143,3 +143,31 @@ test("no secret is recorded whole: no JWT, refresh token or code appears in the 
     }
   }
 });
+
+test("independent scopes make D3 prove the union: a client that asks for the challenged scope alone fails D3", async () => {
+  const replaced = await runStory({ serverUrl: stack.config.resource, breakRule: "replace-scope" });
+  const d3 = replaced.checks.find((c) => c.id === "D3")!;
+  assert.equal(d3.ok, false, d3.detail);
+  // The consequence, not only the request's shape: after write-file, list-files is refused for files:read.
+  const inD3 = replaced.exchanges.filter((e) => e.step === "D3");
+  const authorization = inD3.find((e) => e.path === "/authorize");
+  assert.equal(authorization?.query.scope, "files:write", "the challenged scope alone");
+  const lost = inD3.find((e) => e.request.tool === "list-files" && e.status === 403);
+  assert.match(lost?.response.wwwAuthenticate ?? "", /error="insufficient_scope".*scope="files:read"/);
+});
+
+test("a step whose precondition failed is reported skipped, not as a raw error", async () => {
+  const grantsNothing = await startStack({ AS_GRANTABLE_SCOPES: "" });
+  try {
+    const failed = await runStory({ serverUrl: grantsNothing.config.resource });
+    assert.equal(failed.ok, false);
+    const [d1, ...rest] = failed.checks;
+    assert.equal(d1!.ok, false);
+    assert.deepEqual(
+      rest.map((c) => `${c.id} ${c.ok} ${c.detail}`),
+      ["D2", "D3", "D4", "D5", "D6", "D7", "D8"].map((id) => `${id} false skipped (D1 failed)`),
+    );
+  } finally {
+    await grantsNothing.close();
+  }
+});

@@ -41,3 +41,12 @@ test("client and demo settings: RS_URL, CLIENT_TIMEOUT_MS, DEMO_TIMEOUT_MS", () 
   assert.equal(loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "400", HOST: "0.0.0.0" }), 400, "the servers judge HOST, not the demo");
   assert.throws(() => loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "soon" }), ConfigError);
 });
+
+test("AS_BREAK: unset keeps every rule; only the AS's two break rules are accepted", () => {
+  assert.equal(loadConfig({}).asBreak, undefined);
+  assert.equal(loadConfig({ AS_BREAK: "" }).asBreak, undefined);
+  assert.equal(loadConfig({ AS_BREAK: "no-pkce" }).asBreak, "no-pkce");
+  assert.equal(loadConfig({ AS_BREAK: "lenient-redirect" }).asBreak, "lenient-redirect");
+  assert.throws(() => loadConfig({ AS_BREAK: "replace-scope" }), /AS_BREAK must be one of lenient-redirect, no-pkce/, "a client rule is not the AS's to break");
+  assert.throws(() => loadConfig({ AS_BREAK: "everything" }), ConfigError);
+});
