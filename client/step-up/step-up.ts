@@ -135,8 +135,8 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   async function authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void> {
     const keepGranted = () => {
       const granted = authorizer.grantedScope();
-      if (broken === "ignore-decline") requested = computeScopeUnion(requested, scope, granted); // BROKEN: keeps the declined scope
-      else requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
+      requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
+      if (broken === "ignore-decline") requested = computeScopeUnion(requested, scope, []); // BROKEN: the declined scope stays
     };
     try {
       await authorizer.authorize(scope, hint);
@@ -168,15 +168,14 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
     if (!attempts.tryBegin(capKey(operation)) && broken !== "no-retry-cap") throw insufficientScope("retry-limit", challenge, operation);
     const challenged = parseScope(challenge.scope);
     const held = authorizer.grantedScope();
-    const union = computeScopeUnion(requested, held, challenged); // C4.1
-    const widening = isStrictScopeSuperset(union, held); // C4.2: the held token lacks something asked for
-    const scope = broken === "replace-scope" ? challenged : union; // BROKEN under replace-scope: the challenged scope alone
+    let scope = computeScopeUnion(requested, held, challenged); // C4.1
+    const widening = isStrictScopeSuperset(scope, held); // C4.2: the held token lacks something asked for
+    if (broken === "replace-scope") scope = challenged; // BROKEN: the challenged scope alone (the v1 SDK's choice)
     const hint = { resourceMetadataUrl: challenge.resourceMetadata };
     try {
-      if (widening && broken === "refresh-to-widen") {
-        await authorizer.refresh(scope); // BROKEN: a refresh with a wider scope — the AS says invalid_scope
-      } else if (widening || !authorizer.canRefresh()) {
-        await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
+      if (widening || !authorizer.canRefresh()) {
+        if (widening && broken === "refresh-to-widen") await authorizer.refresh(scope); // BROKEN: widen by refresh
+        else await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
       } else if (!(await authorizer.refresh())) {
         await authorize(scope, hint); // the refresh token is dead: only a new grant helps
       }

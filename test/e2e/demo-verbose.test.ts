@@ -1,0 +1,35 @@
+/**
+ * End-to-end: `pnpm demo --verbose` shows the servers' side of each step, in order, with no secret.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
+
+test("pnpm demo --verbose interleaves [as] and [rs] lines with the steps they belong to, tokens redacted", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--verbose"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  child.stderr.resume();
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  assert.equal(code, 0, stdout.slice(-3000));
+
+  const lines = stdout.split("\n");
+  const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+  const d3 = at(/^D3 /);
+  const d4 = at(/^D4 /);
+  const d5 = at(/^D5 /);
+  assert.ok(d3 > 0 && d4 > d3 && d5 > d4, "the steps are narrated in order");
+  // D3: the RS's 403, then the AS's authorization, inside D3.
+  const refused = at(/^\[rs\] 403 insufficient_scope for .*write-file requires files:write/);
+  assert.ok(refused > d3 && refused < d4, `the RS's 403 is shown within D3 (line ${refused})`);
+  // D4: the replayed refresh token revokes the whole family — the AS says so, within D4.
+  const revoked = at(/^\[as\] warn: revoked token family .*rotated refresh token reused/);
+  assert.ok(revoked > d4 && revoked < d5, `the AS's family revocation is shown within D4 (line ${revoked})`);
+  assert.doesNotMatch(stdout, /eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/, "no whole JWT");
+  assert.doesNotMatch(stdout, /(code|refresh_token|code_verifier)=[\w-]{12,}/, "no whole code or refresh token");
+});
