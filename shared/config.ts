@@ -29,6 +29,8 @@ export interface Config {
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
   jwksCacheMaxAgeMs: number;
+  /** A11: `auto` grants what policy allows at once (headless); `prompt` shows a consent page (`AS_CONSENT`). */
+  consent: "auto" | "prompt";
 }
 
 export class ConfigError extends Error {
@@ -56,6 +58,12 @@ function positiveInt(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function consentMode(env: Env): Config["consent"] {
+  const raw = env.AS_CONSENT || "auto";
+  if (raw !== "auto" && raw !== "prompt") throw new ConfigError(`AS_CONSENT must be "auto" or "prompt", got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 /** Refuse, with a clear message, any attempt to bind somewhere other than 127.0.0.1 (A1, R1). */
@@ -92,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
+    consent: consentMode(env),
   };
 }
 
