@@ -23,6 +23,7 @@ import {
   OAuthError,
   UnsupportedResponseType,
 } from "./errors.ts";
+import { findClient } from "./clients.ts";
 import { sendNotRedirectingPage } from "./error-page.ts";
 import { prefersHtml } from "./page.ts";
 import { queryParams, type Params } from "./params.ts";
@@ -68,7 +69,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   }
   const client_id = params.get("client_id");
   if (!client_id) throw new InvalidRequest("client_id is required");
-  const client = state.clients.get(client_id);
+  const client = findClient(state, client_id);
   // RFC 6749 §4.1.2.1: never redirect for an unknown client. The §5.2 code `invalid_client` tells a
   // client whose registration the AS forgot (e.g. after a restart) to register again.
   if (!client) throw new InvalidClient("unknown client_id; not redirecting");
