@@ -18,6 +18,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { isLoopbackAuthority } from "../shared/loopback.ts";
 import { authorizeHandler } from "./authorize.ts";
 import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
@@ -94,8 +95,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // DNS-rebinding defence: a browser page whose name resolves to 127.0.0.1 still sends its own Host.
   // This AS auto-consents, so it answers only requests addressed to it by a loopback name (RFC 9110 §7.2).
   app.use((req, _res, next) => {
-    const host = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? "");
-    if (!host) throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    if (!isLoopbackAuthority(req.headers.host ?? "")) {
+      throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    }
     next();
   });
 
