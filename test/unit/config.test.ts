@@ -50,3 +50,10 @@ test("AS_BREAK: unset keeps every rule; only the AS's two break rules are accept
   assert.throws(() => loadConfig({ AS_BREAK: "replace-scope" }), /AS_BREAK must be one of lenient-redirect, no-pkce/, "a client rule is not the AS's to break");
   assert.throws(() => loadConfig({ AS_BREAK: "everything" }), ConfigError);
 });
+
+test("AS_CONSENT is auto (headless) unless set to prompt; anything else is refused", () => {
+  assert.equal(loadConfig({}).consent, "auto");
+  assert.equal(loadConfig({ AS_CONSENT: "prompt" }).consent, "prompt");
+  assert.throws(() => loadConfig({ AS_CONSENT: "yes" }), ConfigError);
+  assert.deepEqual(loadConfig({}).preRegisteredClients, []);
+});
