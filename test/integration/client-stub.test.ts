@@ -25,7 +25,7 @@ const refreshes = (xs: RecordedExchange[]) => xs.filter((e) => e.path === "/toke
 const codeExchanges = (xs: RecordedExchange[]) =>
   xs.filter((e) => e.path === "/token" && e.request.form?.grant_type === "authorization_code");
 
-/** `tool` needs `scope` (plain set membership, no hierarchy: this server is not the demo RS). */
+/** `tool` needs `scope` (plain set membership, like the demo RS: independent scopes). */
 const needs = (rules: Record<string, string>): ToolPolicy => (tool, held) =>
   rules[tool] !== undefined && !held.includes(rules[tool]) ? rules[tool] : undefined;
 
