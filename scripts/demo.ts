@@ -19,7 +19,8 @@
  * `--break list` lists the rules, shared/break-rules.ts).
  * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run.
  *
- * Exit codes: 0 every check passed · 1 a check failed · 2 usage error · 3 the stack did not come up,
+ * Exit codes: 0 every check passed (with --break: the consequence was observed) · 1 a check failed (the
+ * consequence was not observed) · 2 usage error · 3 the stack did not come up,
  * or the deadline passed.
  */
 import { parseArgs } from "node:util";

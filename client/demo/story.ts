@@ -71,8 +71,8 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   const narrate = options.narrate ?? (() => {});
   const style = options.style ?? plainStyle;
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
-  const rule = options.breakRule && breakRuleInfo(options.breakRule);
-  const plan = options.breakRule && breakPlan(options.breakRule);
+  const rule = options.breakRule ? breakRuleInfo(options.breakRule) : undefined;
+  const plan = options.breakRule ? breakPlan(options.breakRule) : undefined;
   const stop = options.breakRule === "no-retry-cap" ? safetyStop() : undefined;
   const recorder = new ExchangeRecorder({
     refuse: (url, init) => (isLoopbackUrl(url) ? stop?.refuse(init) : "the story talks to loopback servers only"),

@@ -50,7 +50,8 @@ test("pnpm demo --break with an unknown rule is a usage error (exit 2)", async (
 for (const { rule, side } of BREAK_RULES) {
   test(`pnpm demo --break ${rule} --json: the predicted consequence is demonstrated`, async () => {
     const run = await runDemo(["--break", rule, "--json"]);
-    assert.equal(run.code, 0, run.stderr.slice(-4000));
+    // On failure, show the demo's own account: what failed, then every process's output.
+    assert.equal(run.code, 0, run.stderr.slice(Math.max(0, run.stderr.indexOf("[demo] FAILED"))).slice(0, 8000));
     const report = JSON.parse(run.stdout);
     assert.equal(report.ok, true);
     assert.equal(report.break.rule, rule);
