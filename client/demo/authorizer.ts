@@ -100,8 +100,8 @@ export class Authorizer implements StepUpAuthorizer {
   }
 
   /**
-   * Refresh grant without `scope` (same scope); false when only a new authorization can help. A `scope`
-   * comes only from the `refresh-to-widen` break (step-up.ts), to show the AS refusing it.
+   * Refresh grant without `scope` (same scope); false when only a new authorization can help. A wider
+   * `scope` is sent only to show the AS refusing it (RFC 6749 §6): by D8, and by the refresh-to-widen break.
    */
   async refresh(scope?: string[]): Promise<boolean> {
     const refreshToken = this.provider.tokens()?.refresh_token;
@@ -138,20 +138,11 @@ export class Authorizer implements StepUpAuthorizer {
     return true;
   }
 
-  /** Teaching only (`--break refresh-to-widen`): a refresh that asks for `scope` (RFC 6749 §6 allows narrowing only). */
-  private async refreshAsking(d: Discovered, refreshToken: string, scope: string[]): Promise<OAuthTokens> {
-    const client = await this.register(d);
-    const response = await this.fetchAt(d)(d.metadata.token_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams({
-        grant_type: "refresh_token",
-        refresh_token: refreshToken,
-        client_id: client.client_id,
-        scope: formatScope(scope),
-        resource: d.resource,
-      }),
-    });
+  /** A refresh that asks for `scope` (RFC 6749 §6: it may only narrow), which the SDK's primitive cannot send. */
+  private async refreshAsking(d: Discovered, refresh_token: string, scope: string[]): Promise<OAuthTokens> {
+    const { client_id } = await this.register(d);
+    const form = { grant_type: "refresh_token", refresh_token, client_id, scope: formatScope(scope), resource: d.resource };
+    const response = await this.fetchAt(d)(d.metadata.token_endpoint, { method: "POST", body: new URLSearchParams(form) });
     if (!response.ok) throw await parseErrorResponse(response);
     return (await response.json()) as OAuthTokens;
   }

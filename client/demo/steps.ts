@@ -125,16 +125,7 @@ export const hardening: Step = async (ctx) => {
   }
   const narrow = ctx.second?.authorizer;
   if (!narrow?.tokens?.refresh_token) throw new Error("D7's files:read client is needed to show a widening refresh");
-  await send(d.metadata.token_endpoint, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "refresh_token",
-      refresh_token: narrow.tokens.refresh_token,
-      client_id: narrow.client!.client_id,
-      scope: "files:read files:write",
-      resource: d.resource,
-    }),
-  });
+  await failure(narrow.refresh(["files:read", "files:write"])); // RFC 6749 §6: refused with invalid_scope
   // An intercepted code, redeemed without its code_verifier: PKCE makes it worthless (RFC 7636 §1).
   const authorized = await ctx.authFetch(authorizationRequest(d.metadata.authorization_endpoint, clientId(ctx), redirect.href, d.resource), {
     method: "GET",
