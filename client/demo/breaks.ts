@@ -41,7 +41,9 @@ export const SAFETY_STOP_ROUNDS = 10;
 const inStep = (view: BreakView, ...steps: string[]) =>
   new Evidence(view.exchanges.filter((e) => steps.includes(e.step)), view.parties);
 const scopeOf = (e: RecordedExchange | undefined) => e?.query.scope ?? e?.request.form?.scope;
-const granted = (e: RecordedExchange | undefined) => String(responseJson(e as RecordedExchange).scope ?? "");
+/** The response body of an exchange that may not have happened (then: nothing). */
+const json = (e: RecordedExchange | undefined) => (e ? responseJson(e) : {});
+const granted = (e: RecordedExchange | undefined) => String(json(e).scope ?? "");
 const challenged = (e: RecordedExchange | undefined) => /scope="([^"]*)"/.exec(e?.response.wwwAuthenticate ?? "")?.[1];
 const detailOf = (view: BreakView, id: string) => view.checks.find((c) => c.id === id)?.detail ?? "";
 
@@ -84,10 +86,10 @@ const PLANS: Record<BreakRule, BreakPlan> = {
       const writes = d3.mcpPosts({ tool: "write-file" });
       return {
         lines: [
-          `D3: write-file → ${writes[0]?.status} scope="${challenged(writes[0]) ?? ""}" → POST /token grant_type=refresh_token scope="${scopeOf(refresh) ?? ""}" → ${refresh?.status} ${String(responseJson(refresh as RecordedExchange).error ?? "")}`,
+          `D3: write-file → ${writes[0]?.status} scope="${challenged(writes[0]) ?? ""}" → POST /token grant_type=refresh_token scope="${scopeOf(refresh) ?? ""}" → ${refresh?.status} ${String(json(refresh).error ?? "")}`,
           `D3: ${d3.authorizations().length} authorizations, write-file sent ${writes.length} time(s), ${writes.filter((e) => e.status === 200).length} succeeded — without a new authorization the client cannot widen`,
         ],
-        demonstrated: refresh?.status === 400 && responseJson(refresh).error === "invalid_scope" && !writes.some((e) => e.status === 200),
+        demonstrated: refresh?.status === 400 && json(refresh).error === "invalid_scope" && !writes.some((e) => e.status === 200),
       };
     },
   },
@@ -153,9 +155,9 @@ const PLANS: Record<BreakRule, BreakPlan> = {
       const health = d8.toAs().find((e) => e.path === "/healthz");
       return {
         lines: [
-          `D8: DCR with redirect_uris ["https://attacker.example/cb"] → ${registration?.status}${registration?.status === 201 ? ` client_id=${String(responseJson(registration).client_id)}` : ""}`,
+          `D8: DCR with redirect_uris ["https://attacker.example/cb"] → ${registration?.status}${registration?.status === 201 ? ` client_id=${String(json(registration).client_id)}` : ""}`,
           `D8: /authorize with redirect_uri=https://attacker.example/cb → ${attacker?.status} Location ${location.split("?")[0]}${attacker?.response.locationQuery?.code ? ` with code=${attacker.response.locationQuery.code}` : ""} — shown, never followed (${leftLoopback} requests left loopback)`,
-          `D8: the AS's /healthz says: ${String(responseJson(health as RecordedExchange).broken ?? "nothing")}`,
+          `D8: the AS's /healthz says: ${String(json(health).broken ?? "nothing")}`,
         ],
         demonstrated:
           registration?.status === 201 &&
@@ -170,7 +172,7 @@ const PLANS: Record<BreakRule, BreakPlan> = {
     affects: ["D8"],
     observe(view) {
       const [redeemed] = inStep(view, "D8").tokenRequests("authorization_code");
-      const tokens = responseJson(redeemed as RecordedExchange);
+      const tokens = json(redeemed);
       return {
         lines: [
           `D8: POST /token grant_type=authorization_code without code_verifier → ${redeemed?.status}${tokens.access_token ? ` access_token=${String(tokens.access_token)} scope="${String(tokens.scope)}"` : ""}${tokens.refresh_token ? " + refresh_token" : ""}`,

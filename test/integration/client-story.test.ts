@@ -171,3 +171,11 @@ test("a step whose precondition failed is reported skipped, not as a raw error",
     await grantsNothing.close();
   }
 });
+
+test("a break whose consequence is not observed is not demonstrated: --break no-pkce against an AS that checks PKCE", async () => {
+  const notBroken = await runStory({ serverUrl: stack.config.resource, breakRule: "no-pkce" });
+  assert.equal(notBroken.break?.demonstrated, false, notBroken.break?.observed);
+  assert.equal(notBroken.ok, false, "the verdict of a break run is whether its consequence was seen");
+  assert.match(notBroken.break!.observed, /without code_verifier → 400/);
+  assert.ok(notBroken.checks.every((c) => c.ok && !c.brokenOnPurpose), "every rule held");
+});
