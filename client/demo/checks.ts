@@ -120,6 +120,9 @@ export function verifyFirstCall(ev: Evidence, result: ToolResult, clientId: stri
 
 // ---- D3 ----
 export function verifyStepUp(ev: Evidence, written: ToolResult, listed: ToolResult, clientId: string): string {
+  // The union's consequence first: scopes are independent, so a token that lost files:read cannot list.
+  const lost = ev.mcpPosts({ tool: "list-files" }).find((e) => e.status === 403);
+  assert.equal(lost, undefined, `list-files after the step-up → 403 scope="${challengeOf(lost)?.scope}": the token lost files:read`);
   const [refused, retried, ...more] = ev.mcpPosts({ tool: "write-file" });
   assert.equal(more.length, 0, "write-file is sent twice: refused, then retried");
   assert.equal(refused?.status, 403);

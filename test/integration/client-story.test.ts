@@ -148,6 +148,7 @@ test("independent scopes make D3 prove the union: a client that asks for the cha
   const replaced = await runStory({ serverUrl: stack.config.resource, breakRule: "replace-scope" });
   const d3 = replaced.checks.find((c) => c.id === "D3")!;
   assert.equal(d3.ok, false, d3.detail);
+  assert.match(d3.detail, /list-files after the step-up → 403 scope="files:read": the token lost files:read/);
   // The consequence, not only the request's shape: after write-file, list-files is refused for files:read.
   const inD3 = replaced.exchanges.filter((e) => e.step === "D3");
   const authorization = inD3.find((e) => e.path === "/authorize");
