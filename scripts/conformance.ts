@@ -14,6 +14,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { delimiter, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const CONFORMANCE_VERSION = "0.1.16";
@@ -28,10 +29,13 @@ const suitePackage = `${cache}/conformance/node_modules/@modelcontextprotocol/co
 const suite = `${suitePackage}/dist/index.js`;
 const CLIENT_COMMAND = "node --import tsx scripts/conformance-client.ts";
 
-function npmInstall(prefix: string, spec: string): void {
+/** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node, so packages needing it install cleanly. */
+function npmInstall(prefix: string, spec: string, nodeFirst?: string): void {
   console.error(`[conformance] installing ${spec} into ${prefix.slice(root.length)}`);
+  const PATH = nodeFirst ? `${dirname(nodeFirst)}${delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
   const result = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", prefix, spec], {
     stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, PATH },
   });
   if (result.status !== 0) throw new Error(`npm install ${spec} failed`);
 }
@@ -43,7 +47,9 @@ function installedVersion(): string | undefined {
 
 function setup(): void {
   if (!existsSync(node)) npmInstall(`${cache}/node-${NODE_MAJOR}`, `node@${NODE_MAJOR}`);
-  if (installedVersion() !== CONFORMANCE_VERSION) npmInstall(`${cache}/conformance`, `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`);
+  if (installedVersion() !== CONFORMANCE_VERSION) {
+    npmInstall(`${cache}/conformance`, `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`, node);
+  }
 }
 
 /** `name  reason` per line; `#` starts a comment. */
