@@ -79,7 +79,8 @@ let failure: string | undefined;
 try {
   // ---- 1. free ports ----
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_CONSENT: "auto" };
   const issuer = `http://127.0.0.1:${asPort}`;
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 
