@@ -87,6 +87,13 @@ export interface AuthorizationResponse extends AuthorizationExpectation {
 
 /** Validate a headless authorization response; returns the `code` or throws AuthorizationResponseError. */
 export function readAuthorizationResponse(response: AuthorizationResponse): { code: string } {
+  if (response.status === 200 && /^\s*<(!doctype html|html)/i.test(response.bodyText ?? "")) {
+    // A login or consent page: a person has to answer it (C7).
+    throw new AuthorizationResponseError(
+      "the authorization endpoint answered with a web page (login or consent), not a 302 redirect: " +
+        "a person must authorize — run again with --browser",
+    );
+  }
   if (response.status !== 302) {
     // RFC 6749 §4.1.2.1: with an unknown client_id or redirect_uri the AS must not redirect; this one
     // answers with a JSON error body (A4), whose `error` says what to do — `invalid_client`: register again.

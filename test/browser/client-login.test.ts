@@ -12,10 +12,12 @@ import { launchChromium } from "../helpers/browser.ts";
 import { startClient, type ClientProcess } from "../helpers/client-process.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
+const CLIENT = { client_id: "cli-tool", client_secret: "a-long-enough-secret", redirect_uris: ["http://127.0.0.1/callback"], client_name: "CLI tool" };
+
 let stack: Stack;
 let browser: Browser;
 before(async () => {
-  stack = await startStack({ AS_CONSENT: "prompt" });
+  stack = await startStack({ AS_CONSENT: "prompt", AS_CLIENTS: JSON.stringify([CLIENT]) });
   browser = await launchChromium();
 });
 after(async () => {
@@ -23,8 +25,8 @@ after(async () => {
   await stack?.close();
 });
 
-const writeFile = () =>
-  startClient(["--call", "write-file", "--args", JSON.stringify({ name: "b.txt", content: "hi" }), "--browser", "--no-open", stack.config.resource]);
+const writeFile = (...flags: string[]) =>
+  startClient(["--call", "write-file", "--args", JSON.stringify({ name: "b.txt", content: "hi" }), "--browser", "--no-open", ...flags, stack.config.resource]);
 
 /** Open the n-th printed URL: the consent page, with the scopes it asks for (checked state per scope). */
 async function consentPage(page: Page, client: ClientProcess, n: number): Promise<Record<string, boolean>> {
@@ -87,5 +89,20 @@ test("Deny at the step-up → declined (access_denied), exit 1; Deny at the firs
   const refused = await first.exited;
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /^client: authorization refused: access_denied/m);
+  await page.close();
+});
+
+test("a pre-registered client logs in with the browser too: its name on the consent page, no DCR", async () => {
+  const page = await browser.newPage();
+  const client = writeFile("--client-id", CLIENT.client_id, "--client-secret", CLIENT.client_secret, "--verbose");
+  for (const n of [0, 1]) {
+    await consentPage(page, client, n);
+    assert.equal(await page.locator("h1").innerText(), "Authorize CLI tool?");
+    await decide(page, "Approve");
+  }
+  const { code, stdout, stderr } = await client.exited;
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /written by cli-tool \[files:read files:write\]/);
+  assert.doesNotMatch(stderr, /\/register|a-long-enough-secret/);
   await page.close();
 });
