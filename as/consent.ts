@@ -22,7 +22,7 @@ import { nanoid } from "nanoid";
 import { inCatalogOrder } from "../shared/scopes.ts";
 import { issueCode, redirectError, respondToClient, type AuthorizationRequest } from "./authorize.ts";
 import { AccessDenied } from "./errors.ts";
-import { html, sendPage } from "./page.ts";
+import { html, sendPage, type SafeHtml } from "./page.ts";
 import { DEMO_USER, type AsState } from "./state.ts";
 import { BoundedStore } from "./store.ts";
 
@@ -60,7 +60,7 @@ const sameText = (a: string, b: string) => a.length === b.length && timingSafeEq
 /** The origin of the redirect URI — what the browser goes to after the form (CSP `form-action`). */
 const originOf = (uri: string) => new URL(uri).origin;
 
-function consentPage(request: AuthorizationRequest, request_id: string, grantableBy: string[]): ReturnType<typeof html> {
+function consentPage(request: AuthorizationRequest, request_id: string, grantableBy: string[]): SafeHtml {
   const { client } = request;
   const rows = request.requested.map((scope) => {
     const allowed = request.grantable.includes(scope);

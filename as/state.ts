@@ -31,6 +31,9 @@ export interface ClientRecord {
   client_secret_sha256?: Buffer;
 }
 
+/** A client registered by DCR (A3): public, no secret — the only kind the bounded store (and its file) holds. */
+export type PublicClientRecord = ClientRecord & { token_endpoint_auth_method: "none"; client_secret_sha256?: undefined };
+
 /** A5: a code and everything it is bound to. */
 export interface CodeRecord {
   client_id: string;
@@ -86,7 +89,7 @@ export interface AsState {
   logger: Logger;
   now: () => number;
   key: SigningKey;
-  clients: BoundedStore<ClientRecord>;
+  clients: BoundedStore<PublicClientRecord>;
   /** Confidential clients from `AS_CLIENTS`, outside the bounded DCR store (never evicted). */
   preRegisteredClients: ReadonlyMap<string, ClientRecord>;
   codes: BoundedStore<CodeRecord>;
