@@ -10,6 +10,9 @@ import type { ClientConfig } from "../../shared/config.ts";
 import { BrowserLogin } from "./browser-login.ts";
 import type { PreRegisteredClient } from "./client-auth.ts";
 
+/** The most times one MCP request can send the person to the browser: a 401 recovery + 2 step-ups (C4.5's cap). */
+const USER_WAITS_PER_REQUEST = 3;
+
 /** `parseArgs` option descriptors. */
 export const LOGIN_OPTIONS = {
   browser: { type: "boolean" },
@@ -41,10 +44,7 @@ export function loginUsageProblem(values: LoginValues, call: boolean): string | 
 export interface Login {
   browser?: BrowserLogin;
   preRegistered?: PreRegisteredClient;
-  /**
-   * The deadline of one MCP request. With a browser it includes the person: one request can ask
-   * them up to `maxStepUpAttempts` (2) times plus once after a 401, each wait bounded on its own.
-   */
+  /** The deadline of one MCP request; with a browser it includes the person's waits (each bounded too). */
   requestTimeoutMs: number;
   close(): Promise<void>;
 }
@@ -59,7 +59,7 @@ export async function startLogin(values: LoginValues, settings: ClientConfig, wr
   return {
     browser,
     preRegistered,
-    requestTimeoutMs: settings.clientTimeoutMs + 3 * settings.browserTimeoutMs,
+    requestTimeoutMs: settings.clientTimeoutMs + USER_WAITS_PER_REQUEST * settings.browserTimeoutMs,
     close: () => browser.close(),
   };
 }

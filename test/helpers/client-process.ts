@@ -12,7 +12,7 @@ const URL_LINE = /^Open this URL to authorize: (\S+)$/gm;
 export interface ClientProcess {
   /** The n-th (0-based) `Open this URL to authorize: <url>` line's URL, once printed. */
   authorizationUrl(n: number): Promise<string>;
-  /** Exit code (a kill after the timeout gives 137-style codes as -1), with everything printed. */
+  /** Exit code (-1 when it was killed after the timeout), with everything printed. */
   exited: Promise<{ code: number; stdout: string; stderr: string }>;
   stderr(): string;
 }
@@ -31,15 +31,15 @@ export function startClient(args: string[], env: Record<string, string> = {}, ti
     for (const listener of listeners) listener();
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  let closed = false;
   const exited = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     child.on("close", (code) => {
       clearTimeout(timer);
+      closed = true;
       for (const listener of listeners) listener();
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
-  let closed = false;
-  void exited.then(() => (closed = true));
 
   const urls = () => [...stderr.matchAll(URL_LINE)].map((m) => m[1]!);
   return {
@@ -50,7 +50,7 @@ export function startClient(args: string[], env: Record<string, string> = {}, ti
           if (found !== undefined) {
             listeners.delete(check);
             resolve(found);
-          } else if (closed || child.exitCode !== null) {
+          } else if (closed) {
             listeners.delete(check);
             reject(new Error(`the client ended before printing authorization URL #${n + 1}:\n${stderr}`));
           }
