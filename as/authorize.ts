@@ -14,6 +14,7 @@ import { nanoid } from "nanoid";
 import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
+import { findClient } from "./clients.ts";
 import {
   AccessDenied,
   InvalidClient,
@@ -23,7 +24,6 @@ import {
   OAuthError,
   UnsupportedResponseType,
 } from "./errors.ts";
-import { findClient } from "./clients.ts";
 import { sendNotRedirectingPage } from "./error-page.ts";
 import { prefersHtml } from "./page.ts";
 import { queryParams, type Params } from "./params.ts";

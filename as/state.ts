@@ -25,7 +25,7 @@ export interface ClientRecord {
   application_type: "native" | "web";
   grant_types: Array<"authorization_code" | "refresh_token">;
   response_types: ["code"];
-  /** `none` for DCR clients; pre-registered confidential clients also accept `client_secret_post`. */
+  /** `none` for DCR clients; `client_secret_basic` for pre-registered ones (which may also use `client_secret_post`). */
   token_endpoint_auth_method: "none" | "client_secret_basic";
   /** SHA-256 of a pre-registered client's secret (never the secret itself); absent for public clients. */
   client_secret_sha256?: Buffer;
