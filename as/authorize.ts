@@ -5,7 +5,7 @@
  * 1. the redirect target cannot be trusted (client_id or redirect_uri missing, repeated, unknown or
  *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
  * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
- * Consent is automatic for the demo user, who may be granted only `config.grantableScopes` (SPEC §2).
+ * Consent is automatic for the demo user, who may be granted only `config.grantableScopes` (S3).
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
@@ -26,7 +26,7 @@ import { isS256CodeChallenge } from "./pkce.ts";
 import { redirectUriMatches } from "./redirect-uri.ts";
 import { CODE_TTL_MS, DEMO_USER, type AsState, type ClientRecord } from "./state.ts";
 
-/** Scope when the request names none (SPEC A4): the minimum for basic use. */
+/** Scope when the request names none (A4): the minimum for basic use. */
 export const DEFAULT_SCOPE = ["files:read"];
 
 /** RFC 6749 §3.1.2: keep the redirect URI's own query and add ours (never rebuild it through a parser). */
@@ -58,7 +58,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
-/** SPEC §2 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
+/** S3 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
 function grantScope(state: AsState, requested: string | undefined): string[] {
   const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
   // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).

@@ -23,7 +23,7 @@ import { FileStore } from "./store.ts";
 export interface AppOptions {
   logger?: Logger;
   /**
-   * BENCHMARK ONLY (SPEC P2 measures what the gate costs). `false` serves `/mcp` with no bearer token
+   * BENCHMARK ONLY (P2 measures what the gate costs). `false` serves `/mcp` with no bearer token
    * check and no scope gate: anyone may call any tool, and the tools report an anonymous principal.
    * Never switch it off anywhere else. Default `true`.
    */

@@ -5,7 +5,7 @@
  * to tool handlers as `extra.authInfo` on every request — so a stepped-up token is seen at once (R7).
  *
  * The SDK's `requireBearerAuth` is not used: it answers a *missing* token with `error="invalid_token"`
- * (RFC 6750 §3.1 says no error code then) and knows no scope hierarchy (SPEC §4.1).
+ * (RFC 6750 §3.1 says no error code then) and knows nothing of per-tool scopes (R5).
  */
 import type { IncomingMessage } from "node:http";
 import type { RequestHandler, Request } from "express";

@@ -1,5 +1,5 @@
 /**
- * The MCP tools (SPEC §2), one `McpServer` per session over the app's shared `FileStore`.
+ * The MCP tools (S2), one `McpServer` per session over the app's shared `FileStore`.
  *
  * Scopes are enforced *before* any of this runs (scope-gate.ts, R5). The handlers only read the
  * verified token (`extra.authInfo`, set per request by the transport from `req.auth`) and say in every

@@ -1,6 +1,6 @@
 /**
  * The one place that reads the environment. Every URL is derived from the two ports; the host is
- * always the IPv4 loopback address (SPEC §1) — a demo AS that hands out tokens must never be reachable
+ * always the IPv4 loopback address (A1, R1) — a demo AS that hands out tokens must never be reachable
  * from another machine.
  */
 
@@ -19,11 +19,11 @@ export interface Config {
   resourceMetadataUrl: string;
   /** Access-token lifetime in seconds (A7). */
   accessTokenTtl: number;
-  /** What the AS's auto-consent may grant the demo user (SPEC §2). */
+  /** What the AS's auto-consent may grant the demo user (S3). */
   grantableScopes: string[];
   /** DCR registrations per client address per minute (A9). */
   dcrRateLimit: number;
-  /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
+  /** RS session limits (R6, B2): idle sessions expire, open sessions are capped. */
   sessionIdleMs: number;
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */

@@ -1,6 +1,6 @@
 /**
  * The story's verdicts (D1–D8): each function asserts, from the recorded exchanges and the tool
- * results, that a step happened exactly as the spec says, and returns a one-line detail for the
+ * results, that a step happened exactly as its rule says (docs/rules.md), and returns a one-line detail for the
  * checklist. A failed `assert` is a ✗ with the assertion's message.
  */
 import assert from "node:assert/strict";

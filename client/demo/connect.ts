@@ -3,7 +3,7 @@
  *
  *   withStepUp(authorizer)  →  recorder.fetch  →  the network
  *
- * and **no `authProvider`** (SPEC §5.1): every 401/403 branch of the v1 transport is guarded by the
+ * and **no `authProvider`** (C4): every 401/403 branch of the v1 transport is guarded by the
  * provider, so the SDK's own 403 handling (replace the scope, refresh first) can never run. The
  * recorder is the innermost fetch here and, with a timeout, the `fetchFn` of every auth primitive.
  * The `Client` starts a new MCP session when the server no longer knows its own (session.ts),

@@ -1,5 +1,5 @@
 /**
- * The Markdown transcript of a real run (SPEC T3, `--transcript FILE.md`): readable on its own — the
+ * The Markdown transcript of a real run (T3, `--transcript FILE.md`): readable on its own — the
  * numbered steps with their citations, a Mermaid `sequenceDiagram` generated from the exchanges as
  * they happened (the 403 and the second authorization included), every exchange per step (already
  * redacted by the recorder), and the checklist.

@@ -1,5 +1,5 @@
 /**
- * End-to-end: the benchmark harness (`pnpm bench`, SPEC §8) runs from this checkout and reports every
+ * End-to-end: the benchmark harness (`pnpm bench`, P1–P4) runs from this checkout and reports every
  * figure in the documented JSON shape. `--smoke` uses tiny counts, so this checks that each benchmark
  * really ran (real AS/RS children, real client, real demo) — never how fast it was: speed is measured
  * by `pnpm bench` itself, not asserted here (DEVELOPERS.md).

@@ -1,5 +1,5 @@
 /**
- * Test helpers for the resource server (SPEC §4): drive MCP over plain `fetch` (JSON-RPC, as the wire
+ * Test helpers for the resource server (R1–R8): drive MCP over plain `fetch` (JSON-RPC, as the wire
  * shows it), parse `WWW-Authenticate` challenges strictly, and mint tokens the AS would never issue.
  *
  * Responses are parsed by their Content-Type: the RS answers a POST of requests with an SSE stream
