@@ -25,11 +25,9 @@ export interface Principal {
   clientId: string;
 }
 
-/** The principal of a request served with the auth gate switched off (benchmark only). */
-export const ANONYMOUS: Principal = { sub: "anonymous", clientId: "anonymous" };
-
 export function principalOf(auth: AuthInfo | undefined): Principal {
-  if (!auth) return ANONYMOUS;
+  // `bearerAuth` runs first on every /mcp route: a request without a verified token never gets here.
+  if (!auth) throw new Error("no verified access token on the request (bearerAuth must run first)");
   return { sub: String(auth.extra?.sub), clientId: auth.clientId };
 }
 

@@ -8,7 +8,10 @@
  * recorder is the innermost fetch here and, with a timeout, the `fetchFn` of every auth primitive.
  * The `Client` starts a new MCP session when the server no longer knows its own (session.ts),
  * over a new transport on the same fetch chain.
- * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
+ * What it needs from a server (C7): RFC 9728 metadata that names the AS, an AS that offers DCR
+ * (RFC 7591) and PKCE S256, and an `/authorize` that approves at once with a `302` — the headless
+ * follow (provider.ts) has no browser, so an AS that shows a login or consent page is "not a 302".
+ * Real logins (`--browser`) and pre-registered clients (`--client-id`) are not built yet.
  */
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";

@@ -100,9 +100,11 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       mark = recorder.mark();
       const t0 = performance.now();
       let ok = true;
+      let title = step.title;
       let detail: string;
       try {
-        detail = await step.run(ctx);
+        const outcome = await step.run(ctx);
+        ({ title, detail } = typeof outcome === "string" ? { title, detail: outcome } : outcome);
       } catch (error) {
         if (step.id === "D1" && isConnectionError(error)) {
           // Say which one: the MCP server, or the authorization server it sent us to.
@@ -112,7 +114,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         detail = errorText(error);
       }
       const ms = Math.round(performance.now() - t0);
-      results.push({ id: step.id, title: step.title, ok, detail, ms });
+      results.push({ id: step.id, title, ok, detail, ms });
       narrate(`   ${ok ? style.ok("✓") : style.fail("✗")} ${detail} ${style.dim(`(${ms} ms)`)}`);
     }
   } finally {

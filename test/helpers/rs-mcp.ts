@@ -241,7 +241,7 @@ export interface TestResourceServer {
  * a test can sign tokens that are wrong in exactly one way. `env` overrides the environment.
  */
 export async function startTestResourceServer(
-  { env = {}, authGate }: { env?: Record<string, string>; authGate?: boolean } = {},
+  { env = {} }: { env?: Record<string, string> } = {},
 ): Promise<TestResourceServer> {
   const key = await testKey();
   let served: TestKey[] = [key];
@@ -255,7 +255,7 @@ export async function startTestResourceServer(
   const config = loadConfig({ ...env, AS_PORT: String(jwksServer.address.port), RS_PORT: String(rs.address.port) });
   const logLines: string[] = [];
   const logger = { info: (line: string) => logLines.push(line), warn: (line: string) => logLines.push(line) };
-  rs.server.on("request", await createApp(config, { logger, authGate }));
+  rs.server.on("request", await createApp(config, { logger }));
   return {
     config,
     key,
