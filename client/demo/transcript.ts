@@ -71,6 +71,8 @@ function checklist(checks: CheckResult[]): string[] {
 export function renderTranscript(run: StoryRun, when = new Date()): string {
   const { parties } = run;
   const passed = run.checks.filter((c) => c.ok).length;
+  // A step may report its other documented outcome under its own title (D5 when files:admin is grantable).
+  const steps = run.steps.map((step) => ({ ...step, title: run.checks.find((c) => c.id === step.id)?.title ?? step.title }));
   const out: string[] = [
     "# Scope step-up (SEP-2350), as it ran",
     "",
@@ -82,11 +84,11 @@ export function renderTranscript(run: StoryRun, when = new Date()): string {
     "",
     "## The run as a sequence diagram",
     "",
-    ...sequenceDiagram(run.exchanges, parties, run.steps),
+    ...sequenceDiagram(run.exchanges, parties, steps),
     "",
     "## Steps",
   ];
-  for (const step of run.steps) {
+  for (const step of steps) {
     const check = run.checks.find((c) => c.id === step.id);
     out.push("", `### ${step.id} ${step.title} ${check ? (check.ok ? "✓" : "✗") : "(not run)"}`, "", `> ${step.citation}`, "");
     const exchanges = run.exchanges.filter((e) => e.step === step.id);

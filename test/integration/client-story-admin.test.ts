@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runStory, type StoryRun } from "../../client/demo/story.ts";
+import { renderTranscript } from "../../client/demo/transcript.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -22,6 +23,9 @@ test("every check passes; D5 is titled and explained as the granted outcome", ()
   const d5 = run.checks.find((c) => c.id === "D5")!;
   assert.equal(d5.title, "delete-file → granted (the policy grants files:admin)");
   assert.match(d5.detail, /^not declined: the AS's policy grants files:admin \(AS_GRANTABLE_SCOPES\)/);
+  const transcript = renderTranscript(run);
+  assert.ok(transcript.includes("### D5 delete-file → granted (the policy grants files:admin) ✓"), "the transcript's heading says so too");
+  assert.ok(transcript.includes("Note over Client,RS: D5 delete-file → granted"), "and its sequence diagram");
 });
 
 test("D5: one authorization for all three scopes, all granted, and delete-file resent and run", () => {
