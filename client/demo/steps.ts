@@ -91,7 +91,7 @@ export const refreshAfter401: Step = async (ctx) => {
  * D5: delete-file needs files:admin, which the AS's default policy does not grant → declined. A policy
  * that grants it (AS_GRANTABLE_SCOPES) makes the step-up succeed instead: verified and said as such.
  */
-export const deleteDeclined: Step = async (ctx) => {
+export const deleteNeedsAdmin: Step = async (ctx) => {
   const deleted = await settle(ctx.call(ctx.main, "delete-file", { name: "notes.txt" }));
   const listed = await ctx.call(ctx.main, "list-files");
   const requested = mainClient(ctx).stepUp.requestedScope();
