@@ -49,7 +49,7 @@ let browser: { close(): Promise<void>; newContext(options: object): Promise<any>
 
 try {
   const [asPort, rsPort, inspectorPort, sandboxPort] = (await freeLoopbackPorts(4)) as [number, number, number, number];
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" }; // fresh, in memory (A12)
   const as = startChild("as", "as/server.ts", [], env);
   const rs = startChild("rs", "resource-server/server.ts", [], env);
   children.push(as, rs);
