@@ -1,7 +1,7 @@
 /**
  * P2 — what the auth gate costs: authorized `tools/call` throughput of the RS with the full bearer +
- * scope gate (R3–R5), divided by the throughput of the same app with the gate switched off
- * (`createApp(config, { authGate: false })`, benchmark only).
+ * scope gate (R3–R5), divided by the throughput of the same pieces without that gate
+ * (`rs-without-gate.ts`, benchmark only).
  *
  * Set-up (not measured): a real AS child; two RS children from `bench/rs-under-test.ts`, one with the
  * gate on, one off, trusting that AS. Each load worker registers its own client, gets a `files:read`
