@@ -1,7 +1,7 @@
 /**
- * `node --import tsx scripts/inspector-screenshots.ts` — retakes the README's MCP Inspector pictures
- * (docs/inspector-*.png) from a real run: the demo's AS and RS, MCP Inspector 2.x, and headless
- * Chromium driven by playwright-core.
+ * `node --import tsx test/browser/inspector-screenshots.ts` — retakes the README's MCP Inspector
+ * pictures (docs/inspector-*.png) from a real run: the demo's AS and RS, MCP Inspector 2.x, and
+ * headless Chromium (test/helpers/browser.ts).
  *
  * What runs where, all on 127.0.0.1 and on free ports: the AS and the RS (as `pnpm dev` runs them),
  * MCP Inspector's web app (its backend does all the OAuth and MCP traffic), and Chromium as the user.
@@ -13,39 +13,38 @@
  *          Authorize (the union) → Execute again → the result
  *       3. delete-file → the dialog → Authorize → the policy grants no files:admin → picture
  *
- * Needs: Debian's `chromium` (`CHROMIUM` to point elsewhere); Node ≥ 22.19 for the Inspector, which
- * this script installs with npm under `.cache/` (git-ignored) on first use, with the Inspector and
- * playwright-core: neither is a dependency of the project.
+ * Needs: Debian's `chromium` (or `CHROMIUM_PATH`); Node ≥ 22.19 for the Inspector, which is not a
+ * dependency of the project: both are installed with npm into the git-ignored `.cache/` on first use,
+ * as scripts/conformance.ts does.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { asUrls, rsUrls } from "../shared/config.ts";
-import { isLoopbackUrl } from "../shared/loopback.ts";
-import { freeLoopbackPorts, PROJECT_ROOT, startChild, stopChild, waitForHealthy, type Child } from "../shared/processes.ts";
+import type { Browser } from "playwright-core";
+import { asUrls, rsUrls } from "../../shared/config.ts";
+import { isLoopbackUrl } from "../../shared/loopback.ts";
+import { freeLoopbackPorts, PROJECT_ROOT, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
+import { launchChromium } from "../helpers/browser.ts";
 
 const INSPECTOR = "@modelcontextprotocol/inspector@2.12.0";
-const PLAYWRIGHT = "playwright-core@1.65.1";
 const CACHE = path.join(PROJECT_ROOT, ".cache");
 const NODE_22 = path.join(CACHE, "node-22/node_modules/node/bin/node");
-const TOOLS = path.join(CACHE, "inspector");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const INSPECTOR_DIR = path.join(CACHE, "inspector");
 const DOCS = path.join(PROJECT_ROOT, "docs");
 
-function npmInstall(prefix: string, packages: string[]): void {
-  console.log(`[shots] npm install --prefix ${path.relative(PROJECT_ROOT, prefix)} ${packages.join(" ")}`);
-  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, ...packages], { stdio: "inherit" });
+/** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node (the Inspector's engines need 22). */
+function npmInstall(prefix: string, spec: string, nodeFirst?: string): void {
+  console.log(`[shots] npm install --prefix ${path.relative(PROJECT_ROOT, prefix)} ${spec}`);
+  const PATH = nodeFirst ? `${path.dirname(nodeFirst)}${path.delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
+  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, spec], { stdio: "inherit", env: { ...process.env, PATH } });
 }
 
-if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
-if (!existsSync(NODE_22)) npmInstall(path.join(CACHE, "node-22"), ["node@22"]);
-if (!existsSync(path.join(TOOLS, "node_modules/playwright-core"))) npmInstall(TOOLS, [INSPECTOR, PLAYWRIGHT]);
-const { chromium } = createRequire(path.join(TOOLS, "node_modules/"))("playwright-core");
+if (!existsSync(NODE_22)) npmInstall(path.join(CACHE, "node-22"), "node@22");
+if (!existsSync(path.join(INSPECTOR_DIR, "node_modules/@modelcontextprotocol/inspector"))) npmInstall(INSPECTOR_DIR, INSPECTOR, NODE_22);
 
 const children: Child[] = [];
 let inspector: ReturnType<typeof spawn> | undefined;
-let browser: { close(): Promise<void>; newContext(options: object): Promise<any> } | undefined;
+let browser: Browser | undefined;
 
 try {
   const [asPort, rsPort, inspectorPort, sandboxPort] = (await freeLoopbackPorts(4)) as [number, number, number, number];
@@ -60,7 +59,7 @@ try {
   const { resource } = rsUrls(rsPort);
   inspector = spawn(
     NODE_22,
-    [path.join(TOOLS, "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"), "--web", "--transport", "http", "--server-url", resource],
+    [path.join(INSPECTOR_DIR, "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"), "--web", "--transport", "http", "--server-url", resource],
     {
       env: { ...process.env, CLIENT_PORT: String(inspectorPort), SERVER_PORT: String(sandboxPort), MCP_AUTO_OPEN_ENABLED: "false", MCP_INSPECTOR_SECRET_STORE: "memory" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -80,13 +79,10 @@ try {
     inspector!.on("exit", (code) => reject(new Error(`the Inspector exited (${code}):\n${seen}`)));
   });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser!.newContext({ viewport: { width: 1400, height: 900 } });
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   // Loopback only: anything else is aborted before it leaves the browser.
-  await context.route((url: URL) => /^https?:$/.test(url.protocol) && !isLoopbackUrl(url), (route: { abort(): Promise<void> }) => route.abort());
+  await context.route((url) => /^https?:$/.test(url.protocol) && !isLoopbackUrl(url), (route) => route.abort());
   const page = await context.newPage();
   const shot = async (name: string) => {
     await page.waitForTimeout(1_000); // let the dialog or notification finish its entrance animation
