@@ -7,7 +7,7 @@
 
 /**
  * The AS's catalog, in catalog order. The scopes are independent: none implies another, so a token
- * has a scope only when its `scope` claim names it (`files:write` does not include `files:read`).
+ * has a scope only when its `scope` claim names it (`files:write` does not include `files:read`) (S1).
  */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
 

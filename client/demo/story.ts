@@ -31,10 +31,10 @@ export const STEPS: readonly StoryStep[] = [
   { id: "D2", title: "list-files with files:read", citation: "RFC 6750 §2.1: the access token travels in the Authorization header", needs: ["D1"], run: steps.listWithRead },
   { id: "D3", title: "write-file → step-up", citation: "RFC 6749 §6: a refresh cannot widen scope, so step-up re-authorizes with requested ∪ granted ∪ challenged (SEP-2350)", needs: ["D1"], run: steps.writeWithStepUp },
   { id: "D4", title: "plain refresh after a 401", citation: "RFC 6749 §6: a refresh keeps the scope; RFC 9700 §4.14.2: a rotated refresh token cannot be replayed", needs: ["D1"], run: steps.refreshAfter401 },
-  { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", needs: ["D1"], run: steps.deleteDeclined },
-  { id: "D6", title: "broken-challenge → retry cap", citation: "MCP step-up: clients SHOULD cap scope-upgrade retries — 2 per operation, never a loop", needs: ["D1"], run: steps.retryCap },
+  { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", needs: ["D1"], run: steps.deleteNeedsAdmin },
+  { id: "D6", title: "broken-challenge → retry cap", citation: 'MCP 2026-07-28 Authorization, "Step-Up Authorization Flow": clients limit step-up retries — 2 per operation, never a loop', needs: ["D1"], run: steps.retryCap },
   { id: "D7", title: "throw mode", citation: 'SEP-2350 onInsufficientScope: "throw": surface the 403 to the caller, no AS traffic', needs: ["D1"], run: steps.throwMode },
-  { id: "D8", title: "hardening, live", citation: "RFC 6749 §4.1.2.1: never redirect to an unregistered redirect_uri; RFC 9700 §4.1.3: exact matching; RFC 6749 §6: no widening refresh; loopback only", needs: ["D1", "D7"], run: steps.hardening },
+  { id: "D8", title: "hardening, live", citation: "RFC 7591 §3.2.2: a non-loopback redirect_uri is refused at registration; RFC 6749 §4.1.2.1: never redirect to an unregistered one, matched exactly (RFC 9700 §4.1.3); RFC 6749 §6: no widening refresh", needs: ["D1", "D7"], run: steps.hardening },
 ];
 
 export interface StoryOptions {
@@ -126,9 +126,11 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       mark = recorder.mark();
       const t0 = performance.now();
       let ok = true;
+      let title = step.title;
       let detail: string;
       try {
-        detail = await step.run(ctx);
+        const outcome = await step.run(ctx);
+        ({ title, detail } = typeof outcome === "string" ? { title, detail: outcome } : outcome);
       } catch (error) {
         if (step.id === "D1" && isConnectionError(error)) {
           // Say which one: the MCP server, or the authorization server it sent us to.
@@ -140,7 +142,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       const ms = Math.round(performance.now() - t0);
       const brokenOnPurpose = !ok && plan?.affects.includes(step.id) ? { brokenOnPurpose: true as const } : {};
       if (brokenOnPurpose.brokenOnPurpose) detail = `broken on purpose: ${detail}`;
-      results.push({ id: step.id, title: step.title, ok, detail, ms, ...brokenOnPurpose });
+      results.push({ id: step.id, title, ok, detail, ms, ...brokenOnPurpose });
       narrate(`   ${ok ? style.ok("✓") : brokenOnPurpose.brokenOnPurpose ? "⚠" : style.fail("✗")} ${detail} ${style.dim(`(${ms} ms)`)}`);
     }
     if (plan?.exhibit && ctx.main) {

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { BREAK_RULES } from "../../shared/break-rules.ts";
-import { PROJECT_ROOT } from "../../scripts/processes.ts";
+import { PROJECT_ROOT } from "../../shared/processes.ts";
 
 function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], {

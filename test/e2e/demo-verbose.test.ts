@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { PROJECT_ROOT } from "../../scripts/processes.ts";
+import { PROJECT_ROOT } from "../../shared/processes.ts";
 
 test("pnpm demo --verbose interleaves [as] and [rs] lines with the steps they belong to, tokens redacted", async () => {
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--verbose"], {

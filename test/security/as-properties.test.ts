@@ -1,10 +1,10 @@
 /**
- * Property-based checks of the AS's pure policies (issue 6), with fast-check:
+ * Property-based checks of the AS's pure policies, with fast-check:
  * - the redirect-URI policy (`validateRedirectUri`, A3) never accepts a URI whose host is not loopback —
  *   neither as the raw text says nor as a WHATWG parser reads it;
  * - the match rule (`redirectUriMatches`, A4) never matches another scheme, host, path or query, and
  *   lets only the port of a loopback IP literal differ;
- * - the scope algebra (`shared/scopes.ts`) obeys its set laws; scopes are independent (none implies another).
+ * - the scope algebra (`shared/scopes.ts`) obeys its set laws; scopes are independent (S1: none implies another).
  *
  * Adversarial strings are assembled from pieces (schemes, userinfo, hosts — evil ones included — ports,
  * paths, `\`, `#`, `@`, whitespace, percent-encodings), mostly-valid by default so that accepted URIs are
@@ -262,7 +262,7 @@ test("property: isStrictSuperset is irreflexive, asymmetric and transitive, and 
   );
 });
 
-/** The model: independent scopes — every scope grants only itself. */
+/** S1 as a model: independent scopes — every scope grants only itself. */
 const modelSatisfies = (granted: Set<string>, scope: string) => granted.has(scope);
 
 test("property: satisfiesScope is set inclusion, is monotone, and splits over a union of requirements", () => {
