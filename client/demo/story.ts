@@ -34,7 +34,7 @@ export const STEPS: readonly StoryStep[] = [
   { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", needs: ["D1"], run: steps.deleteNeedsAdmin },
   { id: "D6", title: "broken-challenge → retry cap", citation: 'MCP 2026-07-28 Authorization, "Step-Up Authorization Flow": clients limit step-up retries — 2 per operation, never a loop', needs: ["D1"], run: steps.retryCap },
   { id: "D7", title: "throw mode", citation: 'SEP-2350 onInsufficientScope: "throw": surface the 403 to the caller, no AS traffic', needs: ["D1"], run: steps.throwMode },
-  { id: "D8", title: "hardening, live", citation: "RFC 7591 §3.2.2: a non-loopback redirect_uri is refused at registration; RFC 6749 §4.1.2.1: never redirect to an unregistered one, matched exactly (RFC 9700 §4.1.3); RFC 6749 §6: no widening refresh", needs: ["D1", "D7"], run: steps.hardening },
+  { id: "D8", title: "hardening, live", citation: "RFC 7591 §3.2.2: a non-loopback redirect_uri is refused at registration; RFC 6749 §4.1.2.1: never redirect to an unregistered one, matched exactly (RFC 9700 §4.1.3); RFC 6749 §6: no widening refresh; RFC 7636 §4.6: no token for a code without its code_verifier", needs: ["D1", "D7"], run: steps.hardening },
 ];
 
 export interface StoryOptions {
