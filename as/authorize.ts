@@ -58,9 +58,14 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
+/** The scopes an authorization request names (`scope` absent: the default). */
+function requestedScopes(requested: string | undefined): string[] {
+  return requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
+}
+
 /** SPEC §2 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
 function grantScope(state: AsState, requested: string | undefined): string[] {
-  const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
+  const scopes = requestedScopes(requested);
   // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).
   if (scopes.length === 0) throw new InvalidScope("scope names no scope; omit it for the default (files:read)");
   const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
@@ -121,10 +126,15 @@ export function authorizeHandler(state: AsState) {
         },
         state.now() + CODE_TTL_MS,
       );
-      state.logger.info(`authorized client_id=${client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
+      // `requested` is logged only once every name in it is known (a catalog name cannot inject a line).
+      const requested = formatScope(requestedScopes(params.get("scope")));
+      state.logger.info(
+        `authorized client_id=${client.client_id} sub=${DEMO_USER} requested="${requested}" scope="${formatScope(scope)}" code=${redact(code)}`,
+      );
       respond({ code });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
+      state.logger.info(`authorization refused client_id=${client.client_id} error=${error.error}`);
       respond({ error: error.error, error_description: restrictedText(error.error_description) });
     }
   };
