@@ -26,7 +26,7 @@ export function markdownTable(runs: readonly ClientRun[], context: { date: strin
     `| client | ${steps.map((step) => COLUMNS[step]).join(" | ")} |`,
     `|---|${steps.map(() => "---").join("|")}|`,
     ...runs.map((run) => {
-      const name = run.client.skip && !run.client.driver ? `${run.client.name} ${run.client.version}` : `\`${run.client.name}\` ${run.client.version}`;
+      const name = `\`${run.client.name}\` ${run.client.version}`;
       if (!run.client.driver) return `| ${name} | — skipped: ${run.client.skip} |${steps.slice(1).map(() => " — ").join("|")}|`;
       return `| ${name} | ${run.steps.map(cell).join(" | ")} |`;
     }),
