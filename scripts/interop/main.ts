@@ -87,7 +87,7 @@ const referenceFailure =
 
 if (options.json) {
   const durationMs = Math.round(performance.now() - startedAt);
-  const report = jsonReport(runs, { ...context, durationMs, ok: !error && !referenceFailure, ...(error || referenceFailure ? { error: error ?? `reference ${referenceFailure}` } : {}) });
+  const report = jsonReport(runs, { ...context, durationMs, ok: !error && !referenceFailure, ...(error || referenceFailure ? { error: error ?? `the reference client ${options.reference} regressed: ${referenceFailure}` } : {}) });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else {
   process.stdout.write(`${markdownTable(runs, context)}\n`);
