@@ -12,8 +12,10 @@
  * process's output).
  *
  * Exit codes: 0 the table was measured (whatever the clients did) · 1 the `--reference` client
- * regressed · 2 usage error · 3 the stack or the harness failed.
+ * regressed · 2 usage error · 3 the stack or the harness failed · 128 + the signal's number when stopped
+ * by SIGINT or SIGTERM (every server, driver and client it started is stopped first).
  */
+import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { interopClients } from "./clients.ts";
 import { runClient, signalAll, StackError, stopAll, type ClientRun } from "./run-client.ts";
@@ -54,7 +56,7 @@ const clients = all.filter((client) => wanted.includes(client.id) && !(options["
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
     await stopAll();
-    process.exit(130);
+    process.exit(128 + constants.signals[signal]);
   });
 }
 process.on("exit", signalAll);
