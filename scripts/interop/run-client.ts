@@ -39,12 +39,11 @@ export async function runClient(client: InteropClient, stepTimeoutMs: number): P
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
   const children: Child[] = [];
+  const track = (child: Child) => (children.push(child), live.add(child), child);
   const startup = AbortSignal.timeout(15_000);
   try {
-    const as = startChild("as", "as/server.ts", [], env);
-    const rs = startChild("rs", "resource-server/server.ts", [], env);
-    children.push(as, rs);
-    for (const child of children) live.add(child);
+    const as = track(startChild("as", "as/server.ts", [], env));
+    const rs = track(startChild("rs", "resource-server/server.ts", [], env));
     try {
       await Promise.all([
         waitForHealthy(as, `http://127.0.0.1:${asPort}/healthz`, startup),
@@ -56,24 +55,26 @@ export async function runClient(client: InteropClient, stepTimeoutMs: number): P
 
     // Step boundaries: the servers' log length when each step started.
     const marks: { mark: StepMark; as: number; rs: number }[] = [];
-    const driver = startChild(client.id, client.driver, [resource, String(stepTimeoutMs)], env, (stream, line) => {
-      const mark = stream === "stdout" ? parseMark(line) : undefined;
-      if (mark) marks.push({ mark, as: as.log.length, rs: rs.log.length });
-    });
-    children.push(driver);
-    live.add(driver);
+    const driver = track(
+      startChild(client.id, client.driver, [resource, String(stepTimeoutMs)], env, (stream, line) => {
+        const mark = stream === "stdout" ? parseMark(line) : undefined;
+        if (mark) marks.push({ mark, as: as.log.length, rs: rs.log.length });
+      }),
+    );
 
     // The driver bounds each step itself; this bounds the driver (a client that ignores its timeouts).
     const driverBudget = STEPS.length * (stepTimeoutMs + SETTLE_MS) + 10_000;
     let budgetTimer: NodeJS.Timeout | undefined;
     const overBudget = new Promise<"over-budget">((resolve) => (budgetTimer = setTimeout(() => resolve("over-budget"), driverBudget)));
-    const driverEnd = await Promise.race([driver.exited, overBudget, as.exited.then(() => "as-died"), rs.exited.then(() => "rs-died")]);
+    const driverEnd = await Promise.race([driver.exited, overBudget, as.exited, rs.exited]);
     clearTimeout(budgetTimer);
-    if (driverEnd === "as-died" || driverEnd === "rs-died") throw new StackError(`${driverEnd === "as-died" ? "the AS" : "the RS"} exited during the ${client.id} run`);
     await stopChild(driver);
     for (const server of [as, rs]) {
       if (server.process.exitCode !== null || server.process.signalCode !== null) throw new StackError(`${server.name} exited during the ${client.id} run`);
     }
+    // A driver that never reached its first step is broken (an install problem, a bug here): that is
+    // the harness failing, not the client misbehaving.
+    if (marks.length === 0) throw new Error(`the ${client.id} driver exited (${driverEnd}) before its first step:\n${driver.log.slice(-20).join("\n")}`);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
     const steps = STEPS.map((step): StepVerdict => {
@@ -83,7 +84,12 @@ export async function runClient(client: InteropClient, stepTimeoutMs: number): P
       const start = marks[startIndex]!;
       const next = marks.slice(startIndex + 1).find(({ mark }) => mark.phase === "start");
       const lines = [...as.log.slice(start.as, next?.as), ...rs.log.slice(start.rs, next?.rs)];
-      const outcome = end?.phase === "end" ? { outcome: end.outcome, detail: end.detail } : { outcome: "timeout" as const, detail: `the driver ended (${driverEnd}) in this step` };
+      const outcome =
+        end?.phase === "end"
+          ? { outcome: end.outcome, detail: end.detail }
+          : driverEnd === "over-budget"
+            ? { outcome: "timeout" as const, detail: `the driver did not end within ${driverBudget} ms` }
+            : { outcome: "error" as const, detail: `the driver exited (${driverEnd}) during this step` };
       return judgeStep(step, parseServerLog(lines), outcome);
     });
     return { client, steps, log: children.flatMap((child) => child.log) };
