@@ -57,7 +57,7 @@ export function interopClients(): InteropClient[] {
       skip:
         inspectorMissing.length > 0
           ? `needs ${inspectorMissing.join(" and ")}, not found`
-          : "its web UI has no headless driver here yet (see README, Clients)",
+          : "no headless driver for its web UI yet",
     },
   ];
 }
