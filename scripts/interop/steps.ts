@@ -66,7 +66,11 @@ export interface DrivenClient {
  * Run the sequence, each step bounded by `stepTimeoutMs`. A step that times out ends the run: a client
  * stuck in an authorization would only make every later step time out too.
  */
-export async function runSteps(client: DrivenClient, stepTimeoutMs: number, print = (line: string) => process.stdout.write(`${line}\n`)): Promise<void> {
+export async function runSteps(
+  client: DrivenClient,
+  stepTimeoutMs: number,
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Promise<void> {
   const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   for (const step of STEPS) {
     await settle();
