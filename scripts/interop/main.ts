@@ -64,6 +64,8 @@ process.on("exit", signalAll);
 const runs: ClientRun[] = [];
 let error: string | undefined;
 for (const client of clients) {
+  const unavailable = client.driver && client.prepare?.();
+  if (unavailable) Object.assign(client, { driver: undefined, skip: unavailable });
   process.stderr.write(`[interop] ${client.name} ${client.version}: ${client.driver ? "running" : `skipped (${client.skip})`}\n`);
   try {
     const run = await runClient(client, stepTimeoutMs);

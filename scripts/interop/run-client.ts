@@ -32,8 +32,9 @@ export interface ClientRun {
   log: string[];
 }
 
-export async function runClient(client: InteropClient, stepTimeoutMs: number): Promise<ClientRun> {
+export async function runClient(client: InteropClient, defaultStepTimeoutMs: number): Promise<ClientRun> {
   if (!client.driver) return { client, steps: STEPS.map((step) => notRun(step, client.skip ?? "not run")), log: [] };
+  const stepTimeoutMs = defaultStepTimeoutMs * (client.stepTimeoutScale ?? 1);
 
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
