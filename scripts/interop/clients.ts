@@ -2,9 +2,9 @@
  * The clients `pnpm interop` measures. Each has a driver (a small program that uses the client as a host
  * application would and prints step marks) or a reason why it cannot run on this machine.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { CACHE_DIR, ensureNode22, npmInstall } from "../cache.ts";
 import { PROJECT_ROOT } from "../processes.ts";
 
 export interface InteropClient {
@@ -33,29 +33,20 @@ function installedVersion(packageName: string, root = PROJECT_ROOT): string {
   }
 }
 
-/** Node ≥ 22 and the Inspector live in `.cache/` (git-ignored), installed on first use with npm. */
-export const NODE_22 = path.join(PROJECT_ROOT, ".cache/node-22/node_modules/node/bin/node");
-export const INSPECTOR_DIR = path.join(PROJECT_ROOT, ".cache/inspector");
+/** The Inspector (it needs Node ≥ 22) lives in the git-ignored `.cache/`, installed on first use. */
+export const INSPECTOR_DIR = path.join(CACHE_DIR, "inspector");
 export const CHROMIUM = "/usr/bin/chromium";
 const INSPECTOR_VERSION = "2.12.0";
-const PLAYWRIGHT_CORE_VERSION = "1.65.1";
-
-/** `npm install --no-save --prefix DIR …` (npm is the one tool CI is promised besides Node). */
-function npmInstall(prefix: string, packages: string[], env: NodeJS.ProcessEnv = process.env): void {
-  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, ...packages], { env, stdio: ["ignore", "ignore", "pipe"], timeout: 300_000 });
-}
 
 function prepareInspector(): string | undefined {
   try {
-    if (!existsSync(NODE_22)) npmInstall(path.join(PROJECT_ROOT, ".cache/node-22"), ["node@22"]);
+    const node22 = ensureNode22();
     if (installedVersion("@modelcontextprotocol/inspector", INSPECTOR_DIR) !== INSPECTOR_VERSION) {
-      // The Inspector's own npm runs scripts with the Node it finds first on PATH: make that Node 22.
-      const env = { ...process.env, PATH: `${path.dirname(NODE_22)}${path.delimiter}${process.env.PATH}` };
-      npmInstall(INSPECTOR_DIR, [`@modelcontextprotocol/inspector@${INSPECTOR_VERSION}`, `playwright-core@${PLAYWRIGHT_CORE_VERSION}`], env);
+      npmInstall(INSPECTOR_DIR, `@modelcontextprotocol/inspector@${INSPECTOR_VERSION}`, node22);
     }
     return undefined;
   } catch (error) {
-    return `could not install it into .cache/: ${(error as Error).message.split("\n")[0]}`;
+    return `could not install it into .cache/: ${(error as Error).message}`;
   }
 }
 

@@ -9,11 +9,12 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { freeLoopbackPorts } from "../../processes.ts";
-import { CHROMIUM, INSPECTOR_DIR, NODE_22 } from "../clients.ts";
+import { NODE_22 } from "../../cache.ts";
+import { CHROMIUM, INSPECTOR_DIR } from "../clients.ts";
 import { isLoopbackHttpUrl } from "../opener.ts";
 import { runSteps, type DrivenClient } from "../steps.ts";
 
@@ -22,37 +23,6 @@ if (!resourceUrl || !stepTimeout) {
   process.stderr.write("usage: inspector.ts RESOURCE_URL STEP_TIMEOUT_MS\n");
   process.exit(2);
 }
-
-// The few playwright-core calls used here (it lives in .cache/, outside the project's types).
-interface Locator {
-  click(options?: { force?: boolean }): Promise<void>;
-  fill(value: string): Promise<void>;
-  first(): Locator;
-  isVisible(): Promise<boolean>;
-  innerText(): Promise<string>;
-  allInnerTexts(): Promise<string[]>;
-  waitFor(options: { state: "visible" | "hidden"; timeout?: number }): Promise<void>;
-  or(other: Locator): Locator;
-}
-interface Page {
-  goto(url: string): Promise<unknown>;
-  getByRole(role: string, options?: { name?: string | RegExp; exact?: boolean }): Locator;
-  getByText(text: string | RegExp, options?: { exact?: boolean }): Locator;
-  getByLabel(text: string | RegExp): Locator;
-  locator(selector: string, options?: { has?: Locator }): Locator;
-  waitForURL(test: (url: URL) => boolean, options?: { timeout?: number }): Promise<void>;
-}
-interface Browser {
-  newContext(): Promise<{ route(url: string, handler: (route: Route) => Promise<void>): Promise<void>; newPage(): Promise<Page> }>;
-  close(): Promise<void>;
-}
-interface Route {
-  request(): { url(): string };
-  continue(): Promise<void>;
-  abort(): Promise<void>;
-}
-const requireFromCache = createRequire(path.join(INSPECTOR_DIR, "node_modules/"));
-const { chromium } = requireFromCache("playwright-core") as { chromium: { launch(options: object): Promise<Browser> } };
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), "interop-inspector-"));
 const [clientPort, sandboxPort, appOriginPort] = (await freeLoopbackPorts(3)) as [number, number, number];
