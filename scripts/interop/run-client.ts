@@ -37,7 +37,9 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
   const stepTimeoutMs = defaultStepTimeoutMs * (client.stepTimeoutScale ?? 1);
 
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  // A12: a fresh, in-memory AS for every client (an exported AS_STATE_DIR is ignored); auto-consent,
+  // because the "browsers" here are headless (a consent page would stop every client at connect).
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
   const children: Child[] = [];
   const track = (child: Child) => (children.push(child), live.add(child), child);

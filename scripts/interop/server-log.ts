@@ -6,6 +6,7 @@
  *   [as] registered client_id=… redirect_uris=… grant_types=…
  *   [as] authorized client_id=… sub=… requested="files:read files:write" scope="files:read files:write" code=…
  *   [as] authorization refused client_id=… error=access_denied
+ *   [as] consent denied client_id=…                              (AS_CONSENT=prompt: the user said no)
  *   [as] issued tokens grant_type=refresh_token client_id=… scope="files:read" refresh_token=yes expires_in=300
  *   [as] refused POST /token grant_type=refresh_token error=invalid_scope
  *   [rs] 401 POST /mcp: no bearer token
@@ -24,7 +25,7 @@ export type ServerEvent =
 
 const scopes = (text: string) => text.split(" ").filter(Boolean);
 
-/** One log line → its event, or undefined for a line that is not about a client request. */
+/** One log line → its events (none for a line that is not about a client request). */
 export function parseServerLine(line: string): ServerEvent[] {
   let match: RegExpExecArray | null;
   if (/^\[as\] registered client_id=/.test(line)) return [{ kind: "register" }];
@@ -33,6 +34,7 @@ export function parseServerLine(line: string): ServerEvent[] {
   }
   if ((match = /^\[as\] authorization refused client_id=\S+ error=(\S+)/.exec(line))) return [{ kind: "authorize-refused", error: match[1]! }];
   if ((match = /^\[as\] refused GET \/authorize error=(\S+)/.exec(line))) return [{ kind: "authorize-refused", error: match[1]! }];
+  if (/^\[as\] consent denied client_id=/.test(line)) return [{ kind: "authorize-refused", error: "access_denied" }];
   if ((match = /^\[as\] issued tokens grant_type=(\S+) client_id=\S+ scope="([^"]*)"/.exec(line))) {
     return [{ kind: "token", grantType: match[1]!, scope: scopes(match[2]!) }];
   }

@@ -23,6 +23,7 @@ test("each server line becomes the event it records; other lines are ignored", (
     { kind: "authorize", requested: ["files:read", "files:admin"], granted: ["files:read"] },
   ]);
   assert.deepEqual(parseServerLine("[as] authorization refused client_id=c1 error=access_denied"), [{ kind: "authorize-refused", error: "access_denied" }]);
+  assert.deepEqual(parseServerLine("[as] consent denied client_id=c1"), [{ kind: "authorize-refused", error: "access_denied" }]);
   assert.deepEqual(parseServerLine(issued("refresh_token", "files:read")), [{ kind: "token", grantType: "refresh_token", scope: ["files:read"] }]);
   assert.deepEqual(parseServerLine("[as] refused POST /token grant_type=refresh_token error=invalid_scope"), [
     { kind: "token-refused", grantType: "refresh_token", error: "invalid_scope" },
