@@ -2,8 +2,9 @@
  * The clients `pnpm interop` measures. Each has a driver (a small program that uses the client as a host
  * application would and prints step marks) or a reason why it cannot run on this machine.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
+import { chromiumPath } from "../../test/helpers/browser.ts";
 import { CACHE_DIR, ensureNode22, npmInstall } from "../cache.ts";
 import { PROJECT_ROOT } from "../processes.ts";
 
@@ -35,7 +36,6 @@ function installedVersion(packageName: string, root = PROJECT_ROOT): string {
 
 /** The Inspector (it needs Node ≥ 22) lives in the git-ignored `.cache/`, installed on first use. */
 export const INSPECTOR_DIR = path.join(CACHE_DIR, "inspector");
-export const CHROMIUM = "/usr/bin/chromium";
 const INSPECTOR_VERSION = "2.12.0";
 
 function prepareInspector(): string | undefined {
@@ -72,9 +72,9 @@ export function interopClients(): InteropClient[] {
       version: INSPECTOR_VERSION,
       needsBrowser: true,
       stepTimeoutScale: 3,
-      ...(existsSync(CHROMIUM)
+      ...(chromiumPath()
         ? { driver: "scripts/interop/drivers/inspector.ts", prepare: prepareInspector }
-        : { skip: `needs Chromium (${CHROMIUM}), not found` }),
+        : { skip: "needs Chromium (apt-get install -y chromium, or CHROMIUM_PATH), not found" }),
     },
   ];
 }

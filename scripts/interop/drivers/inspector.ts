@@ -11,10 +11,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { freeLoopbackPorts } from "../../processes.ts";
 import { NODE_22 } from "../../cache.ts";
-import { CHROMIUM, INSPECTOR_DIR } from "../clients.ts";
+import { launchChromium } from "../../../test/helpers/browser.ts";
+import { INSPECTOR_DIR } from "../clients.ts";
 import { isLoopbackHttpUrl } from "../opener.ts";
 import { runSteps, type DrivenClient } from "../steps.ts";
 
@@ -125,10 +126,7 @@ function settle(answer: Answer & { kind: "result" | "error" }): string {
 const driven: DrivenClient = {
   async connect() {
     const url = await inspectorUrl();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext();
     // Loopback only: web fonts and anything else off-machine are refused before they leave.
     await context.route("**/*", (route) => (isLoopbackHttpUrl(new URL(route.request().url())) ? route.continue() : route.abort()));
