@@ -15,6 +15,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
+import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
 import { authorizeHandler } from "./authorize.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
@@ -25,6 +26,9 @@ import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
 import { noStore, tokenHandler } from "./token.ts";
+
+/** R10: how each refused header is answered. */
+const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
 
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
@@ -88,11 +92,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new MethodNotAllowed(req.method, allow);
   };
 
-  // DNS-rebinding defence: a browser page whose name resolves to 127.0.0.1 still sends its own Host.
-  // This AS auto-consents, so it answers only requests addressed to it by a loopback name (RFC 9110 §7.2).
+  // R10, on every route: DNS-rebinding defence (a page whose name resolves to 127.0.0.1 still sends its
+  // own Host; this AS auto-consents, so it answers only requests addressed to a loopback name, RFC 9110
+  // §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no foreign Origin (MCP → 403).
   app.use((req, _res, next) => {
-    const host = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? "");
-    if (!host) throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    const verdict = checkLoopbackHeaders(req);
+    if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
     next();
   });
 

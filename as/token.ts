@@ -11,7 +11,7 @@ import { authorizationCodeGrant } from "./grants/authorization-code.ts";
 import type { TokenResponse } from "./grants/issue.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
 import { formParams, hasBody, type Params } from "./params.ts";
-import type { AsState, ClientRecord } from "./state.ts";
+import { markClientInUse, type AsState, type ClientRecord } from "./state.ts";
 
 /** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
 export function noStore(_req: Request, res: Response, next: NextFunction): void {
@@ -41,6 +41,7 @@ export function publicClient(state: AsState, params: Params): ClientRecord {
   const client = state.clients.get(client_id);
   // RFC 6749 §5.2: client authentication failed — unknown client.
   if (!client) throw new InvalidClient("unknown client_id");
+  markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
   return client;
 }
 

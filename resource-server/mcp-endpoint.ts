@@ -2,7 +2,7 @@
  * The `/mcp` endpoint (MCP Streamable HTTP, stateful), in the order every request goes through:
  *
  *   1. bearerAuth      — R3/R4: a valid access token, or 401 + challenge          (bearer.ts)
- *   2. mcpJsonBody     — R8: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors
+ *   2. mcpJsonBody     — R8/R9: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors
  *   3. bindSession     — R6: route by Mcp-Session-Id; another principal's session → 404
  *   4. scopeGate       — R5: under-scoped tools/call → 403 insufficient_scope     (scope-gate.ts)
  *   5. handleMcp       — the session's transport gets the *same* parsed body the gate judged
@@ -16,10 +16,11 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../shared/log.ts";
 import { principalOf, type AuthenticatedRequest, type Principal } from "./bearer.ts";
+import { ambiguousKeyPath } from "./ambiguous-keys.ts";
 import { JsonRpcCode, sendJsonRpcError } from "./errors.ts";
 import { samePrincipal, type McpSession, type SessionRegistry } from "./sessions.ts";
 import type { FileStore } from "./store.ts";
-import { createMcpServer } from "./tools.ts";
+import { createMcpServer, type ToolOptions } from "./tools.ts";
 
 /** Largest accepted POST body. With a pre-parsed body the SDK's own limit no longer applies; this does. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -59,7 +60,8 @@ export function jsonRpcShapeProblem(body: unknown): string | undefined {
  *   parse error; checked before a byte of the body is read;
  * - parse, bounded; body-parser turns an empty body into `{}`, so `verify` flags it to be answered 400;
  * - the parsed value must be a JSON-RPC message (an object) or a batch (a non-empty array of objects):
- *   valid JSON of another shape is `-32600 Invalid Request` (JSON-RPC 2.0 §5.1, §6), not a parse error.
+ *   valid JSON of another shape is `-32600 Invalid Request` (JSON-RPC 2.0 §5.1, §6), not a parse error;
+ *   and it must hold no `__proto__`, `constructor` or `prototype` key at any depth (R9, ambiguous-keys.ts).
  */
 export function mcpJsonBody(): RequestHandler[] {
   const requireJson: RequestHandler = (req, res, next) => {
@@ -94,6 +96,12 @@ export function mcpJsonBody(): RequestHandler[] {
         `Invalid Request: expected a JSON-RPC message (an object) or a batch (a non-empty array of objects), got ${problem}`,
       );
     }
+    // R9: a key another parser could read as the prototype would make the gate and the tool see two
+    // different messages — refused before the gate, however it is spelled in the JSON text.
+    const ambiguous = ambiguousKeyPath(req.body);
+    if (ambiguous !== undefined) {
+      return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: object key not allowed at ${ambiguous.slice(0, 200)}`);
+    }
     next();
   };
   return [requireJson, parse, requireJsonRpc];
@@ -113,7 +121,7 @@ function sessionNotFound(res: Response): void {
  * a session id opens a new one, owned by the caller. A step-up token has the same `sub` + `client_id`,
  * so it continues the session, and the tools see its new scopes through `req.auth` (R7).
  */
-export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger): RequestHandler {
+export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger, tools: ToolOptions = {}): RequestHandler {
   return async (req, res, next) => {
     const principal = principalOf((req as AuthenticatedRequest).auth);
     const sessionId = req.headers["mcp-session-id"];
@@ -133,7 +141,7 @@ export function bindSession(sessions: SessionRegistry, store: FileStore, logger:
     }
 
     if (req.method === "POST" && isInitializeRequest(req.body)) {
-      locals.mcp = await openSession(principal, sessions, store);
+      locals.mcp = await openSession(principal, sessions, store, tools);
       return next();
     }
     sendJsonRpcError(res, 400, JsonRpcCode.ServerError, "Bad Request: Mcp-Session-Id header is required");
@@ -145,8 +153,9 @@ async function openSession(
   principal: Principal,
   sessions: SessionRegistry,
   store: FileStore,
+  tools: ToolOptions,
 ): Promise<Pick<McpSession, "server" | "transport">> {
-  const server = createMcpServer(store);
+  const server = createMcpServer(store, tools);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that
