@@ -92,6 +92,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new MethodNotAllowed(req.method, allow);
   };
 
+  // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included,
+  // the refusals just below among them.
+  app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
+
   // R10, on every route: DNS-rebinding defence (a page whose name resolves to 127.0.0.1 still sends its
   // own Host; this AS auto-consents, so it answers only requests addressed to a loopback name, RFC 9110
   // §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no foreign Origin (MCP → 403).
@@ -114,8 +118,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
-  // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included.
-  app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   app.get("/authorize", authorizeHandler(state));
   app.post("/token", form, tokenHandler(state));
