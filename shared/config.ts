@@ -4,10 +4,9 @@
  * from another machine.
  */
 
-export const LOOPBACK_HOST = "127.0.0.1";
+import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {
-  host: typeof LOOPBACK_HOST;
   asPort: number;
   rsPort: number;
   /** RFC 8414 §2: the issuer identifier, byte-equal to the discovery base. */
@@ -78,7 +77,6 @@ export function loadConfig(env: Env = process.env): Config {
   const resource = `http://${LOOPBACK_HOST}:${rsPort}/mcp`;
   const grantable = (env.AS_GRANTABLE_SCOPES ?? "files:read files:write").split(/\s+/).filter(Boolean);
   return {
-    host: LOOPBACK_HOST,
     asPort,
     rsPort,
     issuer,

@@ -15,9 +15,10 @@
  * Each server renders the verdict in its own error shape (OAuth JSON at the AS, JSON-RPC at the RS).
  */
 import type { IncomingMessage } from "node:http";
+import { hostAlternation, isLoopbackAuthority, LOOPBACK_HOSTS } from "./loopback.ts";
 
-const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?$/i;
-const LOOPBACK_ORIGIN = /^https?:\/\/(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?$/;
+/** RFC 6454 §6.2: an origin serializes as `scheme://host[:port]` — no userinfo, no path. */
+const LOOPBACK_ORIGIN = new RegExp(`^https?://${hostAlternation(LOOPBACK_HOSTS)}(?::\\d+)?$`);
 
 /** How many times a header (lower-case name) occurs in the raw request. */
 function occurrences(req: IncomingMessage, name: string): number {
@@ -32,7 +33,7 @@ export type HeaderVerdict = { ok: true } | { ok: false; problem: "duplicate-host
 export function checkLoopbackHeaders(req: IncomingMessage): HeaderVerdict {
   const hosts = occurrences(req, "host");
   if (hosts > 1) return { ok: false, problem: "duplicate-host", description: "more than one Host header (RFC 9112 §3.2)" };
-  if (!LOOPBACK_HOST.test(req.headers.host ?? "")) {
+  if (!isLoopbackAuthority(req.headers.host ?? "")) {
     return { ok: false, problem: "host", description: "Host must name this loopback server (127.0.0.1, localhost or [::1])" };
   }
   const origins = occurrences(req, "origin");
