@@ -45,7 +45,6 @@ export interface CodeRecord {
  * kept in its own store so that a flood of `/authorize` cannot erase it (A9).
  */
 export interface RedeemedCode {
-  client_id: string;
   /** When the code itself would have expired: until then a replay must be recognised. */
   expiresAt: number;
   /** The family issued from this code, if its redemption succeeded. */
@@ -147,7 +146,7 @@ export function revokeFamily(state: AsState, family_id: string, reason: string):
 }
 
 /** Until when (ms) `client_id` counts as in use; 0 when it never was. */
-export function clientInUseUntil(state: AsState, client_id: string): number {
+function clientInUseUntil(state: AsState, client_id: string): number {
   return state.clientsInUse.get(client_id) ?? 0;
 }
 

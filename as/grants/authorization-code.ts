@@ -39,7 +39,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   // A5: single use — from here on the code is spent, even if this redemption fails. Its record moves
   // to a store that only `/token` writes, so no flood of `/authorize` can erase it (A9).
   state.codes.delete(code);
-  const spent: RedeemedCode = { client_id: record.client_id, expiresAt: record.expiresAt };
+  const spent: RedeemedCode = { expiresAt: record.expiresAt };
   state.redeemedCodes.set(code, spent, state.now() + REDEEMED_CODE_RETENTION_MS);
 
   if (record.expiresAt <= state.now()) throw new InvalidGrant("authorization code expired");
