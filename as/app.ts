@@ -25,6 +25,7 @@ import { rateLimitPerAddress } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
+import { openStateDir, type StateFileWriter } from "./state-file.ts";
 import { noStore, tokenHandler } from "./token.ts";
 
 /** R10: how each refused header is answered. */
@@ -74,17 +75,27 @@ export function stateOf(app: express.Express): AsState {
   return app.locals.state as AsState;
 }
 
+/** The writer of the state file (A12) behind an app, when a state directory is configured. */
+export function stateFileOf(app: express.Express): StateFileWriter | undefined {
+  return app.locals.stateFile as StateFileWriter | undefined;
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  // A7: a fresh ES256 key pair per process.
-  const key = await generateSigningKey();
-  const state = createState(config, key, logger, now, { ...DEFAULT_LIMITS, ...options.limits });
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // A12: with a state directory, the key (and clients, refresh-token families) kept there, if usable.
+  const stateDir = config.stateDir ? await openStateDir(config.stateDir, config, limits, logger) : undefined;
+  // A7: otherwise a fresh ES256 key pair per process.
+  const key = stateDir?.key ?? (await generateSigningKey());
+  const state = createState(config, key, logger, now, limits);
+  const stateFile = stateDir?.attach(state);
   const metadata = authorizationServerMetadata(config);
 
   const app = express();
   app.disable("x-powered-by");
   app.locals.state = state;
+  app.locals.stateFile = stateFile;
 
   const json = express.json({ limit: BODY_LIMIT });
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
@@ -118,6 +129,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
+  // A12: these are the requests that change what the state file keeps.
+  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   app.get("/authorize", authorizeHandler(state));
   app.post("/token", form, tokenHandler(state));

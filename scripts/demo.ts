@@ -79,7 +79,8 @@ let failure: string | undefined;
 try {
   // ---- 1. free ports ----
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" };
   const issuer = `http://127.0.0.1:${asPort}`;
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 

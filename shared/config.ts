@@ -3,7 +3,7 @@
  * always the IPv4 loopback address (SPEC §1) — a demo AS that hands out tokens must never be reachable
  * from another machine.
  */
-
+import path from "node:path";
 import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {
@@ -28,6 +28,8 @@ export interface Config {
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
   jwksCacheMaxAgeMs: number;
+  /** A12: where the AS keeps clients, signing key and refresh-token families across restarts (absolute path); unset = memory only. */
+  stateDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
+    stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
   };
 }
 
