@@ -1,5 +1,6 @@
 /**
- * `POST /revoke` — token revocation (RFC 7009, A8), for public clients (`client_id` in the form).
+ * `POST /revoke` — token revocation (RFC 7009, A8) by the client the token was issued to, which
+ * authenticates as it does at `/token` (RFC 7009 §2.1).
  *
  * - a refresh token: its whole family is revoked (RFC 7009 §2.1: "SHOULD also invalidate all access
  *   tokens based on the same authorization grant" — here only the refresh tokens, see below);
@@ -9,14 +10,16 @@
  * Unknown, invalid, expired or foreign tokens get the same `200` (RFC 7009 §2.2) and change nothing.
  */
 import type { Request, Response } from "express";
+import { authenticateClient } from "./clients.ts";
 import { InvalidRequest } from "./errors.ts";
-import { revokeFamily, type AsState } from "./state.ts";
-import { publicClient, strictForm } from "./token.ts";
+import { markClientInUse, revokeFamily, type AsState } from "./state.ts";
+import { strictForm } from "./token.ts";
 
 export function revokeHandler(state: AsState) {
   return (req: Request, res: Response): void => {
     const params = strictForm(req);
-    const client = publicClient(state, params);
+    const client = authenticateClient(state, req, params);
+    markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
     const token = params.get("token");
     if (!token) throw new InvalidRequest("token is required (RFC 7009 §2.1)");
 

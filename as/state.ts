@@ -9,6 +9,7 @@
  */
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
+import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
 import { BoundedStore } from "./store.ts";
 
@@ -25,8 +26,14 @@ export interface ClientRecord {
   application_type: "native" | "web";
   grant_types: Array<"authorization_code" | "refresh_token">;
   response_types: ["code"];
-  token_endpoint_auth_method: "none";
+  /** `none` for DCR clients; `client_secret_basic` for pre-registered ones (which may also use `client_secret_post`). */
+  token_endpoint_auth_method: "none" | "client_secret_basic";
+  /** SHA-256 of a pre-registered client's secret (never the secret itself); absent for public clients. */
+  client_secret_sha256?: Buffer;
 }
+
+/** A client registered by DCR (A3): public, no secret — the only kind the bounded store (and its file) holds. */
+export type PublicClientRecord = ClientRecord & { token_endpoint_auth_method: "none"; client_secret_sha256?: undefined };
 
 /** A5: a code and everything it is bound to. */
 export interface CodeRecord {
@@ -92,7 +99,9 @@ export interface AsState {
   logger: Logger;
   now: () => number;
   key: SigningKey;
-  clients: BoundedStore<ClientRecord>;
+  clients: BoundedStore<PublicClientRecord>;
+  /** Confidential clients from `AS_CLIENTS`, outside the bounded DCR store (never evicted). */
+  preRegisteredClients: ReadonlyMap<string, ClientRecord>;
   /** Pending codes: issued, not yet presented. */
   codes: BoundedStore<CodeRecord>;
   /** Codes presented once (A5): a second presentation is a replay. */
@@ -116,6 +125,7 @@ export function createState(config: Config, key: SigningKey, logger: Logger, now
       keep: (_client, client_id) => clientInUseUntil(state, client_id) > now(),
       onEvict: (_client, client_id) => state.clientsInUse.delete(client_id),
     }),
+    preRegisteredClients: preRegisteredClients(config),
     codes: new BoundedStore({ capacity: limits.maxCodes, now }),
     redeemedCodes: new BoundedStore({
       capacity: limits.maxRedeemedCodes,
