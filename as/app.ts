@@ -10,9 +10,10 @@
  *   POST /revoke                                   RFC 7009                 (revoke.ts)
  *   GET  /healthz                                  liveness + the socket it listens on (D8)
  *
- * Every answer is JSON, errors included (Express's default HTML error page never shows), and no input
- * yields a 5xx — except the few pages meant for a person (`page.ts`): the consent page, and the
- * `/authorize` errors that cannot redirect when a browser asks for HTML.
+ * Every answer with a body is JSON, errors included (Express's default HTML error page never shows) —
+ * except the few pages meant for a person (`page.ts`): the consent page, and the `/authorize` errors
+ * that cannot redirect when a browser asks for HTML. The answers without a body are `/authorize`'s
+ * `302` (its result is in `Location`) and `/revoke`'s `200` (RFC 7009 §2.2). No input yields a 5xx (B1).
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";

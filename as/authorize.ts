@@ -6,7 +6,7 @@
  *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
  * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
  * Failures of kind 1 answer a browser with a readable page (`error-page.ts`), everyone else with JSON.
- * The demo user may be granted only `config.grantableScopes` (A4). With `AS_CONSENT=auto` that is
+ * The demo user may be granted only `config.grantableScopes` (S3). With `AS_CONSENT=auto` that is
  * granted at once; with `prompt`, once every check has passed, the user chooses on a page (`consent.ts`).
  */
 import type { Request, Response } from "express";
@@ -31,7 +31,7 @@ import { isS256CodeChallenge } from "./pkce.ts";
 import { redirectUriMatches } from "./redirect-uri.ts";
 import { CODE_TTL_MS, DEMO_USER, markClientInUse, type AsState, type ClientRecord } from "./state.ts";
 
-/** Scope when the request names none (SPEC A4): the minimum for basic use. */
+/** Scope when the request names none (A4): the minimum for basic use. */
 export const DEFAULT_SCOPE = ["files:read"];
 
 /** A request that passed every check: what a code will be bound to, and what the user may grant. */
@@ -84,7 +84,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
-/** The requested scope, validated, and what the demo user may be granted of it (A4, RFC 6749 §3.3). */
+/** The requested scope, validated, and what the demo user may be granted of it (S3, RFC 6749 §3.3). */
 function scopeOf(state: AsState, requested: string | undefined): { requested: string[]; grantable: string[] } {
   // A10 / RFC 6749 §3.3: single-space-separated tokens, nothing else (scopeParam throws invalid_scope).
   const scopes = requested === undefined ? DEFAULT_SCOPE : scopeParam(requested);

@@ -13,7 +13,7 @@ import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
 import { BoundedStore } from "./store.ts";
 
-/** The demo's only resource owner (SPEC §2); consent is automatic. */
+/** The demo's only resource owner (S3); consent is automatic. */
 export const DEMO_USER = "demo-user";
 
 /** RFC 7591 §3.2.1: the registered metadata, as echoed to the client. */
@@ -91,7 +91,7 @@ export const CODE_TTL_MS = 60_000;
 export const REDEEMED_CODE_RETENTION_MS = 10 * 60_000;
 /** A9: a client counts as in use this long after its registration or its last request (and while it holds a grant). */
 export const CLIENT_RECENT_USE_MS = 10 * 60_000;
-/** Refresh tokens: each rotation issues a fresh one valid this long (SPEC is silent; a demo day). */
+/** Refresh tokens: each rotation issues a fresh one valid this long (no rule sets it; a demo day). */
 export const REFRESH_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
 export interface AsState {

@@ -7,7 +7,7 @@
  *   4. scopeGate       — R5: under-scoped tools/call → 403 insufficient_scope     (scope-gate.ts)
  *   5. handleMcp       — the session's transport gets the *same* parsed body the gate judged
  *
- * Steps 2 and 5 belong together (SPEC §4.1): without a parsed body the transport would read the stream
+ * Steps 2 and 5 belong together (R5): without a parsed body the transport would read the stream
  * itself and the gate would have judged nothing, so a POST without a JSON body is refused (fail closed).
  */
 import { randomUUID } from "node:crypto";
@@ -20,7 +20,7 @@ import { ambiguousKeyPath } from "./ambiguous-keys.ts";
 import { JsonRpcCode, sendJsonRpcError } from "./errors.ts";
 import { samePrincipal, type McpSession, type SessionRegistry } from "./sessions.ts";
 import type { FileStore } from "./store.ts";
-import { createMcpServer, type ToolOptions } from "./tools.ts";
+import { createMcpServer } from "./tools.ts";
 
 /** Largest accepted POST body. With a pre-parsed body the SDK's own limit no longer applies; this does. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -121,7 +121,7 @@ function sessionNotFound(res: Response): void {
  * a session id opens a new one, owned by the caller. A step-up token has the same `sub` + `client_id`,
  * so it continues the session, and the tools see its new scopes through `req.auth` (R7).
  */
-export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger, tools: ToolOptions = {}): RequestHandler {
+export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger): RequestHandler {
   return async (req, res, next) => {
     const principal = principalOf((req as AuthenticatedRequest).auth);
     const sessionId = req.headers["mcp-session-id"];
@@ -141,7 +141,7 @@ export function bindSession(sessions: SessionRegistry, store: FileStore, logger:
     }
 
     if (req.method === "POST" && isInitializeRequest(req.body)) {
-      locals.mcp = await openSession(principal, sessions, store, tools);
+      locals.mcp = await openSession(principal, sessions, store);
       return next();
     }
     sendJsonRpcError(res, 400, JsonRpcCode.ServerError, "Bad Request: Mcp-Session-Id header is required");
@@ -153,15 +153,14 @@ async function openSession(
   principal: Principal,
   sessions: SessionRegistry,
   store: FileStore,
-  tools: ToolOptions,
 ): Promise<Pick<McpSession, "server" | "transport">> {
-  const server = createMcpServer(store, tools);
+  const server = createMcpServer(store);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that
     // mode keeps one stream-mapping entry per request for the session's lifetime (memory grows with
     // every call, modelcontextprotocol/typescript-sdk#2559), while SSE streams are released when done.
-    // The principal is recorded when the session comes into being (SPEC §4.1).
+    // The principal is recorded when the session comes into being (R6).
     onsessioninitialized: (id) => {
       sessions.add({ id, principal, server, transport });
     },

@@ -12,7 +12,7 @@ import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
 
-/** SPEC §2: the scope each tool requires (the hierarchy is applied when comparing, not here). */
+/** S2: the scope each tool requires (the hierarchy is applied when comparing, not here). */
 export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
   ["list-files", "files:read"],
   ["read-file", "files:read"],
@@ -22,7 +22,7 @@ export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * SPEC §2 / D6: a deliberately broken server behaviour. It demands `files:read` even from a token
+ * S2 / D6: a deliberately broken server behaviour. It demands `files:read` even from a token
  * that has it, so no step-up can ever satisfy it — it exists to prove that a client caps its retries.
  */
 export const BROKEN_CHALLENGE_TOOL = "broken-challenge";
@@ -60,7 +60,7 @@ export function requiredScopes(body: unknown): string[] {
   return inCatalogOrder(scopeUnion(toolCallsIn(body).map((call) => call.scope)));
 }
 
-/** Decide R5 for a parsed body and the token's granted scopes (hierarchy-aware, SPEC §2). */
+/** Decide R5 for a parsed body and the token's granted scopes (hierarchy-aware, S1). */
 export function checkScopes(body: unknown, granted: readonly string[]): GateDecision {
   const calls = toolCallsIn(body);
   const denied = calls.filter((call) => call.tool === BROKEN_CHALLENGE_TOOL || !satisfiesScope(granted, call.scope));

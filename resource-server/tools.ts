@@ -1,5 +1,5 @@
 /**
- * The MCP tools (SPEC §2), one `McpServer` per session over the app's shared `FileStore`.
+ * The MCP tools (S2), one `McpServer` per session over the app's shared `FileStore`.
  *
  * Scopes are enforced *before* any of this runs (scope-gate.ts, R5) — and again here: every handler
  * checks its own required scope from the verified token (`extra.authInfo`, set per request by the
@@ -39,21 +39,13 @@ function attempt(run: () => CallToolResult): CallToolResult {
 
 const requires = (tool: string) => `Requires ${TOOL_SCOPES.get(tool)}.`;
 
-export interface ToolOptions {
-  /**
-   * `true` (default): each handler refuses a caller whose token lacks the tool's scope, and a caller
-   * with no verified token at all. `false` only with the auth gate switched off (benchmark mode).
-   */
-  checkScopes?: boolean;
-}
-
-export function createMcpServer(store: FileStore, { checkScopes = true }: ToolOptions = {}): McpServer {
+export function createMcpServer(store: FileStore): McpServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: {} } });
 
   /** R9: the tool's own scope check; `undefined` when the caller may run `tool`, else the refusal. */
   const refuse = (tool: string, auth: AuthInfo | undefined): CallToolResult | undefined => {
     const scope = TOOL_SCOPES.get(tool)!;
-    if (!checkScopes || (auth && satisfiesScope(auth.scopes, scope))) return undefined;
+    if (auth && satisfiesScope(auth.scopes, scope)) return undefined;
     return { content: [{ type: "text", text: `insufficient_scope: ${tool} requires ${scope}` }], isError: true };
   };
   const name = z.string().describe("file name, e.g. notes.txt");
@@ -117,7 +109,7 @@ export function createMcpServer(store: FileStore, { checkScopes = true }: ToolOp
         "It exists to show that a client caps its step-up retries instead of looping.",
       annotations: { readOnlyHint: true },
     },
-    // Only reachable with the auth gate switched off (benchmark mode): the gate answers 403 first.
+    // Only reachable without the scope gate (P2's baseline, bench/rs-without-gate.ts): the gate answers 403 first.
     (extra) => refuse(BROKEN_CHALLENGE_TOOL, extra.authInfo) ?? text(`broken-challenge ran (the auth gate is off) — called by ${actor(extra.authInfo)}`),
   );
 

@@ -5,11 +5,11 @@
  * order, so what goes on the wire is predictable and readable.
  */
 
-/** The AS's catalog, in catalog order (SPEC §2). */
+/** The AS's catalog, in catalog order (S1). */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
 
 /**
- * The scope hierarchy: files:admin ⊇ files:write ⊇ files:read — a scope grants everything it implies.
+ * S1: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies.
  * A `Map`, not an object literal: a scope name is input (a token claim), and `constructor` or
  * `__proto__` must read as "implies nothing", not as an inherited `Object` member (R9).
  */
@@ -35,7 +35,7 @@ export function scopeUnion(...sets: Array<string | readonly string[] | undefined
   return parseScope(sets.flatMap((set) => parseScope(set)));
 }
 
-/** Every scope the given scopes grant, the hierarchy included (SPEC §2). */
+/** Every scope the given scopes grant, the hierarchy included (S1). */
 function effectiveScopes(granted: string | readonly string[] | undefined): Set<string> {
   const out = new Set<string>();
   for (const scope of parseScope(granted)) {
