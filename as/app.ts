@@ -151,12 +151,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new NotFound(`no such endpoint: ${req.method} ${req.path.slice(0, 100)}`);
   });
 
-  const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     let error = err instanceof OAuthError ? err : bodyError(err ?? {});
     if (!error) {
       logger.warn(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
       error = new ServerError();
     }
+    // One line per refused request, so a refused refresh shows in the log like an accepted one. Only
+    // names this server defines are logged, never an input value (no token, no injected line).
+    const endpoint = ["/register", "/authorize", "/token", "/revoke"].includes(req.path) ? req.path : "(other)";
+    const grantType = ["authorization_code", "refresh_token"].find((grant) => endpoint === "/token" && req.body?.grant_type === grant);
+    logger.info(`refused ${req.method} ${endpoint}${grantType ? ` grant_type=${grantType}` : ""} error=${error.error}`);
     if (res.headersSent) {
       res.destroy();
       return;

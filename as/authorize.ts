@@ -122,7 +122,10 @@ export function issueCode(state: AsState, request: AuthorizationRequest, scope: 
     },
     state.now() + CODE_TTL_MS,
   );
-  state.logger.info(`authorized client_id=${request.client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
+  // `requested` holds catalog names only (scopeOf refused any other), so it cannot inject a log line.
+  state.logger.info(
+    `authorized client_id=${request.client.client_id} sub=${DEMO_USER} requested="${formatScope(request.requested)}" scope="${formatScope(scope)}" code=${redact(code)}`,
+  );
   return code;
 }
 
@@ -167,6 +170,7 @@ export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
       respondToClient(res, state.config.issuer, target, { code: issueCode(state, request, request.grantable) });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
+      state.logger.info(`authorization refused client_id=${client.client_id} error=${error.error}`);
       redirectError(res, state.config.issuer, target, error);
     }
   };

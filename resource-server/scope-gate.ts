@@ -80,7 +80,12 @@ export function scopeGate(config: Config, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const auth = (req as AuthenticatedRequest).auth;
     const decision = checkScopes(req.body, auth?.scopes ?? []);
-    if (decision.allowed) return next();
+    if (decision.allowed) {
+      // The allowed calls are logged too: with the 403 lines they count every attempt of a call.
+      const tools = toolCallsIn(req.body).map((call) => call.tool);
+      if (tools.length > 0) logger.info(`tools/call ${tools.join(",")} allowed for ${auth?.clientId ?? "?"} [${formatScope(auth?.scopes ?? [])}]`);
+      return next();
+    }
     logger.info(`403 insufficient_scope for ${auth?.clientId ?? "?"}: ${decision.errorDescription}`);
     sendJsonRpcError(res, 403, JsonRpcCode.ServerError, `Forbidden: ${decision.errorDescription}`, {
       id: decision.id,
