@@ -41,3 +41,11 @@ test("independent scopes: a token has a scope only when it names it", () => {
 test("inCatalogOrder sorts known scopes first, in catalog order", () => {
   assert.deepEqual(inCatalogOrder(["files:admin", "x", "files:read"]), ["files:read", "files:admin", "x"]);
 });
+
+test("R9: a scope named after an Object member is an ordinary unknown scope (own-property lookups only)", () => {
+  for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+    assert.equal(satisfiesScope(name, "files:read"), false, name);
+    assert.equal(satisfiesScope(`files:read ${name}`, "files:read"), true, name);
+    assert.equal(satisfiesScope(name, name), true, name);
+  }
+});
