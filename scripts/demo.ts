@@ -9,20 +9,23 @@
  *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo);
  *   2. start the AS and the RS, wait until each answers `/healthz`;
  *   3. run the client story (D1–D8): its narration is streamed, its checklist is the verdict;
- *   4. stop both servers in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
+ *   4. stop every child in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
  *
  * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr) and
  * `--transcript FILE.md` (the client writes the Markdown transcript of the real run).
- * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run.
+ * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included.
+ * SIGINT or SIGTERM (Ctrl-C, or a runner signalling the pid it started: `pnpm` passes the signal on
+ * because the script `exec`s node) ends the run the same way, at once.
  *
  * Exit codes: 0 every check passed · 1 a check failed · 2 usage error · 3 the stack did not come up,
- * or the deadline passed.
+ * or the deadline passed · 128 + the signal's number (130 SIGINT, 143 SIGTERM) when stopped by one.
  */
 import { parseArgs } from "node:util";
+import { constants } from "node:os";
 import path from "node:path";
 import { loadDemoTimeoutMs } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, type Child } from "./processes.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, STOP_GRACE_MS, type Child } from "./processes.ts";
 
 const startedAt = performance.now();
 let args;
@@ -43,24 +46,31 @@ try {
   process.exit(2);
 }
 
-// The deadline: `waitingFor` always says what the run is waiting for, so a hung run explains itself.
+// Two things end a run early, through the same teardown: the deadline and a signal. `waitingFor`
+// always says what the run is waiting for, so a hung run explains itself.
 let waitingFor = "free loopback ports";
-const deadline = new AbortController();
-const deadlineTimer = setTimeout(() => deadline.abort(), timeoutMs);
-const deadlinePassed = new Promise<never>((_, reject) =>
-  deadline.signal.addEventListener("abort", () =>
-    reject(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
-  ),
-);
-deadlinePassed.catch(() => {}); // observed below through Promise.race
+const stop = new AbortController();
+const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason)));
+stopped.catch(() => {}); // observed below through Promise.race
 
-const children: Child[] = [];
+// The deadline includes the teardown: the run gets all but `teardownMs` of it, and the children's
+// grace period is cut to what is left (step 4), so this process is gone by DEMO_TIMEOUT_MS.
+const endBy = startedAt + timeoutMs;
+const teardownMs = Math.min(STOP_GRACE_MS, Math.floor(timeoutMs / 4));
+const deadlineTimer = setTimeout(
+  () => stop.abort(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
+  endBy - teardownMs - performance.now(),
+);
+
+let stoppedBy: NodeJS.Signals | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    await Promise.all(children.map((child) => stopChild(child)));
-    process.exit(130);
+  process.on(signal, () => {
+    stoppedBy ??= signal;
+    stop.abort(new Error(`stopped by ${signal} while waiting for ${waitingFor}`));
   });
 }
+
+const children: Child[] = [];
 // Whatever ends this process — a closed pipe on stdout (`pnpm demo | head`), a crash — the servers go
 // with it: `exit` handlers run synchronously, and a signal can be sent synchronously.
 process.on("exit", () => {
@@ -79,6 +89,7 @@ let failure: string | undefined;
 try {
   // ---- 1. free ports ----
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
+  stop.signal.throwIfAborted();
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" };
   const issuer = `http://127.0.0.1:${asPort}`;
@@ -92,10 +103,10 @@ try {
   waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
   await Promise.race([
     Promise.all([
-      waitForHealthy(as, `${issuer}/healthz`, deadline.signal),
-      waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, deadline.signal),
+      waitForHealthy(as, `${issuer}/healthz`, stop.signal),
+      waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, stop.signal),
     ]),
-    deadlinePassed,
+    stopped,
   ]);
   narrate(`[demo] both servers answer; running the client story against ${resource}`);
 
@@ -110,14 +121,15 @@ try {
   });
   children.push(client);
   waitingFor = `the client story to finish (pid ${client.process.pid})`;
-  clientExit = await Promise.race([client.exited, deadlinePassed]);
+  clientExit = await Promise.race([client.exited, stopped]);
   if (clientExit !== 0) failure = `the client story exited with ${clientExit}`;
 } catch (error) {
   failure = (error as Error).message;
 } finally {
   // ---- 4. stop everything, whatever happened ----
   clearTimeout(deadlineTimer);
-  await Promise.all(children.map((child) => stopChild(child)));
+  const graceMs = Math.max(0, Math.min(STOP_GRACE_MS, endBy - performance.now() - 100)); // 100 ms to report and exit
+  await Promise.all(children.map((child) => stopChild(child, graceMs)));
 }
 
 const durationMs = Math.round(performance.now() - startedAt);
@@ -138,7 +150,7 @@ if (json) {
 } else if (!failure) {
   narrate(`[demo] all checks passed; servers stopped (${durationMs} ms)`);
 }
-process.exit(!failure ? 0 : clientExit === 1 ? 1 : 3);
+process.exit(stoppedBy ? 128 + constants.signals[stoppedBy] : !failure ? 0 : clientExit === 1 ? 1 : 3);
 
 function readClientReport(stdout: string): JsonReport {
   try {

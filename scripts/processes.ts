@@ -64,10 +64,18 @@ export function startChild(
   return { name, process: child, log, exited };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs` — no orphan survives a demo run. */
-export async function stopChild(child: Child, graceMs = 2_000): Promise<void> {
+/** How long a child may take to stop after SIGTERM before it gets SIGKILL (the servers need a few ms). */
+export const STOP_GRACE_MS = 1_000;
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs` — no orphan survives a demo run. SIGCONT follows the SIGTERM,
+ * as a shell's `kill` does for a stopped job: a stopped process (SIGSTOP, Ctrl-Z) only acts on the
+ * SIGTERM once it runs again, so it can still shut down cleanly instead of waiting for the SIGKILL.
+ */
+export async function stopChild(child: Child, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill("SIGTERM");
+  child.process.kill("SIGCONT");
   const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
   await child.exited;
   clearTimeout(timer);
