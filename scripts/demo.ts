@@ -25,7 +25,12 @@ import { constants } from "node:os";
 import path from "node:path";
 import { loadDemoTimeoutMs } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, STOP_GRACE_MS, type Child } from "./processes.ts";
+import { ensureBundles } from "./bundle.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "./processes.ts";
+
+/** The three processes, each run from a bundle of its entry that scripts/bundle.ts keeps fresh. */
+const ENTRIES = { as: "as/server.ts", rs: "resource-server/server.ts", client: "client/main.ts" };
+const BUNDLE_DIR = path.join(PROJECT_ROOT, ".cache/bundles");
 
 const startedAt = performance.now();
 let args;
@@ -48,7 +53,7 @@ try {
 
 // Two things end a run early, through the same teardown: the deadline and a signal. `waitingFor`
 // always says what the run is waiting for, so a hung run explains itself.
-let waitingFor = "free loopback ports";
+let waitingFor = "free loopback ports and the bundles of the processes";
 const stop = new AbortController();
 const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason)));
 stopped.catch(() => {}); // observed below through Promise.race
@@ -87,8 +92,9 @@ let clientExit: number | string | undefined;
 let clientStdout = "";
 let failure: string | undefined;
 try {
-  // ---- 1. free ports ----
-  const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
+  // ---- 1. free ports, and each process bundled from the sources as they are now ----
+  const [ports, bundles] = await Promise.race([Promise.all([freeLoopbackPorts(2), ensureBundles(PROJECT_ROOT, BUNDLE_DIR, ENTRIES)]), stopped]);
+  const [asPort, rsPort] = ports as [number, number];
   stop.signal.throwIfAborted();
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" };
@@ -96,8 +102,8 @@ try {
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 
   // ---- 2. start the servers and wait until both answer ----
-  const as = startChild("as", "as/server.ts", [], env);
-  const rs = startChild("rs", "resource-server/server.ts", [], env);
+  const as = startChild("as", bundles.as, [], env);
+  const rs = startChild("rs", bundles.rs, [], env);
   children.push(as, rs);
   narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
   waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
@@ -114,7 +120,7 @@ try {
   const clientArgs = ["--server", resource];
   if (json) clientArgs.push("--json");
   if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
-  const client = startChild("client", "client/main.ts", clientArgs, env, (stream, line) => {
+  const client = startChild("client", bundles.client, clientArgs, env, (stream, line) => {
     if (stream === "stdout" && json) clientStdout += `${line}\n`;
     else if (stream === "stdout") process.stdout.write(`${line}\n`);
     else narrate(json ? line : `[client] ${line}`);
