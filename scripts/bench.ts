@@ -9,7 +9,7 @@
  *   1. P1 step-up latency — real AS + RS children, the project's client, ≥ 50 step-ups (bench/p1-step-up.ts)
  *   2. P2 gate cost — two RS children (gate on / off), same load, same sessions (bench/p2-gate.ts)
  *   3. P3 token throughput — AS child, code exchanges + refreshes under load (bench/p3-tokens.ts)
- *   4. P4 demo wall time — `scripts/demo.ts --json` as a cold child, median of 3 (bench/p4-demo.ts)
+ *   4. P4 demo wall and CPU time — `pnpm demo` as a cold process tree, median of 5 (bench/p4-demo.ts)
  *   5. the table (or, with `--json`, one JSON document on stdout); progress goes to stderr.
  *
  * Flags: `--json` · `--smoke` (or BENCH_SMOKE=1: tiny counts, checks the harness, figures mean
@@ -46,7 +46,7 @@ const FULL: Plan = {
   p1: { warmup: 5, samples: 60 },
   p2: { workers: 8, warmupMs: 1_500, roundMs: 1_000, blocks: 8 },
   p3: { batches: 3, batchSize: 800, workers: 16, clients: 4 },
-  p4: { runs: 3 },
+  p4: { runs: 5 },
   deadlineMs: 5 * 60_000,
 };
 

@@ -26,9 +26,6 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type { BuildFailure, Plugin } from "esbuild";
 
-/** Run a bundle with this: stack traces then name the `.ts` files and lines, not the bundle's. */
-export const BUNDLE_NODE_ARGS = ["--enable-source-maps"];
-
 /** Files that change how any source compiles or resolves, hashed with every build. */
 const SETTINGS_FILES = ["package.json", "pnpm-lock.yaml", "tsconfig.json"];
 
@@ -38,6 +35,7 @@ const BUILD_OPTIONS = {
   format: "esm",
   target: "node20",
   outExtension: { ".js": ".mjs" },
+  // Linked source maps (node --enable-source-maps, scripts/processes.ts): a stack trace names the .ts line.
   sourcemap: true,
   sourcesContent: false,
   logLevel: "silent",

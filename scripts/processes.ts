@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BUNDLE_NODE_ARGS } from "./bundle.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -22,7 +21,7 @@ export interface Child {
 /**
  * Run `node --import tsx <entry> …args` for a `.ts` entry. Node itself loads tsx, so there is exactly
  * one process to stop (the `tsx` CLI would add a second one in between). A bundle (`.mjs`, built by
- * scripts/bundle.ts) runs on plain node.
+ * scripts/bundle.ts) runs on plain node, with source maps so a stack trace names the `.ts` lines.
  */
 export function startChild(
   name: string,
@@ -31,7 +30,7 @@ export function startChild(
   env: NodeJS.ProcessEnv,
   onLine: (stream: "stdout" | "stderr", line: string) => void = () => {},
 ): Child {
-  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : BUNDLE_NODE_ARGS;
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
   const child = spawn(process.execPath, [...loader, entry, ...args], {
     cwd: PROJECT_ROOT,
     env,
