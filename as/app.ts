@@ -5,18 +5,22 @@
  *   GET  /.well-known/jwks.json                    signing key (RFC 7517)   (keys.ts)
  *   POST /register                                 RFC 7591 DCR             (register.ts)
  *   GET  /authorize                                RFC 6749 §4.1.1 + PKCE   (authorize.ts)
+ *   POST /authorize                                the consent form, AS_CONSENT=prompt only (consent.ts)
  *   POST /token                                    RFC 6749 §3.2            (token.ts, grants/)
  *   POST /revoke                                   RFC 7009                 (revoke.ts)
  *   GET  /healthz                                  liveness + the socket it listens on (D8)
  *
  * Every answer is JSON, errors included (Express's default HTML error page never shows), and no input
- * yields a 5xx.
+ * yields a 5xx — except the few pages meant for a person (`page.ts`): the consent page, and the
+ * `/authorize` errors that cannot redirect when a browser asks for HTML.
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { isLoopbackAuthority } from "../shared/loopback.ts";
 import { authorizeHandler } from "./authorize.ts";
+import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
 import { generateSigningKey, jwks } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
@@ -24,6 +28,7 @@ import { rateLimitPerAddress } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
+import { openStateDir, type StateFileWriter } from "./state-file.ts";
 import { noStore, tokenHandler } from "./token.ts";
 
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
@@ -70,17 +75,27 @@ export function stateOf(app: express.Express): AsState {
   return app.locals.state as AsState;
 }
 
+/** The writer of the state file (A12) behind an app, when a state directory is configured. */
+export function stateFileOf(app: express.Express): StateFileWriter | undefined {
+  return app.locals.stateFile as StateFileWriter | undefined;
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  // A7: a fresh ES256 key pair per process.
-  const key = await generateSigningKey();
-  const state = createState(config, key, logger, now, { ...DEFAULT_LIMITS, ...options.limits });
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // A12: with a state directory, the key (and clients, refresh-token families) kept there, if usable.
+  const stateDir = config.stateDir ? await openStateDir(config.stateDir, config, limits, logger) : undefined;
+  // A7: otherwise a fresh ES256 key pair per process.
+  const key = stateDir?.key ?? (await generateSigningKey());
+  const state = createState(config, key, logger, now, limits);
+  const stateFile = stateDir?.attach(state);
   const metadata = authorizationServerMetadata(config);
 
   const app = express();
   app.disable("x-powered-by");
   app.locals.state = state;
+  app.locals.stateFile = stateFile;
 
   const json = express.json({ limit: BODY_LIMIT });
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
@@ -91,8 +106,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // DNS-rebinding defence: a browser page whose name resolves to 127.0.0.1 still sends its own Host.
   // This AS auto-consents, so it answers only requests addressed to it by a loopback name (RFC 9110 §7.2).
   app.use((req, _res, next) => {
-    const host = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? "");
-    if (!host) throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    if (!isLoopbackAuthority(req.headers.host ?? "")) {
+      throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
+    }
     next();
   });
 
@@ -111,12 +127,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included.
   app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
+  // A12: these are the requests that change what the state file keeps.
+  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
-  app.get("/authorize", authorizeHandler(state));
+  // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
+  const consent = config.consent === "prompt" ? createConsent(state) : undefined;
+  app.get("/authorize", authorizeHandler(state, consent?.prompt));
+  if (consent) app.post("/authorize", form, consent.submit);
   app.post("/token", form, tokenHandler(state));
   app.post("/revoke", form, revokeHandler(state));
 
-  for (const path of [METADATA_PATH, jwksPath, "/healthz", "/authorize"]) app.all(path, onlyAllow("GET"));
+  for (const path of [METADATA_PATH, jwksPath, "/healthz"]) app.all(path, onlyAllow("GET"));
+  app.all("/authorize", onlyAllow(consent ? "GET, POST" : "GET"));
   for (const path of ["/register", "/token", "/revoke"]) app.all(path, onlyAllow("POST"));
 
   app.use((req) => {

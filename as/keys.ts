@@ -1,10 +1,12 @@
 /**
  * The AS's signing key and its access tokens (A7).
  *
- * One ES256 key pair, generated at start-up with jose and never written anywhere (demo: tokens die with
- * the process). The public half is published at `jwks_uri` (RFC 8414 §2) for the RS to verify with.
+ * One ES256 key pair, generated at start-up with jose. It is kept only in memory (tokens die with the
+ * process) unless a state directory is configured (A12, `state-file.ts`), which keeps its private JWK so
+ * tokens signed before a restart still verify. The public half is published at `jwks_uri` (RFC 8414 §2)
+ * for the RS to verify with.
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { calculateJwkThumbprint, CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 
 export const ACCESS_TOKEN_ALG = "ES256";
 /** RFC 9068 §2.1: the `typ` header of a JWT access token. */
@@ -18,8 +20,24 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-export async function generateSigningKey(): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG);
+/** A new key pair; `extractable` lets the private key be exported, which only the state file needs. */
+export async function generateSigningKey({ extractable = false } = {}): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable });
+  return signingKey(privateKey, publicKey);
+}
+
+/** The key pair of a private EC JWK (`d`, `x`, `y`) — as kept in the state file (A12). Throws if it is not one. */
+export async function importSigningKey({ kty, crv, x, y, d }: JWK): Promise<SigningKey> {
+  const privateKey = await importJWK({ kty, crv, x, y, d }, ACCESS_TOKEN_ALG, { extractable: true });
+  const publicKey = await importJWK({ kty, crv, x, y }, ACCESS_TOKEN_ALG);
+  if (!("type" in privateKey) || !("type" in publicKey)) throw new TypeError("not an EC key pair");
+  // The public half (x, y) must belong to the private scalar d: sign, then verify with the public half.
+  const probe = await new CompactSign(new TextEncoder().encode("probe")).setProtectedHeader({ alg: ACCESS_TOKEN_ALG }).sign(privateKey);
+  await compactVerify(probe, publicKey);
+  return signingKey(privateKey, publicKey);
+}
+
+async function signingKey(privateKey: CryptoKey, publicKey: CryptoKey): Promise<SigningKey> {
   const jwk = await exportJWK(publicKey);
   // RFC 7638 thumbprint as `kid`: stable for the key, and says nothing else.
   const kid = await calculateJwkThumbprint(jwk);

@@ -9,10 +9,9 @@
  * Authorization (A4): exact string comparison, except that for the loopback IP literals the port is
  * ignored (RFC 8252 §7.3; OAuth 2.1 §8.4.2: the AS "MUST allow any port" for loopback IP redirect URIs).
  */
+import { hostAlternation, LOOPBACK_HOSTS, LOOPBACK_IP_HOSTS, type LoopbackHost } from "../shared/loopback.ts";
 
 export const MAX_REDIRECT_URI_LENGTH = 2000;
-
-export type LoopbackHost = "127.0.0.1" | "[::1]" | "localhost";
 
 export type RedirectUriVerdict =
   | { ok: true; scheme: "http" | "https"; host: LoopbackHost }
@@ -22,7 +21,7 @@ export type RedirectUriVerdict =
 // stored and compared as a string (A4), so only the canonical lowercase spelling is accepted.
 const SCHEME = /^(https?):\/\//;
 // The authority: a loopback host literally, then an optional port 1–65535 without leading zeros.
-const AUTHORITY = /^(127\.0\.0\.1|\[::1\]|localhost)(?::([1-9][0-9]{0,4}))?$/;
+const AUTHORITY = new RegExp(`^(${hostAlternation(LOOPBACK_HOSTS)})(?::([1-9][0-9]{0,4}))?$`);
 // RFC 3986 §3.3 / §3.4: path and query characters (pchar, "/" and "?"), percent-encoding checked below.
 const PATH_AND_QUERY = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*)?(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
 
@@ -74,7 +73,7 @@ export function validateRedirectUri(raw: string): RedirectUriVerdict {
 }
 
 // A redirect URI whose host is a loopback IP literal, split around its optional port.
-const LOOPBACK_IP_URI = /^(https?:\/\/(?:127\.0\.0\.1|\[::1\]))(?::([1-9][0-9]{0,4}))?([/?].*)?$/s;
+const LOOPBACK_IP_URI = new RegExp(`^(https?://${hostAlternation(LOOPBACK_IP_HOSTS)})(?::([1-9][0-9]{0,4}))?([/?].*)?$`, "s");
 
 /** `uri` without its port when its host is a loopback IP literal; `undefined` for any other URI. */
 function withoutLoopbackPort(uri: string): string | undefined {

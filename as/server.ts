@@ -14,12 +14,13 @@
  *   6. POST /revoke ends a grant (RFC 7009)
  *
  * Demo-only shortcuts: plain http on loopback, one auto-consenting user, in-memory stores (lost on
- * restart, capped), a signing key generated at start-up, DCR instead of client ID metadata documents.
+ * restart, capped — unless AS_STATE_DIR keeps them, as `pnpm dev` does: state-file.ts), a signing key
+ * generated at start-up, DCR instead of client ID metadata documents.
  */
 import { loadConfig } from "../shared/config.ts";
 import { listenLoopback, runServerEntry } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
-import { createApp } from "./app.ts";
+import { createApp, stateFileOf } from "./app.ts";
 import { METADATA_PATH } from "./metadata.ts";
 
 await runServerEntry("as", async () => {
@@ -27,7 +28,10 @@ await runServerEntry("as", async () => {
   // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
   const { server, address } = await listenLoopback(requested.asPort);
   const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
-  server.on("request", await createApp(config, { logger: createLogger("[as]") }));
+  const app = await createApp(config, { logger: createLogger("[as]") });
+  server.on("request", app);
+  // A12: whatever changed since the last save is written on the way out (SIGTERM, SIGINT, or a crash).
+  process.once("exit", () => stateFileOf(app)?.flush());
 
   console.log(`[as] listening on http://127.0.0.1:${address.port}`);
   console.log(`[as] metadata: ${config.issuer}${METADATA_PATH}`);

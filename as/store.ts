@@ -75,6 +75,12 @@ export class BoundedStore<V> {
     this.#entries.delete(key);
   }
 
+  /** The live entries, oldest first, with their retention time (for the state file, A12). */
+  *entries(): Generator<[key: string, value: V, retainUntil: number]> {
+    const now = this.#now();
+    for (const [key, entry] of this.#entries) if (entry.retainUntil > now) yield [key, entry.value, entry.retainUntil];
+  }
+
   /** Drop every entry past its retention time. */
   sweep(): void {
     const now = this.#now();

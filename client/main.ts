@@ -37,14 +37,15 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
-import { connectClient } from "./connect.ts";
-import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./errors.ts";
-import { describeExchange } from "./exchanges.ts";
-import { ExchangeRecorder, type RecordedExchange } from "./recorder.ts";
-import { checklistLines, jsonReport, styleFor } from "./report.ts";
-import { InsufficientScopeError } from "./step-up.ts";
-import { isLoopbackUrl, runStory, ServerUnreachableError } from "./story.ts";
-import { renderTranscript } from "./transcript.ts";
+import { isLoopbackUrl } from "../shared/loopback.ts";
+import { connectClient } from "./demo/connect.ts";
+import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
+import { describeExchange } from "./demo/exchanges.ts";
+import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
+import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
+import { InsufficientScopeError } from "./step-up/index.ts";
+import { runStory, ServerUnreachableError } from "./demo/story.ts";
+import { renderTranscript } from "./demo/transcript.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
        pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]`;

@@ -90,7 +90,9 @@ try {
   // ---- 1. free ports ----
   const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
   stop.signal.throwIfAborted();
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+  // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
+  // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
   const issuer = `http://127.0.0.1:${asPort}`;
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 

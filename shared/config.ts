@@ -3,11 +3,10 @@
  * always the IPv4 loopback address (SPEC §1) — a demo AS that hands out tokens must never be reachable
  * from another machine.
  */
-
-export const LOOPBACK_HOST = "127.0.0.1";
+import path from "node:path";
+import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {
-  host: typeof LOOPBACK_HOST;
   asPort: number;
   rsPort: number;
   /** RFC 8414 §2: the issuer identifier, byte-equal to the discovery base. */
@@ -29,6 +28,20 @@ export interface Config {
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
   jwksCacheMaxAgeMs: number;
+  /** A12: where the AS keeps clients, signing key and refresh-token families across restarts (absolute path); unset = memory only. */
+  stateDir: string | undefined;
+  /** A11: `auto` grants what policy allows at once (headless); `prompt` shows a consent page (`AS_CONSENT`). */
+  consent: "auto" | "prompt";
+  /** Confidential clients registered by configuration rather than DCR (`AS_CLIENTS`, a JSON array). */
+  preRegisteredClients: PreRegisteredClientSetting[];
+}
+
+/** One entry of `AS_CLIENTS`; the AS applies the DCR redirect-URI policy to it before it starts. */
+export interface PreRegisteredClientSetting {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  client_name?: string;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +71,38 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function consentMode(env: Env): Config["consent"] {
+  const raw = env.AS_CONSENT || "auto";
+  if (raw !== "auto" && raw !== "prompt") throw new ConfigError(`AS_CONSENT must be "auto" or "prompt", got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `AS_CLIENTS`: `[{"client_id":…,"client_secret":…,"redirect_uris":[…],"client_name"?:…}]` — shape only. */
+function preRegisteredClients(env: Env): PreRegisteredClientSetting[] {
+  const raw = env.AS_CLIENTS;
+  if (raw === undefined || raw.trim() === "") return [];
+  const refuse = (why: string) => new ConfigError(`AS_CLIENTS ${why}; expected [{"client_id":"…","client_secret":"…","redirect_uris":["http://127.0.0.1/callback"]}]`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw refuse("is not JSON");
+  }
+  if (!Array.isArray(value)) throw refuse("must be a JSON array");
+  const isString = (v: unknown): v is string => typeof v === "string" && v !== "";
+  return value.map((entry: unknown, i) => {
+    const { client_id, client_secret, redirect_uris, client_name } = (entry ?? {}) as Record<string, unknown>;
+    if (!isString(client_id)) throw refuse(`[${i}].client_id must be a non-empty string`);
+    // RFC 6749 §2.3.1 sets no length; a short secret is guessable, so ask for 16 characters.
+    if (!isString(client_secret) || client_secret.length < 16) throw refuse(`[${i}].client_secret must be a string of at least 16 characters`);
+    if (!Array.isArray(redirect_uris) || redirect_uris.length === 0 || !redirect_uris.every(isString)) {
+      throw refuse(`[${i}].redirect_uris must be a non-empty array of strings`);
+    }
+    if (client_name !== undefined && !isString(client_name)) throw refuse(`[${i}].client_name must be a string`);
+    return { client_id, client_secret, redirect_uris, ...(client_name !== undefined ? { client_name } : {}) };
+  });
+}
+
 /** Refuse, with a clear message, any attempt to bind somewhere other than 127.0.0.1 (A1, R1). */
 function assertLoopbackBind(env: Env): void {
   for (const name of ["HOST", "AS_HOST", "RS_HOST"]) {
@@ -78,7 +123,6 @@ export function loadConfig(env: Env = process.env): Config {
   const resource = `http://${LOOPBACK_HOST}:${rsPort}/mcp`;
   const grantable = (env.AS_GRANTABLE_SCOPES ?? "files:read files:write").split(/\s+/).filter(Boolean);
   return {
-    host: LOOPBACK_HOST,
     asPort,
     rsPort,
     issuer,
@@ -92,6 +136,9 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
+    stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
+    consent: consentMode(env),
+    preRegisteredClients: preRegisteredClients(env),
   };
 }
 

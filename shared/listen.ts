@@ -5,7 +5,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RequestListener } from "node:http";
-import { ConfigError, LOOPBACK_HOST } from "./config.ts";
+import { ConfigError } from "./config.ts";
+import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Listening {
   server: http.Server;

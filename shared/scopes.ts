@@ -1,5 +1,5 @@
 /**
- * Scope algebra shared by the AS, the RS and the client.
+ * Scope algebra shared by the AS and the RS (the client's own set helpers: client/step-up/scope-set.ts).
  *
  * A scope string is a space-delimited list (RFC 6749 §3.3). Sets here are arrays that keep first-seen
  * order, so what goes on the wire is predictable and readable.
@@ -7,7 +7,6 @@
 
 /** The AS's catalog, in catalog order (SPEC §2). */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
-export type CatalogScope = (typeof SCOPE_CATALOG)[number];
 
 /** SPEC §2: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies. */
 const IMPLIES: Record<string, readonly string[]> = {
@@ -30,16 +29,6 @@ export function formatScope(scopes: readonly string[]): string {
 /** Order-preserving set union of any number of scope strings or lists. */
 export function scopeUnion(...sets: Array<string | readonly string[] | undefined | null>): string[] {
   return parseScope(sets.flatMap((set) => parseScope(set)));
-}
-
-/** True when `candidate` holds every scope of `base` and at least one more (plain set semantics). */
-export function isStrictSuperset(
-  candidate: string | readonly string[] | undefined,
-  base: string | readonly string[] | undefined,
-): boolean {
-  const c = new Set(parseScope(candidate));
-  const b = new Set(parseScope(base));
-  return c.size > b.size && [...b].every((s) => c.has(s));
 }
 
 /** Every scope the given scopes grant, the hierarchy included (SPEC §2). */

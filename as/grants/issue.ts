@@ -19,7 +19,7 @@ export interface TokenResponse {
 }
 
 /** How many live access-token ids a family remembers (for revocation); older ones are dropped first. */
-const MAX_ACCESS_TOKENS_PER_FAMILY = 50;
+export const MAX_ACCESS_TOKENS_PER_FAMILY = 50;
 
 export async function issueTokens(
   state: AsState,

@@ -1,13 +1,13 @@
 /**
  * The client story (D1–D8) in-process against the real AS and RS on port 0, then the recorded
- * exchanges read directly — independently of client/checks.ts — for the properties the issue names.
+ * exchanges read directly — independently of client/demo/checks.ts — for the properties the issue names.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { connectClient } from "../../client/connect.ts";
-import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
-import { runStory, type StoryRun } from "../../client/story.ts";
+import { connectClient } from "../../client/demo/connect.ts";
+import { ExchangeRecorder, type RecordedExchange } from "../../client/demo/recorder.ts";
+import { runStory, type StoryRun } from "../../client/demo/story.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;

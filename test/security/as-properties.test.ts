@@ -14,8 +14,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { redirectUriMatches, validateRedirectUri } from "../../as/redirect-uri.ts";
+import { isStrictScopeSuperset as isStrictSuperset } from "../../client/step-up/index.ts";
 import {
-  isStrictSuperset,
   parseScope,
   satisfiesScope,
   SCOPE_CATALOG,

@@ -1,7 +1,7 @@
 /**
  * Issue 6 — property-based tests across the two ends of a `WWW-Authenticate` challenge:
  *
- *   resource-server/challenge.ts (formats what the RS sends)  →  client/challenge.ts (parses it)
+ *   resource-server/challenge.ts (formats what the RS sends)  →  client/step-up/challenge.ts (parses it)
  *
  * 1. The client's parser never throws and always returns well-formed results, on arbitrary strings and
  *    on strings assembled from challenge-like pieces (quotes, backslashes, commas, `=`, token68, spaces).
@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { findBearerChallenge, parseWWWAuthenticate } from "../../client/challenge.ts";
+import { findBearerChallenge, parseWWWAuthenticate } from "../../client/step-up/index.ts";
 import {
   formatChallenge,
   insufficientScopeChallenge,
@@ -174,7 +174,7 @@ test("an error_description that imitates parameters (scope=…, quotes, commas) 
 
 // RFC 9110 §11.2: an auth-param name is any token. The RS formatter emits any token name; the client
 // should read each one back — names that are also members of Object.prototype ("constructor",
-// "__proto__") included (client/challenge.ts checks `Object.hasOwn`, not `in`).
+// "__proto__") included (client/step-up/challenge.ts checks `Object.hasOwn`, not `in`).
 test(
   "any token-named parameter the RS formatter emits is read back by the client",
   () => {

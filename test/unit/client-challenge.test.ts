@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { findBearerChallenge, parseWWWAuthenticate } from "../../client/challenge.ts";
+import { findBearerChallenge, parseWWWAuthenticate } from "../../client/step-up/index.ts";
 
 const PRM = "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp";
 

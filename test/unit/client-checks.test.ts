@@ -1,12 +1,12 @@
 /**
  * The story's verdicts are themselves tested: a check that cannot fail proves nothing. Here D8's
- * (client/checks.ts `verifyHardening`) against recorded exchanges written by hand.
+ * (client/demo/checks.ts `verifyHardening`) against recorded exchanges written by hand.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { verifyHardening } from "../../client/checks.ts";
-import { Evidence, type Parties } from "../../client/exchanges.ts";
-import type { RecordedExchange } from "../../client/recorder.ts";
+import { verifyHardening } from "../../client/demo/checks.ts";
+import { Evidence, type Parties } from "../../client/demo/exchanges.ts";
+import type { RecordedExchange } from "../../client/demo/recorder.ts";
 
 const ISSUER = "http://127.0.0.1:3001";
 const SERVER = "http://127.0.0.1:3000/mcp";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExchangeRecorder, FetchTimeoutError, withTimeout } from "../../client/recorder.ts";
-import { HeadlessOAuthClientProvider } from "../../client/provider.ts";
+import { ExchangeRecorder, FetchTimeoutError, withTimeout } from "../../client/demo/recorder.ts";
+import { HeadlessOAuthClientProvider } from "../../client/demo/provider.ts";
 
 const JWT = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJkZW1vLXVzZXIifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
 

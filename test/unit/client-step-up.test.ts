@@ -8,8 +8,7 @@ import {
   StepUpAttempts,
   withStepUp,
   type StepUpAuthorizer,
-} from "../../client/step-up.ts";
-import { scopeUnion } from "../../shared/scopes.ts";
+} from "../../client/step-up/index.ts";
 
 test("computeScopeUnion: requested ∪ granted ∪ challenged, first-seen order, no duplicates", () => {
   assert.deepEqual(computeScopeUnion("files:read", "files:read", "files:write"), ["files:read", "files:write"]);
@@ -35,8 +34,6 @@ test("computeScopeUnion tolerates whitespace, empty strings and undefined", () =
 test("computeScopeUnion with granted = requested (token response omitted scope) keeps the request", () => {
   const requested = "files:read files:write";
   assert.deepEqual(computeScopeUnion(requested, requested, "files:write"), ["files:read", "files:write"]);
-  // It is shared/scopes.ts's union, not a second implementation.
-  assert.deepEqual(computeScopeUnion("x y", "y z", "w"), scopeUnion("x y", "y z", "w"));
 });
 
 test("isStrictScopeSuperset decides refresh (false) versus fresh authorization (true)", () => {
@@ -86,19 +83,17 @@ const INSUFFICIENT = (scope: string) => ({
 /**
  * A stand-in AS that issues tokens `t1`, `t2`, … and counts what it was asked to do. It grants what
  * `grantable` allows (mutate the array to change its policy), refuses a request of which it may grant
- * nothing with `access_denied`, and keeps `requested` as asked (no C4.4 bookkeeping: the rules under
- * test must not depend on it).
+ * nothing with `access_denied`. It keeps no requested set: the middleware does (C4.4). Its refresh
+ * reports the grant `narrowTo` when set (an AS may narrow a grant on refresh).
  */
 function fakeAuthorizer(grantable = ["files:read", "files:write"]) {
   let token: string | undefined;
   let granted: string[] = [];
-  let requested: string[] = [];
-  const asked = { authorize: [] as string[][], refresh: 0, tokens: 0 };
+  const asked = { authorize: [] as string[][], refresh: 0, tokens: 0, narrowTo: undefined as string[] | undefined };
   const issue = () => (token = `t${++asked.tokens}`);
   const authorizer: StepUpAuthorizer = {
     accessToken: () => token,
     grantedScope: () => granted,
-    requestedScope: () => requested,
     canRefresh: () => token !== undefined,
     authorize: async (scope) => {
       await new Promise((r) => setTimeout(r, 5));
@@ -106,12 +101,12 @@ function fakeAuthorizer(grantable = ["files:read", "files:write"]) {
       if (!scope.some((s) => grantable.includes(s))) {
         throw Object.assign(new Error("authorization refused: access_denied"), { error: "access_denied" });
       }
-      requested = scope;
       granted = scope.filter((s) => grantable.includes(s));
       issue();
     },
     refresh: async () => {
       asked.refresh++;
+      if (asked.narrowTo) granted = asked.narrowTo;
       issue();
       return true;
     },
@@ -208,15 +203,25 @@ test("401 whose challenge asks for more than the held grant: no refresh, one aut
   assert.deepEqual(seen, ["Bearer t1", "Bearer t2"]);
 });
 
-test("401 while more was requested than granted (a partial grant earlier): no refresh, authorize the union", async () => {
-  const { authorizer, asked } = fakeAuthorizer(["files:read"]);
-  await authorizer.authorize(["files:read", "files:write"], {}); // t1: asked read+write, granted read only
-  const { next, seen } = refusingFirstToken('Bearer error="invalid_token"');
-  const response = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("list-files"));
-  assert.equal(response.status, 200);
-  assert.equal(asked.refresh, 0, "the union (requested ∪ granted) is wider than the grant: a refresh cannot give it");
-  assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write"]);
-  assert.deepEqual(seen, ["Bearer t1", "Bearer t2"]);
+test("401 while more was requested than granted (a refresh narrowed the grant): no refresh, authorize the union", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  const seen: Array<string | null> = [];
+  // No token → 401 asking for read+write; then t2 (the refreshed token) → 401; anything else runs.
+  const next = async (_url: string | URL, init?: RequestInit) => {
+    const auth = new Headers(init?.headers).get("authorization");
+    seen.push(auth);
+    if (auth === null) return new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer scope="files:read files:write"' } });
+    if (auth === "Bearer t2") return new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
+    return new Response("{}", { status: 200 });
+  };
+  const fetchFn = withStepUp(authorizer, { resource: "r" })(next);
+  assert.equal((await fetchFn("http://x/mcp", call("list-files"))).status, 200); // t1: read+write, requested read+write
+  asked.narrowTo = ["files:read"];
+  assert.equal(await authorizer.refresh(), true); // t2, and the AS reports only files:read
+  assert.equal((await fetchFn("http://x/mcp", call("list-files"))).status, 200);
+  assert.equal(asked.refresh, 1, "only the refresh above: the union (requested ∪ granted) is wider than the grant");
+  assert.deepEqual(asked.authorize, [["files:read", "files:write"], ["files:read", "files:write"]]);
+  assert.deepEqual(seen, [null, "Bearer t1", "Bearer t2", "Bearer t3"]);
 });
 
 test("401 with nothing wider needed: one refresh, no authorization (C5)", async () => {

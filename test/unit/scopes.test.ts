@@ -4,7 +4,6 @@ import {
   parseScope,
   formatScope,
   scopeUnion,
-  isStrictSuperset,
   satisfiesScope,
   inCatalogOrder,
 } from "../../shared/scopes.ts";
@@ -24,15 +23,6 @@ test("scopeUnion is an order-preserving set union", () => {
     "files:admin",
   ]);
   assert.deepEqual(scopeUnion(undefined, ""), []);
-});
-
-test("isStrictSuperset uses plain set semantics", () => {
-  assert.equal(isStrictSuperset("files:read files:write", "files:read"), true);
-  assert.equal(isStrictSuperset("files:write files:read", "files:read files:write"), false);
-  assert.equal(isStrictSuperset("files:read", "files:read files:write"), false);
-  assert.equal(isStrictSuperset("files:write", "files:read"), false, "not a superset: files:read missing");
-  assert.equal(isStrictSuperset("files:read", undefined), true);
-  assert.equal(isStrictSuperset("", ""), false);
 });
 
 test("hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {

@@ -6,7 +6,7 @@
  * and **no `authProvider`** (SPEC §5.1): every 401/403 branch of the v1 transport is guarded by the
  * provider, so the SDK's own 403 handling (replace the scope, refresh first) can never run. The
  * recorder is the innermost fetch here and, with a timeout, the `fetchFn` of every auth primitive.
- * The `Client` starts a new MCP session when the server no longer knows its own (client/session.ts),
+ * The `Client` starts a new MCP session when the server no longer knows its own (session.ts),
  * over a new transport on the same fetch chain.
  * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
  */
@@ -16,9 +16,7 @@ import { Authorizer } from "./authorizer.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
 import { ExchangeRecorder, withTimeout } from "./recorder.ts";
 import { SessionRenewingClient } from "./session.ts";
-import { withStepUp } from "./step-up.ts";
-
-export { isConnectionError } from "./errors.ts";
+import { withStepUp, type StepUpMiddleware } from "../step-up/index.ts";
 
 export interface ConnectOptions {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -42,6 +40,8 @@ export interface McpClientHandle {
   /** The transport of the current MCP session (a new one after the session was renewed). */
   readonly transport: StreamableHTTPClientTransport;
   authorizer: Authorizer;
+  /** The step-up middleware in the fetch chain (it keeps the requested set, C4.4). */
+  stepUp: StepUpMiddleware;
   recorder: ExchangeRecorder;
   /** Runs initialize (meeting the first 401, and so the whole authorization, on the way). */
   connect(): Promise<void>;
@@ -61,11 +61,12 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
     clientName: options.clientName,
   });
   const authorizer = new Authorizer({ serverUrl: options.serverUrl, provider, fetchFn: authFetch });
-  const fetchWithStepUp = withStepUp(authorizer, {
+  const stepUp = withStepUp(authorizer, {
     resource: options.serverUrl,
     onInsufficientScope: options.onInsufficientScope,
     maxStepUpAttempts: options.maxStepUpAttempts,
-  })(recorder.fetch);
+  });
+  const fetchWithStepUp = stepUp(recorder.fetch);
 
   // No authProvider, on purpose (see the header). A failed connect() leaves the v1 transport
   // unusable, so a retry needs a new client from this function.
@@ -82,6 +83,7 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
       return transport;
     },
     authorizer,
+    stepUp,
     recorder,
     connect: async () => {
       try {

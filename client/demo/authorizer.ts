@@ -7,7 +7,7 @@
  *   → startAuthorization (PKCE S256, state, resource) → headless follow (provider.ts)
  *   → exchangeAuthorization | refreshAuthorization (with `resource`, RFC 8707)
  *
- * It implements `StepUpAuthorizer`: step-up.ts decides *when* to authorize or refresh, this file *how*.
+ * It implements `StepUpAuthorizer`: client/step-up/step-up.ts decides *when* to authorize or refresh, this file *how*.
  *
  * An AS that restarted has forgotten this client, its grants and its signing key; it answers the
  * stale `client_id` with `invalid_client` (RFC 6749 §5.2 at the token endpoint; as a 400 JSON error at
@@ -24,12 +24,11 @@ import {
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { formatScope, parseScope, scopeUnion } from "../shared/scopes.ts";
-import { AuthorizationResponseError } from "./callback.ts";
+import { formatScope, parseScope, type StepUpAuthorizer } from "../step-up/index.ts";
+import { AuthorizationResponseError } from "./authorization-response.ts";
 import { discoverAuthorizationServer, type Discovered } from "./discovery.ts";
-import { reachingAuthorizationServer } from "./errors.ts";
+import { reachingAuthorizationServer } from "./unreachable.ts";
 import type { HeadlessOAuthClientProvider, NativeClientMetadata } from "./provider.ts";
-import type { StepUpAuthorizer } from "./step-up.ts";
 
 export interface AuthorizerOptions {
   /** The MCP endpoint the client connects to. */
@@ -44,7 +43,6 @@ export class Authorizer implements StepUpAuthorizer {
   private readonly provider: HeadlessOAuthClientProvider;
   private readonly fetchFn: FetchLike;
   private discovered?: Discovered;
-  private requested: string[] = [];
   private granted: string[] = [];
 
   constructor(options: AuthorizerOptions) {
@@ -58,9 +56,6 @@ export class Authorizer implements StepUpAuthorizer {
   }
   grantedScope(): string[] {
     return [...this.granted];
-  }
-  requestedScope(): string[] {
-    return [...this.requested];
   }
   canRefresh(): boolean {
     return Boolean(this.provider.tokens()?.refresh_token);
@@ -181,13 +176,8 @@ export class Authorizer implements StepUpAuthorizer {
       resource: d.resource, // RFC 8707 §2.1
     });
     this.provider.saveCodeVerifier(codeVerifier);
-    try {
-      await this.provider.redirectToAuthorization(authorizationUrl);
-    } catch (error) {
-      // RFC 6749 §4.1.2.1 access_denied: the AS granted none of it; the held grant stays.
-      if (oauthErrorCode(error) === "access_denied") this.dropDeclined(requested);
-      throw error;
-    }
+    // RFC 6749 §4.1.2.1 access_denied rejects here: the AS granted none of it; the held grant stays.
+    await this.provider.redirectToAuthorization(authorizationUrl);
     const tokens = await exchangeAuthorization(d.issuer, {
       metadata: d.metadata,
       clientInformation,
@@ -199,29 +189,17 @@ export class Authorizer implements StepUpAuthorizer {
     });
     // RFC 6749 §5.1: a response without `scope` granted exactly what was requested.
     this.granted = tokens.scope !== undefined ? parseScope(tokens.scope) : requested;
-    this.provider.saveTokens(tokens);
-    this.dropDeclined(requested); // RFC 6749 §3.3: the AS may have granted less
-  }
-
-  /**
-   * C4.4, at the end of every authorization, whatever started it (a 403 step-up, a 401, the first
-   * connect): requested := asked ∩ granted. A scope the AS declined (a partial grant, or
-   * `access_denied`) is not asked for again, so later step-ups for other operations do not keep
-   * re-asking for it (D6 refreshes after D5).
-   */
-  private dropDeclined(asked: string[]): void {
-    this.requested = asked.filter((s) => this.granted.includes(s));
+    this.provider.saveTokens(tokens); // RFC 6749 §3.3: the AS may have granted less (step-up.ts reacts, C4.4)
   }
 
   /**
    * The AS answered `invalid_client`: forget the registration and the refresh token (the grant died
    * with the client). The access token stays until a new one replaces it: it is a self-contained JWT
    * that the RS may still accept (only the RS can say, with a 401), and dropping it would make a
-   * concurrent request take "the token changed" for "another request already recovered". What was
-   * asked for stays too (requested ∪ granted), so the next authorization asks for no less (C5).
+   * concurrent request take "the token changed" for "another request already recovered". The held
+   * grant's scope stays too, so the next authorization (step-up.ts's union) asks for no less (C5).
    */
   private forgetRegistration(): void {
-    this.requested = scopeUnion(this.requested, this.granted);
     this.provider.invalidateCredentials("client");
     this.dropRefreshToken();
   }

@@ -1,15 +1,15 @@
 /**
  * Scope step-up for an MCP client (SEP-2350, MCP 2026-07-28 "Step-Up Authorization Flow"), as a
- * fetch middleware you can lift into your own client. It needs three small companions: its error
- * (client/insufficient-scope-error.ts), a `WWW-Authenticate` parser (client/challenge.ts,
- * `findBearerChallenge`) and the scope set helpers (shared/scopes.ts: `parseScope`, `formatScope`,
- * `scopeUnion`, `isStrictSuperset`). The AS side is
- * yours to supply, as a `StepUpAuthorizer` (ours: client/authorizer.ts).
+ * fetch middleware you can lift into your own client: copy the whole `client/step-up/` folder. It
+ * imports the MCP SDK (one type) and its own folder, nothing else: its error
+ * (insufficient-scope-error.ts), a `WWW-Authenticate` parser (challenge.ts) and the scope-set helpers
+ * (scope-set.ts). The AS side is yours to supply, as a `StepUpAuthorizer` (the demo's:
+ * client/demo/authorizer.ts); the public API is index.ts.
  *
- * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`
- * (SPEC §5.1): every 401/403 branch inside the transport is guarded by the provider, so the SDK's own
- * 403 handling — which *replaces* the requested scope with the challenged one and refreshes first —
- * never runs. This module decides *when* to authorize or refresh; the authorizer knows *how*.
+ * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`:
+ * every 401/403 branch inside the transport is guarded by the provider, so the SDK's own 403 handling
+ * — which *replaces* the requested scope with the challenged one and refreshes first — never runs.
+ * This module decides *when* to authorize or refresh, and *what* to ask for; the authorizer knows *how*.
  *
  * On `403` + `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`:
  *   1. scope := requested ∪ granted ∪ challenged (order-preserving set union);
@@ -17,8 +17,9 @@
  *      a refresh cannot widen scope); otherwise the normal path (refresh when possible);
  *   3. resend the original request with the new token;
  *   4. the AS granted less than the challenge needs, or nothing (`access_denied`) ⇒
- *      `InsufficientScopeError("declined")`; the authorizer drops the declined scopes from the
- *      requested set (requested := granted), so they are not asked for again;
+ *      `InsufficientScopeError("declined")`; after every authorization (whatever started it) the
+ *      declined scopes leave the requested set (requested := asked ∩ granted), so they are not asked
+ *      for again — this module keeps the requested set, so any authorizer gets the rule;
  *   5. at most `maxStepUpAttempts` step-ups per (resource, operation), counted across requests, reset
  *      on success ⇒ `InsufficientScopeError("retry-limit")`;
  *   6. `onInsufficientScope: "throw"` ⇒ `InsufficientScopeError("throw-mode")` at once, no AS traffic.
@@ -27,66 +28,10 @@
  * in flight (the transport's SSE GET can race a POST).
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { formatScope, isStrictSuperset, parseScope, scopeUnion } from "../shared/scopes.ts";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";
+import { operationOf, StepUpAttempts } from "./attempts.ts";
 import { InsufficientScopeError, type InsufficientScopeReason } from "./insufficient-scope-error.ts";
-
-export { InsufficientScopeError, type InsufficientScopeDetails, type InsufficientScopeReason } from "./insufficient-scope-error.ts";
-
-/** A scope string (space-delimited, RFC 6749 §3.3) or a list of scopes. */
-export type ScopeInput = string | readonly string[] | undefined | null;
-
-/**
- * C4.1: the scope to ask for on step-up — requested ∪ granted ∪ challenged, set semantics, first-seen
- * order, whitespace-tolerant. Pass `granted = requested` when the token response omitted `scope`.
- */
-export function computeScopeUnion(requested: ScopeInput, granted: ScopeInput, challenged: ScopeInput): string[] {
-  return scopeUnion(requested, granted, challenged);
-}
-
-/** C4.2: does `candidate` hold every scope of `held` and at least one more? (then only a new grant helps) */
-export function isStrictScopeSuperset(candidate: ScopeInput, held: ScopeInput): boolean {
-  return isStrictSuperset(candidate ?? undefined, held ?? undefined);
-}
-
-/** C4.5 bookkeeping: step-ups per (resource, operation), surviving across requests. */
-export class StepUpAttempts {
-  private readonly counts = new Map<string, number>();
-  constructor(readonly max = 2) {}
-  count(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
-  /** Count one more step-up, or return false when the cap is already reached. */
-  tryBegin(key: string): boolean {
-    const done = this.count(key);
-    if (done >= this.max) return false;
-    this.counts.set(key, done + 1);
-    return true;
-  }
-  /** The operation succeeded: its next failure starts from zero. */
-  reset(key: string): void {
-    this.counts.delete(key);
-  }
-}
-
-/** The operation a request performs: `tools/call:<name>`, else the JSON-RPC method(s), else the HTTP method. */
-export function operationOf(init: RequestInit | undefined): string {
-  const describe = (m: unknown): string | undefined => {
-    if (!m || typeof m !== "object" || typeof (m as { method?: unknown }).method !== "string") return undefined;
-    const { method, params } = m as { method: string; params?: { name?: unknown } };
-    return method === "tools/call" && typeof params?.name === "string" ? `tools/call:${params.name}` : method;
-  };
-  if (typeof init?.body === "string") {
-    try {
-      const parsed: unknown = JSON.parse(init.body);
-      const ops = (Array.isArray(parsed) ? parsed : [parsed]).map(describe).filter(Boolean);
-      if (ops.length > 0) return ops.join(",");
-    } catch {
-      // not JSON-RPC: fall through to the HTTP method
-    }
-  }
-  return init?.method ?? "GET";
-}
+import { computeScopeUnion, formatScope, isStrictScopeSuperset, parseScope } from "./scope-set.ts";
 
 /** What the middleware needs from the component that talks to the authorization server. */
 export interface StepUpAuthorizer {
@@ -94,11 +39,6 @@ export interface StepUpAuthorizer {
   accessToken(): string | undefined;
   /** The held grant's scope (the token response's `scope`, or what was requested when it was omitted). */
   grantedScope(): string[];
-  /**
-   * Every scope asked for so far and not declined: it accumulates across step-ups, and after an
-   * authorization that returned less than asked the declined scopes leave it (C4.4).
-   */
-  requestedScope(): string[];
   /** Whether a refresh token is held. */
   canRefresh(): boolean;
   /**
@@ -143,10 +83,18 @@ function withBearer(init: RequestInit, token: string | undefined): RequestInit {
 /** RFC 6749 §4.1.2.1 `access_denied`: the AS (or the user) refused the whole authorization request. */
 const isAccessDenied = (error: unknown) => (error as { error?: unknown } | null)?.error === "access_denied";
 
+/** The middleware: `(next) => fetch`, and the requested set it keeps. */
+export interface StepUpMiddleware {
+  (next: FetchLike): FetchLike;
+  /** Every scope asked for so far and not declined (C4.1, C4.4). */
+  requestedScope(): string[];
+}
+
 /** `(next) => fetch` with 401 recovery and SEP-2350 step-up; see the module comment for the rules. */
-export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): (next: FetchLike) => FetchLike {
+export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): StepUpMiddleware {
   const attempts = new StepUpAttempts(options.maxStepUpAttempts ?? 2);
   const lock = createLock();
+  let requested: string[] = [];
   // A backstop, not a rule: the longest sequence the rules allow is one 401 recovery, `max` step-ups
   // and the 403 that meets the cap (max + 2 rounds), plus one round that finds the token already
   // replaced by another request's step-up. Past that a server is misbehaving: the caller gets its answer.
@@ -169,16 +117,35 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   };
 
   /**
+   * Every authorization goes through here (a 403 step-up, a 401, the first connect). C4.4:
+   * requested := asked ∩ granted afterwards, also when the AS refused it all (`access_denied`, the
+   * held grant unchanged). An empty `scope` lets the authorizer choose (C3): then requested := granted.
+   */
+  async function authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void> {
+    const keepGranted = () => {
+      const granted = authorizer.grantedScope();
+      requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
+    };
+    try {
+      await authorizer.authorize(scope, hint);
+    } catch (error) {
+      if (isAccessDenied(error)) keepGranted();
+      throw error;
+    }
+    keepGranted();
+  }
+
+  /**
    * 401 (C3, C5): the token was missing, expired or revoked. Returns true when it ran a recovery,
    * false when another request had already replaced the token (then just resend with the new one).
    */
   async function recover(sentToken: string | undefined, challenge: BearerChallenge | undefined): Promise<boolean> {
     if (authorizer.accessToken() !== sentToken) return false;
     const held = authorizer.grantedScope();
-    const scope = computeScopeUnion(authorizer.requestedScope(), held, challenge?.scope);
+    const scope = computeScopeUnion(requested, held, challenge?.scope);
     // RFC 6749 §6: a refresh keeps the scope, so it only helps when nothing wider is needed.
     if (authorizer.canRefresh() && !isStrictScopeSuperset(scope, held) && (await authorizer.refresh())) return true;
-    await authorizer.authorize(scope, { resourceMetadataUrl: challenge?.resourceMetadata });
+    await authorize(scope, { resourceMetadataUrl: challenge?.resourceMetadata });
     return true;
   }
 
@@ -188,24 +155,24 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
     if (!attempts.tryBegin(capKey(operation))) throw insufficientScope("retry-limit", challenge, operation);
     const challenged = parseScope(challenge.scope);
     const held = authorizer.grantedScope();
-    const scope = computeScopeUnion(authorizer.requestedScope(), held, challenged);
+    const scope = computeScopeUnion(requested, held, challenged);
     const hint = { resourceMetadataUrl: challenge.resourceMetadata };
     try {
       if (isStrictScopeSuperset(scope, held) || !authorizer.canRefresh()) {
-        await authorizer.authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
+        await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
       } else if (!(await authorizer.refresh())) {
-        await authorizer.authorize(scope, hint); // the refresh token is dead: only a new grant helps
+        await authorize(scope, hint); // the refresh token is dead: only a new grant helps
       }
     } catch (error) {
       if (!isAccessDenied(error)) throw error;
       throw insufficientScope("declined", challenge, operation, error); // the AS granted none of it
     }
     const granted = authorizer.grantedScope();
-    // RFC 6749 §3.3 partial grant: asking again cannot help (and the authorizer will not ask for it again).
+    // RFC 6749 §3.3 partial grant: asking again cannot help (and `authorize` dropped it from `requested`).
     if (challenged.some((s) => !granted.includes(s))) throw insufficientScope("declined", challenge, operation);
   }
 
-  return (next) => async (url, init = {}) => {
+  const middleware = (next: FetchLike): FetchLike => async (url, init = {}) => {
     const operation = operationOf(init);
     // The transport sends string bodies; anything else cannot be sent twice.
     const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
@@ -237,4 +204,5 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
       await lock(() => stepUp(sentToken, challenge, operation));
     }
   };
+  return Object.assign(middleware, { requestedScope: () => [...requested] });
 }

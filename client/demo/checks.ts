@@ -6,11 +6,9 @@
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
-import { parseScope } from "../shared/scopes.ts";
-import { findBearerChallenge } from "./challenge.ts";
+import { findBearerChallenge, InsufficientScopeError, parseScope, type InsufficientScopeReason } from "../step-up/index.ts";
 import { actorOf, responseJson, type Evidence } from "./exchanges.ts";
 import type { RecordedExchange } from "./recorder.ts";
-import { InsufficientScopeError, type InsufficientScopeReason } from "./step-up.ts";
 
 /** What a `tools/call` returned, as far as the checks care. */
 export interface ToolResult {

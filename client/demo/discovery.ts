@@ -5,7 +5,7 @@
  *   → RFC 8414 authorization server metadata (at the AS), checked
  *
  * Two SDK primitives rather than `discoverOAuthServerInfo`, so each request goes out with a fetch
- * that names the right server when nothing answers (client/errors.ts), and a missing PRM is an
+ * that names the right server when nothing answers (unreachable.ts), and a missing PRM is an
  * error rather than the SDK's silent fallback to "the MCP server is its own AS".
  */
 import {
@@ -16,7 +16,7 @@ import {
 } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { AuthorizationServerMetadata, OAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { reachingAuthorizationServer } from "./errors.ts";
+import { reachingAuthorizationServer } from "./unreachable.ts";
 
 /** What discovery established, fixed for the life of the client. */
 export interface Discovered {

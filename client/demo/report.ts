@@ -3,9 +3,9 @@
  * reads too), and terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
  */
 
-import type { CheckResult } from "../shared/report.ts";
+import type { CheckResult } from "../../shared/report.ts";
 
-export { jsonReport, type CheckResult, type JsonReport } from "../shared/report.ts";
+export { jsonReport, type CheckResult, type JsonReport } from "../../shared/report.ts";
 
 export interface Style {
   bold(text: string): string;

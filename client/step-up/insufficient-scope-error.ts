@@ -1,5 +1,5 @@
 /**
- * `InsufficientScopeError` — how step-up (client/step-up.ts, SEP-2350) ends when it cannot get a token
+ * `InsufficientScopeError` — how step-up (step-up.ts, SEP-2350) ends when it cannot get a token
  * good enough for the operation. Not the SDK's server-side `InsufficientScopeError` (an OAuth
  * error-response class of the same name): import this one.
  */

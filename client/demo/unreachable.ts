@@ -73,7 +73,7 @@ export function unreachableServerMessage(error: unknown, mcpServerUrl: string): 
  * never got its answer — so a stalled authorization server is not taken for a stalled MCP server.
  * Two timers can fire: the SDK's per-request timeout (an `McpError` RequestTimeout, whose request may
  * have been waiting on the AS inside the step-up middleware), or the deadline of one AS request
- * (`FetchTimeoutError`, client/recorder.ts). `exchanges` is the client's record of the operation: its
+ * (`FetchTimeoutError`, client/demo/recorder.ts). `exchanges` is the client's record of the operation: its
  * first request that got no response is what it was waiting for (a later one, such as the
  * cancellation the SDK sends on a timeout, was cut short when it gave up). Undefined when not a timeout.
  */

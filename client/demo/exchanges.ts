@@ -2,8 +2,7 @@
  * Reading recorded exchanges: who each request went to (Client → AS or RS), a one-line description
  * for the narration and the transcript, and the queries the checks are written in.
  */
-import { parseScope } from "../shared/scopes.ts";
-import { findBearerChallenge } from "./challenge.ts";
+import { findBearerChallenge, parseScope } from "../step-up/index.ts";
 import type { RecordedExchange } from "./recorder.ts";
 
 export interface Parties {

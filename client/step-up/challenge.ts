@@ -1,7 +1,7 @@
 /**
  * `WWW-Authenticate` parsing (RFC 9110 §11.6.1), written out rather than borrowed: the v1 SDK's
  * `extractWWWAuthenticateParams` is a substring regex, so an `error_description` that mentions
- * `scope=` steers it and `scope=""` comes back as the two characters `""` (SPEC §5.1).
+ * `scope=` steers it and `scope=""` comes back as the two characters `""`.
  *
  *   WWW-Authenticate = #challenge
  *   challenge        = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
@@ -11,7 +11,7 @@
  * Commas separate both challenges and the parameters inside one, so the parser looks ahead: after a
  * comma, `name=` continues the current challenge, anything else starts the next one. It never throws;
  * what it cannot read it skips up to the next comma. One leniency: an unquoted value runs to the next
- * space, comma or quote, so the common (strictly invalid) `scope=files:read` reads as `files:read`.
+ * space, comma or quote, so the common (strictly invalid) `scope=mail:read` reads as `mail:read`.
  */
 
 export interface Challenge {

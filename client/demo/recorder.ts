@@ -5,7 +5,7 @@
  * keep a short prefix (`redact`, shared/log.ts). An SSE response body is never read or cloned.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { redact } from "../shared/log.ts";
+import { redact } from "../../shared/log.ts";
 
 export interface RecordedExchange {
   seq: number;

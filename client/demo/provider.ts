@@ -2,7 +2,7 @@
  * A headless `OAuthClientProvider` (C1, C2): the SDK's provider shape — storage for the registration,
  * tokens, PKCE verifier and discovery state — plus a `redirectToAuthorization` that needs no browser.
  * It "opens" the authorization URL by fetching it with `redirect: "manual"` and reads the AS's `302`
- * (client/callback.ts checks it); the redirect is never followed, so nothing listens on the loopback
+ * (authorization-response.ts checks it); the redirect is never followed, so nothing listens on the loopback
  * redirect URI. The demo AS consents automatically; a real AS would show a login page instead, which
  * this provider reports as "not a 302".
  */
@@ -14,8 +14,8 @@ import type {
   OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { AuthorizationResponseError, readAuthorizationResponse } from "./callback.ts";
-import { reachingAuthorizationServer } from "./errors.ts";
+import { AuthorizationResponseError, readAuthorizationResponse } from "./authorization-response.ts";
+import { reachingAuthorizationServer } from "./unreachable.ts";
 
 /**
  * RFC 8252 §7.3: a native app's loopback redirect URI. The AS must accept any port for a loopback IP

@@ -5,8 +5,8 @@ import {
   isConnectionError,
   reachingAuthorizationServer,
   unreachableServerMessage,
-} from "../../client/errors.ts";
-import { FetchTimeoutError } from "../../client/recorder.ts";
+} from "../../client/demo/unreachable.ts";
+import { FetchTimeoutError } from "../../client/demo/recorder.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 
 /** A loopback port nobody listens on (bound, then released). */

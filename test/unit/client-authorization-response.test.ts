@@ -6,7 +6,7 @@ import {
   isRegisteredRedirect,
   readAuthorizationResponse,
   type AuthorizationResponse,
-} from "../../client/callback.ts";
+} from "../../client/demo/authorization-response.ts";
 
 const ISSUER = "http://127.0.0.1:3001";
 const REDIRECT = "http://127.0.0.1:8976/callback";
