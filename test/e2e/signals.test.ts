@@ -57,8 +57,8 @@ interface Case {
 const CASES: Case[] = [
   // pnpm → the demo → its AS, RS and client (mid-story), on ports the demo picks itself.
   { script: "demo", listening: 2, processes: 5, finite: true },
-  // pnpm → concurrently → AS and RS.
-  { script: "dev", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 2, processes: 4 },
+  // pnpm → concurrently → AS and RS (state in memory: no `.state/` written into the checkout).
+  { script: "dev", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs), AS_STATE_DIR: "" }), listening: 2, processes: 4 },
   { script: "start:as", env: ([as]) => ({ AS_PORT: String(as) }), listening: 1, processes: 2 },
   { script: "start:rs", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 1, processes: 2 },
   { script: "client", args: ["--call", "list-files"], listening: 0, processes: 2, needsServer: true, finite: true },
