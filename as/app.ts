@@ -5,12 +5,14 @@
  *   GET  /.well-known/jwks.json                    signing key (RFC 7517)   (keys.ts)
  *   POST /register                                 RFC 7591 DCR             (register.ts)
  *   GET  /authorize                                RFC 6749 §4.1.1 + PKCE   (authorize.ts)
+ *   POST /authorize                                the consent form, AS_CONSENT=prompt only (consent.ts)
  *   POST /token                                    RFC 6749 §3.2            (token.ts, grants/)
  *   POST /revoke                                   RFC 7009                 (revoke.ts)
  *   GET  /healthz                                  liveness + the socket it listens on (D8)
  *
  * Every answer is JSON, errors included (Express's default HTML error page never shows), and no input
- * yields a 5xx.
+ * yields a 5xx — except the few pages meant for a person (`page.ts`): the consent page, and the
+ * `/authorize` errors that cannot redirect when a browser asks for HTML.
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
@@ -18,6 +20,7 @@ import { listeningAddressOf } from "../shared/listen.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
 import { isLoopbackAuthority } from "../shared/loopback.ts";
 import { authorizeHandler } from "./authorize.ts";
+import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
 import { generateSigningKey, jwks } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
@@ -127,11 +130,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // A12: these are the requests that change what the state file keeps.
   if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
-  app.get("/authorize", authorizeHandler(state));
+  // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
+  const consent = config.consent === "prompt" ? createConsent(state) : undefined;
+  app.get("/authorize", authorizeHandler(state, consent?.prompt));
+  if (consent) app.post("/authorize", form, consent.submit);
   app.post("/token", form, tokenHandler(state));
   app.post("/revoke", form, revokeHandler(state));
 
-  for (const path of [METADATA_PATH, jwksPath, "/healthz", "/authorize"]) app.all(path, onlyAllow("GET"));
+  for (const path of [METADATA_PATH, jwksPath, "/healthz"]) app.all(path, onlyAllow("GET"));
+  app.all("/authorize", onlyAllow(consent ? "GET, POST" : "GET"));
   for (const path of ["/register", "/token", "/revoke"]) app.all(path, onlyAllow("POST"));
 
   app.use((req) => {

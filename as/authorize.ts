@@ -5,13 +5,16 @@
  * 1. the redirect target cannot be trusted (client_id or redirect_uri missing, repeated, unknown or
  *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
  * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
- * Consent is automatic for the demo user, who may be granted only `config.grantableScopes` (SPEC §2).
+ * Failures of kind 1 answer a browser with a readable page (`error-page.ts`), everyone else with JSON.
+ * The demo user may be granted only `config.grantableScopes` (A4). With `AS_CONSENT=auto` that is
+ * granted at once; with `prompt`, once every check has passed, the user chooses on a page (`consent.ts`).
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
 import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
+import { findClient } from "./clients.ts";
 import {
   AccessDenied,
   InvalidClient,
@@ -21,6 +24,8 @@ import {
   OAuthError,
   UnsupportedResponseType,
 } from "./errors.ts";
+import { sendNotRedirectingPage } from "./error-page.ts";
+import { prefersHtml } from "./page.ts";
 import { queryParams, type Params } from "./params.ts";
 import { isS256CodeChallenge } from "./pkce.ts";
 import { redirectUriMatches } from "./redirect-uri.ts";
@@ -28,6 +33,26 @@ import { CODE_TTL_MS, DEMO_USER, type AsState, type ClientRecord } from "./state
 
 /** Scope when the request names none (SPEC A4): the minimum for basic use. */
 export const DEFAULT_SCOPE = ["files:read"];
+
+/** A request that passed every check: what a code will be bound to, and what the user may grant. */
+export interface AuthorizationRequest {
+  client: ClientRecord;
+  redirect_uri: string;
+  /** `state` to echo back, unless it was absent or repeated. */
+  state: string | undefined;
+  code_challenge: string;
+  resource: string;
+  /** What the client asked for (validated), in its order. */
+  requested: string[];
+  /** requested ∩ what the demo user may be granted, in catalog order — never empty. */
+  grantable: string[];
+}
+
+/** Where an authorization response goes. */
+export type ResponseTarget = Pick<AuthorizationRequest, "redirect_uri" | "state">;
+
+/** How `AS_CONSENT=prompt` asks the user (`consent.ts`); it answers the response itself. */
+export type ConsentPrompt = (req: Request, res: Response, request: AuthorizationRequest) => void;
 
 /** RFC 6749 §3.1.2: keep the redirect URI's own query and add ours (never rebuild it through a parser). */
 function redirectTo(redirect_uri: string, params: Record<string, string | undefined>): string {
@@ -44,7 +69,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   }
   const client_id = params.get("client_id");
   if (!client_id) throw new InvalidRequest("client_id is required");
-  const client = state.clients.get(client_id);
+  const client = findClient(state, client_id);
   // RFC 6749 §4.1.2.1: never redirect for an unknown client. The §5.2 code `invalid_client` tells a
   // client whose registration the AS forgot (e.g. after a restart) to register again.
   if (!client) throw new InvalidClient("unknown client_id; not redirecting");
@@ -58,31 +83,65 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
-/** SPEC §2 / RFC 6749 §3.3: what the auto-consent grants — requested ∩ grantable, in catalog order. */
-function grantScope(state: AsState, requested: string | undefined): string[] {
+/** The requested scope, validated, and what the demo user may be granted of it (A4, RFC 6749 §3.3). */
+function scopeOf(state: AsState, requested: string | undefined): { requested: string[]; grantable: string[] } {
   const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
   // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).
   if (scopes.length === 0) throw new InvalidScope("scope names no scope; omit it for the default (files:read)");
   const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(" ")}`);
-  const granted = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));
-  if (granted.length === 0) throw new AccessDenied(`the demo user may not grant ${formatScope(scopes)}`);
-  return granted;
+  const grantable = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));
+  if (grantable.length === 0) throw new AccessDenied(`the demo user may not grant ${formatScope(scopes)}`);
+  return { requested: scopes, grantable };
 }
 
-export function authorizeHandler(state: AsState) {
+/** The authorization response (RFC 6749 §4.1.2): a 302 to the client, with `state` and `iss` (RFC 9207 §2). */
+export function respondToClient(res: Response, issuer: string, target: ResponseTarget, result: Record<string, string>): void {
+  res.status(302).setHeader("Location", redirectTo(target.redirect_uri, { ...result, state: target.state, iss: issuer }));
+  res.end();
+}
+
+/** An error of RFC 6749 §4.1.2.1, redirected to the client. */
+export function redirectError(res: Response, issuer: string, target: ResponseTarget, error: OAuthError): void {
+  respondToClient(res, issuer, target, { error: error.error, error_description: restrictedText(error.error_description) });
+}
+
+/** A5: a random, single-use code, valid ≤ 60 s, bound to everything /token will check. */
+export function issueCode(state: AsState, request: AuthorizationRequest, scope: string[]): string {
+  const code = nanoid(32);
+  state.codes.set(
+    code,
+    {
+      client_id: request.client.client_id,
+      redirect_uri: request.redirect_uri,
+      code_challenge: request.code_challenge,
+      scope,
+      resource: request.resource,
+      sub: DEMO_USER,
+      expiresAt: state.now() + CODE_TTL_MS,
+      redeemed: false,
+    },
+    state.now() + CODE_TTL_MS,
+  );
+  state.logger.info(`authorized client_id=${request.client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
+  return code;
+}
+
+export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
   return (req: Request, res: Response): void => {
     const params = queryParams(req);
-    const { client, redirect_uri } = trustedRedirect(state, params);
+    let trusted: { client: ClientRecord; redirect_uri: string };
+    try {
+      trusted = trustedRedirect(state, params);
+    } catch (error) {
+      // RFC 6749 §4.1.2.1: the AS "SHOULD inform the resource owner of the error" — a person reads a page.
+      if (error instanceof OAuthError && prefersHtml(req)) return sendNotRedirectingPage(res, error);
+      throw error;
+    }
+    const { client, redirect_uri } = trusted;
 
     // From here on the redirect URI is trusted: protocol errors go back to the client.
-    const duplicatedState = params.duplicated.includes("state");
-    const stateParam = duplicatedState ? undefined : params.get("state");
-    const respond = (result: Record<string, string>) => {
-      // RFC 9207 §2: `iss` on every authorization response, success or error.
-      res.status(302).setHeader("Location", redirectTo(redirect_uri, { ...result, state: stateParam, iss: state.config.issuer }));
-      res.end();
-    };
+    const target = { redirect_uri, state: params.duplicated.includes("state") ? undefined : params.get("state") };
 
     try {
       // RFC 6749 §3.1: a parameter must not be included more than once.
@@ -103,29 +162,13 @@ export function authorizeHandler(state: AsState) {
       if (!resource) throw new InvalidTarget(`resource is required (RFC 8707): ${state.config.resource}`);
       if (resource !== state.config.resource) throw new InvalidTarget(`unknown resource; this AS issues tokens for ${state.config.resource}`);
 
-      const scope = grantScope(state, params.get("scope"));
-
-      // A5: random, single use, ≤ 60 s, bound to everything /token will check.
-      const code = nanoid(32);
-      state.codes.set(
-        code,
-        {
-          client_id: client.client_id,
-          redirect_uri,
-          code_challenge,
-          scope,
-          resource,
-          sub: DEMO_USER,
-          expiresAt: state.now() + CODE_TTL_MS,
-          redeemed: false,
-        },
-        state.now() + CODE_TTL_MS,
-      );
-      state.logger.info(`authorized client_id=${client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
-      respond({ code });
+      const request: AuthorizationRequest = { client, ...target, code_challenge, resource, ...scopeOf(state, params.get("scope")) };
+      // A11: with a consent page the user decides, after every check above (consent.ts answers the form).
+      if (prompt) return prompt(req, res, request);
+      respondToClient(res, state.config.issuer, target, { code: issueCode(state, request, request.grantable) });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
-      respond({ error: error.error, error_description: restrictedText(error.error_description) });
+      redirectError(res, state.config.issuer, target, error);
     }
   };
 }

@@ -16,7 +16,7 @@ export interface AuthorizationServerMetadata {
   scopes_supported: string[];
   response_types_supported: ["code"];
   grant_types_supported: ["authorization_code", "refresh_token"];
-  token_endpoint_auth_methods_supported: ["none"];
+  token_endpoint_auth_methods_supported: Array<"none" | "client_secret_basic" | "client_secret_post">;
   code_challenge_methods_supported: ["S256"];
   authorization_response_iss_parameter_supported: true;
 }
@@ -34,8 +34,10 @@ export function authorizationServerMetadata(config: Config): AuthorizationServer
     scopes_supported: [...SCOPE_CATALOG],
     response_types_supported: ["code"],
     grant_types_supported: ["authorization_code", "refresh_token"],
-    // Public clients only: PKCE instead of a client secret (OAuth 2.1 §2.1).
-    token_endpoint_auth_methods_supported: ["none"],
+    // DCR clients are public: PKCE instead of a client secret (OAuth 2.1 §2.1). Pre-registered clients
+    // (AS_CLIENTS) authenticate with their secret, RFC 6749 §2.3.1 (Basic required, post allowed).
+    token_endpoint_auth_methods_supported:
+      config.preRegisteredClients.length > 0 ? ["none", "client_secret_basic", "client_secret_post"] : ["none"],
     code_challenge_methods_supported: ["S256"],
     // RFC 9207 §3: every authorization response carries `iss`.
     authorization_response_iss_parameter_supported: true,

@@ -10,7 +10,7 @@ import { nanoid } from "nanoid";
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest } from "./errors.ts";
 import { hasBody } from "./params.ts";
 import { validateRedirectUri } from "./redirect-uri.ts";
-import type { AsState, ClientRecord } from "./state.ts";
+import type { AsState, ClientRecord, PublicClientRecord } from "./state.ts";
 
 export const MAX_REDIRECT_URIS = 10;
 export const MAX_CLIENT_NAME_LENGTH = 200;
@@ -42,7 +42,7 @@ function redirectUris(value: unknown): string[] {
 }
 
 /** Validate client metadata and apply the defaults of A3; throws a spec-shaped error on the first problem. */
-export function clientMetadata(body: Record<string, unknown>): Omit<ClientRecord, "client_id" | "client_id_issued_at"> {
+export function clientMetadata(body: Record<string, unknown>): Omit<PublicClientRecord, "client_id" | "client_id_issued_at"> {
   const redirect_uris = redirectUris(body.redirect_uris);
 
   // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise. Only an omitted field takes
@@ -108,7 +108,7 @@ export function registerHandler(state: AsState) {
     }
 
     const metadata = clientMetadata(body as Record<string, unknown>);
-    const client: ClientRecord = {
+    const client: PublicClientRecord = {
       client_id: nanoid(),
       client_id_issued_at: Math.floor(state.now() / 1000),
       ...metadata,

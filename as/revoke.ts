@@ -1,5 +1,6 @@
 /**
- * `POST /revoke` — token revocation (RFC 7009, A8), for public clients (`client_id` in the form).
+ * `POST /revoke` — token revocation (RFC 7009, A8) by the client the token was issued to, which
+ * authenticates as it does at `/token` (RFC 7009 §2.1).
  *
  * - a refresh token: its whole family is revoked (RFC 7009 §2.1: "SHOULD also invalidate all access
  *   tokens based on the same authorization grant");
@@ -9,10 +10,11 @@
  */
 import type { Request, Response } from "express";
 import { jwtVerify } from "jose";
+import { authenticateClient } from "./clients.ts";
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP } from "./keys.ts";
 import { InvalidRequest } from "./errors.ts";
 import { revokeFamily, type AsState } from "./state.ts";
-import { publicClient, strictForm } from "./token.ts";
+import { strictForm } from "./token.ts";
 
 async function revokeAccessToken(state: AsState, client_id: string, token: string): Promise<boolean> {
   try {
@@ -33,7 +35,7 @@ async function revokeAccessToken(state: AsState, client_id: string, token: strin
 export function revokeHandler(state: AsState) {
   return async (req: Request, res: Response): Promise<void> => {
     const params = strictForm(req);
-    const client = publicClient(state, params);
+    const client = authenticateClient(state, req, params);
     const token = params.get("token");
     if (!token) throw new InvalidRequest("token is required (RFC 7009 §2.1)");
 

@@ -8,6 +8,7 @@
  */
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
+import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
 import { BoundedStore } from "./store.ts";
 
@@ -24,8 +25,14 @@ export interface ClientRecord {
   application_type: "native" | "web";
   grant_types: Array<"authorization_code" | "refresh_token">;
   response_types: ["code"];
-  token_endpoint_auth_method: "none";
+  /** `none` for DCR clients; `client_secret_basic` for pre-registered ones (which may also use `client_secret_post`). */
+  token_endpoint_auth_method: "none" | "client_secret_basic";
+  /** SHA-256 of a pre-registered client's secret (never the secret itself); absent for public clients. */
+  client_secret_sha256?: Buffer;
 }
+
+/** A client registered by DCR (A3): public, no secret — the only kind the bounded store (and its file) holds. */
+export type PublicClientRecord = ClientRecord & { token_endpoint_auth_method: "none"; client_secret_sha256?: undefined };
 
 /** A5: a code and everything it is bound to. */
 export interface CodeRecord {
@@ -82,7 +89,9 @@ export interface AsState {
   logger: Logger;
   now: () => number;
   key: SigningKey;
-  clients: BoundedStore<ClientRecord>;
+  clients: BoundedStore<PublicClientRecord>;
+  /** Confidential clients from `AS_CLIENTS`, outside the bounded DCR store (never evicted). */
+  preRegisteredClients: ReadonlyMap<string, ClientRecord>;
   codes: BoundedStore<CodeRecord>;
   refreshTokens: BoundedStore<RefreshTokenRecord>;
   families: BoundedStore<TokenFamily>;
@@ -97,6 +106,7 @@ export function createState(config: Config, key: SigningKey, logger: Logger, now
     now,
     key,
     clients: new BoundedStore({ capacity: limits.maxClients, now }),
+    preRegisteredClients: preRegisteredClients(config),
     codes: new BoundedStore({ capacity: limits.maxCodes, now }),
     refreshTokens: new BoundedStore({ capacity: limits.maxRefreshTokens, now }),
     // One family per redeemed code, at most one per live refresh token or code.

@@ -1,17 +1,19 @@
 /**
- * `POST /token` — the token endpoint (RFC 6749 §3.2, A6). Public clients only: the client identifies
- * itself with `client_id` in the form and proves possession with PKCE (OAuth 2.1 §2.1, §4.1.3).
+ * `POST /token` — the token endpoint (RFC 6749 §3.2, A6). A public client identifies itself with
+ * `client_id` in the form and proves possession with PKCE (OAuth 2.1 §2.1, §4.1.3); a pre-registered
+ * confidential client also authenticates with its secret (`clients.ts`).
  *
  * Order of checks: form encoding → repeated parameters (RFC 6749 §3.2, before anything else) → client →
  * grant type → the grant's own checks (`grants/`). Every response, errors included, is `no-store`.
  */
 import type { NextFunction, Request, Response } from "express";
-import { InvalidClient, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "./errors.ts";
+import { authenticateClient } from "./clients.ts";
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "./errors.ts";
 import { authorizationCodeGrant } from "./grants/authorization-code.ts";
 import type { TokenResponse } from "./grants/issue.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
 import { formParams, hasBody, type Params } from "./params.ts";
-import type { AsState, ClientRecord } from "./state.ts";
+import type { AsState } from "./state.ts";
 
 /** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
 export function noStore(_req: Request, res: Response, next: NextFunction): void {
@@ -34,20 +36,10 @@ export function strictForm(req: Request): Params {
   return params;
 }
 
-/** The public client named by `client_id` in the form. */
-export function publicClient(state: AsState, params: Params): ClientRecord {
-  const client_id = params.get("client_id");
-  if (!client_id) throw new InvalidRequest("client_id is required (public client, RFC 6749 §3.2.1)");
-  const client = state.clients.get(client_id);
-  // RFC 6749 §5.2: client authentication failed — unknown client.
-  if (!client) throw new InvalidClient("unknown client_id");
-  return client;
-}
-
 export function tokenHandler(state: AsState) {
   return async (req: Request, res: Response): Promise<void> => {
     const params = strictForm(req);
-    const client = publicClient(state, params);
+    const client = authenticateClient(state, req, params);
 
     const grant_type = params.get("grant_type");
     let tokens: TokenResponse;

@@ -35,12 +35,13 @@
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { connectClient } from "./demo/connect.ts";
-import { isConnectionError, unreachableServerMessage } from "./demo/unreachable.ts";
+import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
 import { describeExchange } from "./demo/exchanges.ts";
-import { ExchangeRecorder } from "./demo/recorder.ts";
+import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
 import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
 import { InsufficientScopeError } from "./step-up/index.ts";
 import { runStory, ServerUnreachableError } from "./demo/story.ts";
@@ -120,8 +121,10 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
   try {
     handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   } catch (error) {
-    return unreachable(error, serverUrl);
+    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl);
   }
+  const mark = recorder.mark();
+  let answering = true;
   try {
     const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
@@ -134,7 +137,11 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     }
     return 0;
   } catch (error) {
-    if (!(error instanceof InsufficientScopeError)) return unreachable(error, serverUrl); // e.g. the AS is down during a step-up
+    if (!(error instanceof InsufficientScopeError)) {
+      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl);
+      answering = code !== 2;
+      return code;
+    }
     process.stderr.write(
       `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
@@ -142,16 +149,27 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     );
     return 1;
   } finally {
-    await handle.close();
+    // Ending the session (DELETE) is a courtesy; a server that did not answer in time is not asked again.
+    await (answering ? handle.close() : handle.client.close());
   }
 }
 
-/** A connection failure: say which server could not be reached (the MCP server or its AS), exit 2. Else rethrow. */
-function unreachable(error: unknown, serverUrl: string): number {
-  const message = unreachableServerMessage(error, serverUrl);
-  if (!message) throw error;
-  process.stderr.write(`client: ${message}\n`);
-  return 2;
+/**
+ * `operation` failed: one line on stderr, never a stack trace (C7). A server that could not be reached,
+ * or not in time, is exit 2 — say which one, and for a timeout which request and how long; anything
+ * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
+ */
+function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string): number {
+  const unreachable = unreachableServerMessage(error, serverUrl);
+  const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
+  if (unreachable || timedOut) {
+    process.stderr.write(`client: ${unreachable ?? `${timedOut} (CLIENT_TIMEOUT_MS)`}\n`);
+    return 2;
+  }
+  const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
+  const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
+  process.stderr.write(`client: ${operation} failed — ${status}${message}\n`);
+  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -191,7 +209,7 @@ try {
   const usage =
     error instanceof UsageError ||
     error instanceof ConfigError ||
-    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
+    String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
   process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
   code = usage ? 2 : isConnectionError(error) ? 2 : 1;
 }

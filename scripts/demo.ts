@@ -97,7 +97,8 @@ try {
   const [asPort, rsPort] = ports as [number, number];
   stop.signal.throwIfAborted();
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" };
+  // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
+  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
   const issuer = `http://127.0.0.1:${asPort}`;
   const resource = `http://127.0.0.1:${rsPort}/mcp`;
 

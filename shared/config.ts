@@ -30,6 +30,18 @@ export interface Config {
   jwksCacheMaxAgeMs: number;
   /** A12: where the AS keeps clients, signing key and refresh-token families across restarts (absolute path); unset = memory only. */
   stateDir: string | undefined;
+  /** A11: `auto` grants what policy allows at once (headless); `prompt` shows a consent page (`AS_CONSENT`). */
+  consent: "auto" | "prompt";
+  /** Confidential clients registered by configuration rather than DCR (`AS_CLIENTS`, a JSON array). */
+  preRegisteredClients: PreRegisteredClientSetting[];
+}
+
+/** One entry of `AS_CLIENTS`; the AS applies the DCR redirect-URI policy to it before it starts. */
+export interface PreRegisteredClientSetting {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  client_name?: string;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +69,38 @@ function positiveInt(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function consentMode(env: Env): Config["consent"] {
+  const raw = env.AS_CONSENT || "auto";
+  if (raw !== "auto" && raw !== "prompt") throw new ConfigError(`AS_CONSENT must be "auto" or "prompt", got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** `AS_CLIENTS`: `[{"client_id":…,"client_secret":…,"redirect_uris":[…],"client_name"?:…}]` — shape only. */
+function preRegisteredClients(env: Env): PreRegisteredClientSetting[] {
+  const raw = env.AS_CLIENTS;
+  if (raw === undefined || raw.trim() === "") return [];
+  const refuse = (why: string) => new ConfigError(`AS_CLIENTS ${why}; expected [{"client_id":"…","client_secret":"…","redirect_uris":["http://127.0.0.1/callback"]}]`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw refuse("is not JSON");
+  }
+  if (!Array.isArray(value)) throw refuse("must be a JSON array");
+  const isString = (v: unknown): v is string => typeof v === "string" && v !== "";
+  return value.map((entry: unknown, i) => {
+    const { client_id, client_secret, redirect_uris, client_name } = (entry ?? {}) as Record<string, unknown>;
+    if (!isString(client_id)) throw refuse(`[${i}].client_id must be a non-empty string`);
+    // RFC 6749 §2.3.1 sets no length; a short secret is guessable, so ask for 16 characters.
+    if (!isString(client_secret) || client_secret.length < 16) throw refuse(`[${i}].client_secret must be a string of at least 16 characters`);
+    if (!Array.isArray(redirect_uris) || redirect_uris.length === 0 || !redirect_uris.every(isString)) {
+      throw refuse(`[${i}].redirect_uris must be a non-empty array of strings`);
+    }
+    if (client_name !== undefined && !isString(client_name)) throw refuse(`[${i}].client_name must be a string`);
+    return { client_id, client_secret, redirect_uris, ...(client_name !== undefined ? { client_name } : {}) };
+  });
 }
 
 /** Refuse, with a clear message, any attempt to bind somewhere other than 127.0.0.1 (A1, R1). */
@@ -93,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
     stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
+    consent: consentMode(env),
+    preRegisteredClients: preRegisteredClients(env),
   };
 }
 

@@ -10,6 +10,7 @@
  * over a new transport on the same fetch chain.
  * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
@@ -93,8 +94,12 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
       }
     },
     close: async () => {
-      // MCP Streamable HTTP: a client that is done SHOULD end its session with DELETE.
-      if (transport.sessionId) await transport.terminateSession().catch(() => {});
+      // MCP Streamable HTTP: a client that is done SHOULD end its session with DELETE — but a stalled
+      // server must not keep it waiting: after the request timeout, closing the transport aborts the DELETE.
+      if (transport.sessionId) {
+        const ended = transport.terminateSession().catch(() => {});
+        await Promise.race([ended, sleep(options.requestTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS, undefined, { ref: false })]);
+      }
       await client.close().catch(() => {});
     },
   };

@@ -46,6 +46,8 @@ interface Case {
   env?: (ports: number[]) => Record<string, string>;
   /** How many ports the tree listens on once it is up. */
   listening: number;
+  /** How many processes the tree holds once it is up (pnpm included). */
+  processes: number;
   /** For `client`: an MCP endpoint to call. */
   needsServer?: boolean;
   /** A run with an end of its own (not a server): it must not report success when cut short. */
@@ -53,13 +55,15 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { script: "demo", listening: 2, finite: true }, // the demo's own AS and RS, on ports it picks itself
-  { script: "dev", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 2 },
-  { script: "start:as", env: ([as]) => ({ AS_PORT: String(as) }), listening: 1 },
-  { script: "start:rs", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 1 },
-  { script: "client", args: ["--call", "list-files"], listening: 0, needsServer: true, finite: true },
-  // The deepest tree: bench → demo → AS, RS and client (P4 at smoke size, stopped long before it ends).
-  { script: "bench", args: ["--smoke", "--only", "p4"], listening: 2, finite: true },
+  // pnpm → the demo → its AS, RS and client (mid-story), on ports the demo picks itself.
+  { script: "demo", listening: 2, processes: 5, finite: true },
+  // pnpm → concurrently → AS and RS (state in memory: no `.state/` written into the checkout).
+  { script: "dev", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs), AS_STATE_DIR: "" }), listening: 2, processes: 4 },
+  { script: "start:as", env: ([as]) => ({ AS_PORT: String(as) }), listening: 1, processes: 2 },
+  { script: "start:rs", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 1, processes: 2 },
+  { script: "client", args: ["--call", "list-files"], listening: 0, processes: 2, needsServer: true, finite: true },
+  // The deepest tree: pnpm → bench → demo → AS, RS and client (P4 at smoke size, stopped long before it ends).
+  { script: "bench", args: ["--smoke", "--only", "p4"], listening: 2, processes: 6, finite: true },
 ];
 
 /** An MCP endpoint that accepts requests and never answers them (a stalled server), counting them. */
@@ -71,9 +75,9 @@ async function startSilentServer() {
 }
 
 describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !supported && "needs Linux procfs" }, () => {
-  for (const { script, args = [], env, listening, needsServer, finite } of CASES) {
+  for (const { script, args = [], env, listening, processes, needsServer, finite } of CASES) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      test(`pnpm ${script}: ${signal} to the pnpm pid`, { timeout: 60_000 }, async () => {
+      test(`pnpm ${script}: ${signal} to the pnpm pid`, { timeout: 60_000 }, async (t) => {
         const ports = await freeLoopbackPorts(2);
         const silent = needsServer ? await startSilentServer() : undefined;
         const pnpm = spawnPnpm([script, ...args, ...(silent ? [silent.url] : [])], {
@@ -89,18 +93,20 @@ describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !s
         try {
           const up = await within(START_WITHIN_MS, () => {
             pids = processTree(pnpm.pid!);
-            return listeningPorts(pids).length >= listening && (silent === undefined || silent.received() > 0);
+            return pids.length >= processes && listeningPorts(pids).length >= listening && (silent === undefined || silent.received() > 0);
           });
           assert.ok(up, `pnpm ${script} came up\n${output}`);
           const bound = listeningPorts(pids);
-          assert.ok(pids.length >= 2, `pnpm and what it started: ${pids.join(" ")}`);
 
           process.kill(pnpm.pid!, signal); // the pnpm process only, not its group
+          const sent = performance.now();
 
           const gone = await within(STOP_WITHIN_MS, () => pids.every((pid) => !isAlive(pid)) && bound.every((port) => !isListening(port)));
+          t.diagnostic(`${pids.length} processes, ports [${bound.join(", ")}]: all gone after ~${Math.round(performance.now() - sent)} ms`);
           const left = pids.filter(isAlive);
           assert.ok(gone, `within ${STOP_WITHIN_MS} ms: still alive ${left.join(" ") || "-"}, still bound ${bound.filter(isListening).join(" ") || "-"}\n${output}`);
           const code = await exited;
+          t.diagnostic(`pnpm exited with ${code}`);
           if (finite) assert.notEqual(code, "0", "the run was interrupted, so it does not claim success");
         } finally {
           for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL"); // never leave anything behind

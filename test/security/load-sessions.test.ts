@@ -81,7 +81,9 @@ describe("a flood of sessions stays at RS_MAX_SESSIONS, evicting the least recen
 
 describe("idle sessions expire (RS_SESSION_IDLE_MS)", () => {
   let rs: TestResourceServer;
-  const IDLE_MS = 300;
+  // Long enough that a loaded machine finishes each session's initialize → initialized exchange well
+  // inside it (a session that expired mid-handshake would answer 404 before it ever sat idle).
+  const IDLE_MS = 2_000;
   before(async () => {
     rs = await startTestResourceServer({ env: { RS_MAX_SESSIONS: "100", RS_SESSION_IDLE_MS: String(IDLE_MS) } });
   });
@@ -91,9 +93,9 @@ describe("idle sessions expire (RS_SESSION_IDLE_MS)", () => {
     const token = await mintToken(rs.config, rs.key, { claims: { client_id: "idler", scope: "files:read" } });
     const sessions = await Promise.all(Array.from({ length: 20 }, () => McpTestSession.open(rs.config, token)));
 
-    // Wait for the sweep (every idleMs/2) to close them: bounded, 30 × 100 ms beyond the idle time.
+    // Wait for the sweep (every idleMs/2) to close them: bounded, 60 × 100 ms beyond the idle time.
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-    for (let i = 0; i < 30 && rs.logLines.filter((line) => /closed: idle/.test(line)).length < 20; i++) {
+    for (let i = 0; i < 60 && rs.logLines.filter((line) => /closed: idle/.test(line)).length < 20; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(rs.logLines.filter((line) => /closed: idle/.test(line)).length, 20, "the sweep closed every idle session");

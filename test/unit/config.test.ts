@@ -41,3 +41,10 @@ test("client and demo settings: RS_URL, CLIENT_TIMEOUT_MS, DEMO_TIMEOUT_MS", () 
   assert.equal(loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "400", HOST: "0.0.0.0" }), 400, "the servers judge HOST, not the demo");
   assert.throws(() => loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "soon" }), ConfigError);
 });
+
+test("AS_CONSENT is auto (headless) unless set to prompt; anything else is refused", () => {
+  assert.equal(loadConfig({}).consent, "auto");
+  assert.equal(loadConfig({ AS_CONSENT: "prompt" }).consent, "prompt");
+  assert.throws(() => loadConfig({ AS_CONSENT: "yes" }), ConfigError);
+  assert.deepEqual(loadConfig({}).preRegisteredClients, []);
+});

@@ -1,0 +1,135 @@
+/**
+ * The MCP conformance suite's client scenarios against `pnpm client --call` — every scenario the suite
+ * lists, one after the other, compared with `scripts/conformance-expected-failures.txt`.
+ *
+ *   node --import tsx scripts/conformance.ts [--scenario NAME]
+ *
+ * The suite (`@modelcontextprotocol/conformance`, pinned below) needs Node ≥ 22: both are installed
+ * into the git-ignored `.cache/` with npm on first use (`node@22` from npm leaves the system Node alone).
+ * For each scenario the suite starts its own MCP server (and AS), runs `conformance-client.ts <url>` and
+ * checks what the client did; its exit code says whether every check passed.
+ *
+ * Exit 0 when exactly the listed scenarios fail; 1 when another fails or a listed one passes; 2 on a
+ * setup problem.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { delimiter, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const CONFORMANCE_VERSION = "0.1.16";
+const NODE_MAJOR = "22";
+/** A scenario that has not finished after this long is killed and counts as failed. */
+const SCENARIO_TIMEOUT_MS = 120_000;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cache = `${root}.cache`;
+const node = `${cache}/node-${NODE_MAJOR}/node_modules/node/bin/node`;
+const suitePackage = `${cache}/conformance/node_modules/@modelcontextprotocol/conformance`;
+const suite = `${suitePackage}/dist/index.js`;
+const CLIENT_COMMAND = "node --import tsx scripts/conformance-client.ts";
+
+/** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node, so packages needing it install cleanly. */
+function npmInstall(prefix: string, spec: string, nodeFirst?: string): void {
+  console.error(`[conformance] installing ${spec} into ${prefix.slice(root.length)}`);
+  const PATH = nodeFirst ? `${dirname(nodeFirst)}${delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
+  const result = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", prefix, spec], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, PATH },
+  });
+  if (result.status !== 0) throw new Error(`npm install ${spec} failed`);
+}
+
+function installedVersion(): string | undefined {
+  if (!existsSync(`${suitePackage}/package.json`)) return undefined;
+  return (JSON.parse(readFileSync(`${suitePackage}/package.json`, "utf8")) as { version?: string }).version;
+}
+
+function setup(): void {
+  if (!existsSync(node)) npmInstall(`${cache}/node-${NODE_MAJOR}`, `node@${NODE_MAJOR}`);
+  if (installedVersion() !== CONFORMANCE_VERSION) {
+    npmInstall(`${cache}/conformance`, `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`, node);
+  }
+}
+
+/** `name  reason` per line; `#` starts a comment. */
+function expectedFailures(): Map<string, string> {
+  const text = readFileSync(`${root}scripts/conformance-expected-failures.txt`, "utf8");
+  const entries = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const [name, ...reason] = trimmed.split(/\s+/);
+    if (reason.length === 0) throw new Error(`expected failure ${name} has no reason`);
+    entries.set(name!, reason.join(" "));
+  }
+  return entries;
+}
+
+function listScenarios(): string[] {
+  const result = spawnSync(node, [suite, "list", "--client"], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`conformance list failed: ${result.stderr}`);
+  return [...result.stdout.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
+}
+
+interface Outcome {
+  passed: boolean;
+  seconds: number;
+  output: string;
+}
+
+function runScenario(scenario: string): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(node, [suite, "client", "--command", CLIENT_COMMAND, "--scenario", scenario], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000); // keep the tail only
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    const timer = setTimeout(() => child.kill("SIGKILL"), SCENARIO_TIMEOUT_MS);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ passed: code === 0, seconds: (performance.now() - started) / 1000, output });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const only = process.argv.indexOf("--scenario");
+  setup();
+  const expected = expectedFailures();
+  const listed = listScenarios();
+  const scenarios = only === -1 ? listed : listed.filter((s) => s === process.argv[only + 1]);
+  if (scenarios.length === 0) throw new Error("no scenario to run");
+  const unknown = [...expected.keys()].filter((name) => !listed.includes(name));
+  if (unknown.length > 0) throw new Error(`expected failures name scenarios the suite does not list: ${unknown.join(", ")}`);
+
+  const problems: string[] = [];
+  let passes = 0;
+  console.log(`| scenario | result | expected | s |\n|---|---|---|---|`);
+  for (const scenario of scenarios) {
+    const { passed, seconds, output } = await runScenario(scenario);
+    const reason = expected.get(scenario);
+    if (passed) passes++;
+    console.log(`| \`${scenario}\` | ${passed ? "pass" : "FAIL"} | ${reason === undefined ? "pass" : `fail: ${reason}`} | ${seconds.toFixed(1)} |`);
+    if (!passed && reason === undefined) problems.push(`${scenario} failed unexpectedly:\n${output.split("\n").slice(-40).join("\n")}`);
+    if (passed && reason !== undefined) problems.push(`${scenario} passes now: remove it from scripts/conformance-expected-failures.txt`);
+  }
+  console.log(`\n${passes} of ${scenarios.length} scenarios pass; ${problems.length} unexpected results`);
+  for (const problem of problems) console.error(`\n[conformance] ${problem}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[conformance] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,205 @@
+/**
+ * The consent page (A11, `AS_CONSENT=prompt`), driven over HTTP the way a browser would: `GET /authorize`
+ * renders the page and sets the binding cookie; the form POST approves (all or a subset) or denies.
+ * Then every way to abuse the form: forged, replayed and expired request ids, another browser's cookie,
+ * a cross-site or cross-port submission, a scope the page never offered — and the page's headers.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { CONSENT_TTL_MS } from "../../as/consent.ts";
+import {
+  authorize,
+  authorizationParams,
+  authorizationUrl,
+  exchangeCode,
+  expectOAuthError,
+  pkcePair,
+  redirectParams,
+  registerClient,
+  startAuthorizationServer,
+  type AuthorizeParams,
+  type RegisteredClient,
+  type TestAuthorizationServer,
+} from "../helpers/oauth.ts";
+
+let as: TestAuthorizationServer;
+let client: RegisteredClient;
+
+before(async () => {
+  as = await startAuthorizationServer({ AS_CONSENT: "prompt", AS_DCR_RATE_LIMIT: "1000" });
+  client = await registerClient(as.config, { client_name: `Files <b>&</b> "friends"` });
+});
+after(() => as.close());
+
+interface ConsentPage {
+  response: Response;
+  html: string;
+  request_id: string;
+  cookie: string;
+  code_verifier: string;
+}
+
+/** `GET /authorize` as a browser: expects the consent page; returns its request id and cookie. */
+async function openConsent(overrides: AuthorizeParams = {}): Promise<ConsentPage> {
+  const { code_verifier, code_challenge } = pkcePair();
+  const url = authorizationUrl(as.config, authorizationParams(as.config, client.client_id, code_challenge, { state: "st-1", ...overrides }));
+  const response = await fetch(url, { redirect: "manual", headers: { accept: "text/html" } });
+  const html = await response.text();
+  assert.equal(response.status, 200, html);
+  const request_id = /name="request_id" value="([A-Za-z0-9_-]{32})"/.exec(html)?.[1];
+  assert.ok(request_id, "the form carries a request id");
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+  assert.match(cookie, /^as_consent=[A-Za-z0-9_-]{32}$/);
+  return { response, html, request_id, cookie, code_verifier };
+}
+
+/** The form POST as the page's own browser sends it (same origin, the cookie); override anything. */
+function submit(page: ConsentPage, form: Array<[string, string]>, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${as.config.issuer}/authorize`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: as.config.issuer, "sec-fetch-site": "same-origin", cookie: page.cookie, ...headers },
+    body: new URLSearchParams([["request_id", page.request_id], ...form]),
+  });
+}
+
+const approve = (...scopes: string[]): Array<[string, string]> => [["decision", "approve"], ...scopes.map((s): [string, string] => ["scope", s])];
+
+/** A refused form: an HTML page with this status, no redirect, nothing issued. */
+async function expectRefusedPage(response: Response, status: number, text: RegExp) {
+  const html = await response.text();
+  assert.equal(response.status, status, html);
+  assert.equal(response.headers.get("location"), null, "never a redirect");
+  assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
+  assert.match(html, text);
+}
+
+test("GET /authorize renders the consent page: client, redirect URI, each scope; escaped, no script", async () => {
+  const { html } = await openConsent({ scope: "files:read files:write files:admin" });
+  assert.ok(html.includes("Files &lt;b&gt;&amp;&lt;/b&gt; &quot;friends&quot;"), "the client name is escaped");
+  assert.ok(!html.includes("<b>&</b>"));
+  assert.ok(html.includes(client.client_id));
+  assert.ok(html.includes("http://127.0.0.1:8765/callback"));
+  assert.match(html, /<input type="checkbox" name="scope" value="files:read" checked>/);
+  assert.match(html, /<input type="checkbox" name="scope" value="files:write" checked>/);
+  assert.match(html, /<input type="checkbox" disabled>\s*<span><code>files:admin<\/code>/, "ungrantable scope shown disabled");
+  assert.match(html, /Not grantable: the demo user may grant only files:read, files:write/);
+  assert.doesNotMatch(html, /<script|<link|src=|https?:\/\/(?!127\.0\.0\.1)/i, "no script, no external asset");
+});
+
+test("the page cannot be framed, runs no script, posts only to itself or the client; the cookie is HttpOnly SameSite=Strict", async () => {
+  const { response } = await openConsent();
+  assert.equal(response.headers.get("x-frame-options"), "DENY");
+  const csp = response.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /form-action 'self' http:\/\/127\.0\.0\.1:8765(;|$)/);
+  assert.doesNotMatch(csp, /script-src|unsafe-inline/);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+  const setCookie = response.headers.get("set-cookie") ?? "";
+  assert.match(setCookie, /HttpOnly/i);
+  assert.match(setCookie, /SameSite=Strict/i);
+  assert.match(setCookie, /Path=\/authorize/);
+});
+
+test("approve all → 302 with code, state, iss; the token carries every checked scope", async () => {
+  const page = await openConsent({ scope: "files:read files:write" });
+  const callback = redirectParams(await submit(page, approve("files:read", "files:write")));
+  assert.equal(callback.get("state"), "st-1");
+  assert.equal(callback.get("iss"), as.config.issuer);
+  const tokens = await exchangeCode(as.config, { client_id: client.client_id, code: callback.get("code")!, code_verifier: page.code_verifier });
+  assert.equal(tokens.scope, "files:read files:write");
+});
+
+test("approve a subset → partial grant: the token response's scope says what was granted (RFC 6749 §3.3)", async () => {
+  const page = await openConsent({ scope: "files:read files:write" });
+  const callback = redirectParams(await submit(page, approve("files:read")));
+  const tokens = await exchangeCode(as.config, { client_id: client.client_id, code: callback.get("code")!, code_verifier: page.code_verifier });
+  assert.equal(tokens.scope, "files:read");
+});
+
+test("deny, or approve with nothing checked → access_denied with state and iss, no code", async () => {
+  for (const form of [[["decision", "deny"], ["scope", "files:read"]] as Array<[string, string]>, approve()]) {
+    const page = await openConsent();
+    const callback = redirectParams(await submit(page, form));
+    assert.equal(callback.get("error"), "access_denied");
+    assert.equal(callback.get("state"), "st-1");
+    assert.equal(callback.get("iss"), as.config.issuer);
+    assert.equal(callback.get("code"), null);
+  }
+});
+
+test("a forged, replayed or expired request id → 400 page, no redirect", async () => {
+  const page = await openConsent();
+  await expectRefusedPage(await submit({ ...page, request_id: "A".repeat(32) }, approve("files:read")), 400, /no longer valid/);
+  await expectRefusedPage(await submit({ ...page, request_id: "not-an-id" }, approve("files:read")), 400, /no longer valid/);
+
+  redirectParams(await submit(page, approve("files:read")));
+  await expectRefusedPage(await submit(page, approve("files:read")), 400, /no longer valid/); // one-time
+
+  const stale = await openConsent();
+  as.clock.advance(CONSENT_TTL_MS + 1);
+  await expectRefusedPage(await submit(stale, approve("files:read")), 400, /no longer valid/);
+});
+
+test("cross-site or cross-port submission → 403 page, and the pending request still answers its own page", async () => {
+  const page = await openConsent();
+  const otherLocalApp = `http://127.0.0.1:${as.config.asPort === 1 ? 2 : 1}`; // same site (sites ignore ports), other origin
+  const attempts: Array<Record<string, string>> = [
+    { origin: "https://attacker.example" },
+    { origin: otherLocalApp },
+    { origin: "null" },
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site" },
+  ];
+  for (const headers of attempts) {
+    await expectRefusedPage(await submit(page, approve("files:read"), headers), 403, /another site/);
+  }
+  redirectParams(await submit(page, approve("files:read")));
+});
+
+test("a submission without the page's cookie (another browser) → 403, and the request is spent", async () => {
+  const page = await openConsent();
+  await expectRefusedPage(await submit({ ...page, cookie: "" }, approve("files:read")), 403, /another browser/);
+  await expectRefusedPage(await submit(page, approve("files:read")), 400, /no longer valid/);
+
+  const other = await openConsent();
+  await expectRefusedPage(await submit({ ...other, cookie: `as_consent=${"B".repeat(32)}` }, approve("files:read")), 403, /another browser/);
+});
+
+test("a scope the page did not offer, or no decision → 400 page, nothing issued", async () => {
+  const page = await openConsent({ scope: "files:read files:admin" });
+  await expectRefusedPage(await submit(page, approve("files:read", "files:admin")), 400, /not offered/);
+  const onlyRead = await openConsent({ scope: "files:read" });
+  await expectRefusedPage(await submit(onlyRead, approve("files:write")), 400, /not offered/);
+  const undecided = await openConsent();
+  await expectRefusedPage(await submit(undecided, [["scope", "files:read"]]), 400, /no decision/);
+});
+
+test("validation before the page is unchanged: untrusted targets get 400, protocol errors are redirected", async () => {
+  const { code_challenge } = pkcePair();
+  const params = (o: AuthorizeParams) => authorizationParams(as.config, client.client_id, code_challenge, { state: "st-1", ...o });
+  await expectOAuthError(await authorize(as.config, params({ redirect_uri: "https://attacker.example/cb" })), 400, "invalid_request");
+  await expectOAuthError(await authorize(as.config, params({ client_id: "nobody" })), 400, "invalid_client");
+  assert.equal(redirectParams(await authorize(as.config, params({ code_challenge_method: "plain" }))).get("error"), "invalid_request");
+  assert.equal(redirectParams(await authorize(as.config, params({ resource: "http://127.0.0.1:1/mcp" }))).get("error"), "invalid_target");
+  // Nothing grantable: no page to show, the policy answers at once.
+  assert.equal(redirectParams(await authorize(as.config, params({ scope: "files:admin" }))).get("error"), "access_denied");
+});
+
+test("AS_CONSENT=auto (the default) shows no page and has no POST /authorize", async () => {
+  const auto = await startAuthorizationServer();
+  try {
+    const registered = await registerClient(auto.config);
+    const response = await fetch(
+      authorizationUrl(auto.config, authorizationParams(auto.config, registered.client_id, pkcePair().code_challenge)),
+      { redirect: "manual", headers: { accept: "text/html" } },
+    );
+    assert.ok(redirectParams(response).get("code"));
+    const post = await fetch(`${auto.config.issuer}/authorize`, { method: "POST", body: new URLSearchParams({ decision: "approve" }) });
+    await expectOAuthError(post, 405, "invalid_request");
+  } finally {
+    await auto.close();
+  }
+});
