@@ -18,7 +18,8 @@
  *
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
  *   pnpm client [--server URL] [--json] [--transcript FILE.md]
- *   pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]
+ *   pnpm client --call TOOL [--args JSON] [--verbose] [--browser [--no-open]]
+ *               [--client-id ID [--client-secret SECRET]] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
  * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
  * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before
@@ -32,6 +33,8 @@
  *
  * Demo-only: plain http on loopback; the story refuses any non-loopback URL, the generic `--call`
  * mode does not; the AS consents automatically, so the "browser" is one fetch with redirect: manual.
+ * `--call` with `--browser` (a person logs in; CLIENT_BROWSER_TIMEOUT_MS bounds each wait) and
+ * `--client-id` (no DCR): demo/login-options.ts.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -42,13 +45,15 @@ import { connectClient } from "./demo/connect.ts";
 import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
 import { describeExchange } from "./demo/exchanges.ts";
 import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
+import { BrowserLoginTimeoutError } from "./demo/browser-login.ts";
+import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem, startLogin, type LoginValues } from "./demo/login-options.ts";
 import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
 import { InsufficientScopeError } from "./step-up/index.ts";
 import { runStory, ServerUnreachableError } from "./demo/story.ts";
 import { renderTranscript } from "./demo/transcript.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
-       pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]`;
+       pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
 
 class UsageError extends Error {}
 
@@ -97,7 +102,7 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   return run.ok ? 0 : 1;
 }
 
-type CallArgs = { server?: string; call: string; args?: string; verbose?: boolean };
+type CallArgs = LoginValues & { server?: string; call: string; args?: string; verbose?: boolean };
 
 async function callTool(args: CallArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
   const serverUrl = serverUrlFrom(args.server, positional, settings);
@@ -117,16 +122,19 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
   const recorder = new ExchangeRecorder({
     onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
   });
+  const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
   let handle;
   try {
-    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    const { browser, preRegistered, requestTimeoutMs } = login;
+    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs, browser, preRegistered });
   } catch (error) {
+    await login.close();
     return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl);
   }
   const mark = recorder.mark();
   let answering = true;
   try {
-    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs });
+    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: login.requestTimeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
       process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
     }
@@ -145,12 +153,14 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     process.stderr.write(
       `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
-        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}\n`,
+        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}` +
+        `${(error.cause as { error?: unknown } | undefined)?.error === "access_denied" ? "; the authorization was denied (access_denied)" : ""}\n`,
     );
     return 1;
   } finally {
     // Ending the session (DELETE) is a courtesy; a server that did not answer in time is not asked again.
     await (answering ? handle.close() : handle.client.close());
+    await login.close();
   }
 }
 
@@ -183,6 +193,7 @@ async function main(argv: string[]): Promise<number> {
       call: { type: "string" },
       args: { type: "string" },
       verbose: { type: "boolean" },
+      ...LOGIN_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -197,6 +208,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.call === undefined && (values.args !== undefined || values.verbose)) {
     throw new UsageError("--args and --verbose need --call");
   }
+  const loginProblem = loginUsageProblem(values, values.call !== undefined);
+  if (loginProblem) throw new UsageError(loginProblem);
   const settings = loadClientConfig(); // once, before anything is printed: a bad setting is a usage error
   if (values.call !== undefined) return callTool({ ...values, call: values.call }, positionals[0], settings);
   return story(values, positionals[0], settings);
@@ -211,6 +224,6 @@ try {
     error instanceof ConfigError ||
     String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
   process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
-  code = usage ? 2 : isConnectionError(error) ? 2 : 1;
+  code = usage ? 2 : isConnectionError(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
 }
 process.exit(code);

@@ -147,6 +147,8 @@ export interface ClientConfig {
   rsUrl: string;
   /** Bound on each of the client's requests to the AS and each tool call (`CLIENT_TIMEOUT_MS`). */
   clientTimeoutMs: number;
+  /** `--browser`: how long one authorization waits for the person at the browser (`CLIENT_BROWSER_TIMEOUT_MS`). */
+  browserTimeoutMs: number;
 }
 
 /**
@@ -157,6 +159,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
   return {
     rsUrl: env.RS_URL || `http://${LOOPBACK_HOST}:${port(env, "RS_PORT", 3000)}/mcp`,
     clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
+    browserTimeoutMs: positiveInt(env, "CLIENT_BROWSER_TIMEOUT_MS", 300_000),
   };
 }
 
