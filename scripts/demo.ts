@@ -6,7 +6,9 @@
  * the headless client story (`client/main.ts`) — and exits with the story's verdict.
  *
  * Flow:
- *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo);
+ *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo); bring the bundle
+ *      of each process up to date (scripts/bundle.ts: rebuilt whenever a source changed, so the edited
+ *      code is what runs, without the tsx loader's start-up in each process);
  *   2. start the AS and the RS, wait until each answers `/healthz`;
  *   3. run the client story (D1–D8): its narration is streamed, its checklist is the verdict;
  *   4. stop every child in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
