@@ -111,6 +111,9 @@ async function build(root: string, cacheDir: string, entries: Record<string, str
   const buildDir = `build-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const outdir = path.join(cacheDir, buildDir);
   const sources: Record<string, string> = {};
+  // The settings are hashed before the build and each source as esbuild reads it (the plugin): an
+  // edit made while the build runs then differs from what is recorded, and the next run rebuilds.
+  for (const file of SETTINGS_FILES) sources[file] = sha256(await readFile(path.join(root, file)));
   const recordSources: Plugin = {
     name: "record-sources",
     setup(builder) {
@@ -150,8 +153,6 @@ async function build(root: string, cacheDir: string, entries: Record<string, str
       sources[path.relative(root, file)] ??= sha256(await readFile(file));
     }
   }
-  for (const file of SETTINGS_FILES) sources[file] = sha256(await readFile(path.join(root, file)));
-
   const outputs = Object.fromEntries(Object.keys(entries).map((name) => [name, path.join(buildDir, `${name}.mjs`)]));
   return { recipe: RECIPE, entries, outputs, sources, packages };
 }
