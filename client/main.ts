@@ -147,7 +147,7 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
   } catch (error) {
     if (!(error instanceof InsufficientScopeError)) {
       const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl);
-      answering = code !== 2;
+      answering = code !== 2 || error instanceof BrowserLoginTimeoutError; // the servers answered; the person did not
       return code;
     }
     process.stderr.write(
@@ -170,6 +170,10 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
  * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
  */
 function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string): number {
+  if (error instanceof BrowserLoginTimeoutError) {
+    process.stderr.write(`client: ${error.message}\n`); // nobody finished at the browser: the message says how long was waited
+    return 2;
+  }
   const unreachable = unreachableServerMessage(error, serverUrl);
   const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
   if (unreachable || timedOut) {
