@@ -1,5 +1,6 @@
 /**
- * `pnpm client` — the headless MCP client (C1–C6) and its self-verifying story (D1–D9).
+ * `pnpm client` — the headless MCP client (C1–C6, and C7's headless `--call`) and its self-verifying
+ * story (the eight steps D1–D8, then the verdict, D9).
  *
  * What runs where: this process only. The authorization server (`pnpm start:as`) and the MCP resource
  * server (`pnpm start:rs`) must already be running — `pnpm dev` starts both, `pnpm demo` starts them
@@ -10,7 +11,7 @@
  *   2. list-files with files:read
  *   3. write-file → 403 insufficient_scope → union scope → fresh authorization (no refresh) → retry
  *   4. drop the access token → 401 → refresh keeps the scope; the old refresh token is refused
- *   5. delete-file → files:admin is never granted → InsufficientScopeError("declined"), no retry
+ *   5. delete-file → files:admin is not grantable (by default) → InsufficientScopeError("declined")
  *   6. broken-challenge → 2 refreshes, 3 POSTs → InsufficientScopeError("retry-limit")
  *   7. a second client in throw mode → InsufficientScopeError("throw-mode"), no AS traffic
  *   8. hardening, live: attacker redirect refused at DCR and /authorize, no widening refresh, loopback
@@ -33,8 +34,10 @@
  *
  * Demo-only: plain http on loopback; the story refuses any non-loopback URL, the generic `--call`
  * mode does not; the AS consents automatically, so the "browser" is one fetch with redirect: manual.
- * `--call` with `--browser` (a person logs in; CLIENT_BROWSER_TIMEOUT_MS bounds each wait) and
- * `--client-id` (no DCR): demo/login-options.ts.
+ * `--call` is headless by default, which works with an AS that approves at once with a `302` (an AS
+ * that shows a login page is reported as "not a 302 redirect"); `--browser` lets a person log in
+ * (CLIENT_BROWSER_TIMEOUT_MS bounds each wait) and `--client-id` uses a pre-registered client instead
+ * of DCR: demo/login-options.ts.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";

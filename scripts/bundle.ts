@@ -35,7 +35,7 @@ const BUILD_OPTIONS = {
   format: "esm",
   target: "node20",
   outExtension: { ".js": ".mjs" },
-  // Linked source maps (node --enable-source-maps, scripts/processes.ts): a stack trace names the .ts line.
+  // Linked source maps (node --enable-source-maps, shared/processes.ts): a stack trace names the .ts line.
   sourcemap: true,
   sourcesContent: false,
   logLevel: "silent",

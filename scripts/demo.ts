@@ -1,5 +1,5 @@
 /**
- * `pnpm demo` — the one-command walkthrough and the examples-runner contract (SPEC §1, D9).
+ * `pnpm demo` — the one-command walkthrough and the examples-runner contract (D9).
  *
  * What runs where: this orchestrator starts three child processes on free loopback ports —
  * the authorization server (`as/server.ts`), the MCP resource server (`resource-server/server.ts`) and
@@ -25,14 +25,15 @@
 import { parseArgs } from "node:util";
 import { constants } from "node:os";
 import path from "node:path";
-import { loadDemoTimeoutMs } from "../shared/config.ts";
+import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
 import { ensureBundles } from "./bundle.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "./processes.ts";
+import { CACHE_DIR } from "./cache.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
 /** The three processes, each run from a bundle of its entry that scripts/bundle.ts keeps fresh. */
 const ENTRIES = { as: "as/server.ts", rs: "resource-server/server.ts", client: "client/main.ts" };
-const BUNDLE_DIR = path.join(PROJECT_ROOT, ".cache/bundles");
+const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
 
 const startedAt = performance.now();
 let args;
@@ -101,19 +102,19 @@ try {
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
   // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
-  const issuer = `http://127.0.0.1:${asPort}`;
-  const resource = `http://127.0.0.1:${rsPort}/mcp`;
+  const { issuer, healthUrl: asHealthUrl } = asUrls(asPort);
+  const { resource, healthUrl: rsHealthUrl } = rsUrls(rsPort);
 
   // ---- 2. start the servers and wait until both answer ----
   const as = startChild("as", bundles.as, [], env);
   const rs = startChild("rs", bundles.rs, [], env);
   children.push(as, rs);
   narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
-  waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
+  waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
   await Promise.race([
     Promise.all([
-      waitForHealthy(as, `${issuer}/healthz`, stop.signal),
-      waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, stop.signal),
+      waitForHealthy(as, asHealthUrl, stop.signal),
+      waitForHealthy(rs, rsHealthUrl, stop.signal),
     ]),
     stopped,
   ]);

@@ -1,7 +1,7 @@
 /**
  * Talking to the authorization server, one block per protocol exchange, with the SDK's exported
  * primitives rather than `auth()` (which refreshes whenever it can, re-authorizes silently on some
- * refresh failures and registers with the initial scope — SPEC §5.1):
+ * refresh failures and registers with the initial scope — all of which would blur D4–D6):
  *
  *   discovery.ts (RFC 9728 PRM → RFC 8414 AS metadata) → registerClient (RFC 7591)
  *   → startAuthorization (PKCE S256, state, resource) → headless follow (provider.ts)
