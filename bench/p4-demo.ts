@@ -137,7 +137,7 @@ async function runDemo() {
       return record;
     };
     const pnpm = find(/pnpm(\.c?js)?$/);
-    const orchestrator = find(/scripts[\\/]demo\.ts$/);
+    const orchestrator = find(/scripts[\\/]demo\.m?[jt]s$/); // demo.mjs (from its bundle), or demo.ts
     const as = find(/[\\/]as\.mjs$/);
     const rs = find(/[\\/]rs\.mjs$/);
     const client = find(/[\\/]client\.mjs$/);

@@ -24,7 +24,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
-import type { BuildFailure, Plugin } from "esbuild";
+import { pathToFileURL } from "node:url";
+import type { BuildFailure, BuildOptions, Plugin } from "esbuild";
 
 /** Files that change how any source compiles or resolves, hashed with every build. */
 const SETTINGS_FILES = ["package.json", "pnpm-lock.yaml", "tsconfig.json"];
@@ -39,9 +40,10 @@ const BUILD_OPTIONS = {
   sourcemap: true,
   sourcesContent: false,
   logLevel: "silent",
+  external: ["esbuild"], // the orchestrator's bundle loads the installed esbuild when it has to build
   // CommonJS dependencies (express and its middleware) call require() for Node's built-ins.
-  banner: { js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);' },
-} as const;
+  banner: { js: 'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.filename);' },
+} satisfies BuildOptions;
 const RECIPE = JSON.stringify(BUILD_OPTIONS);
 
 interface Manifest {
@@ -67,9 +69,9 @@ export async function ensureBundles<Name extends string>(
   cacheDir: string,
   entries: Record<Name, string>,
 ): Promise<Record<Name, string>> {
+  const fresh = freshBundles(root, cacheDir, entries);
+  if (fresh) return fresh;
   const manifestFile = path.join(cacheDir, "manifest.json");
-  const current = readManifest(manifestFile);
-  if (current && isFresh(current, root, cacheDir, entries)) return absoluteOutputs(current, cacheDir) as Record<Name, string>;
   const built = await build(root, cacheDir, entries);
   const temporary = `${manifestFile}.${randomBytes(4).toString("hex")}`;
   await writeFile(temporary, JSON.stringify(built));
@@ -78,12 +80,19 @@ export async function ensureBundles<Name extends string>(
   return absoluteOutputs(built, cacheDir) as Record<Name, string>;
 }
 
-function readManifest(file: string): Manifest | undefined {
+/**
+ * The bundles of `entries` if the last build is still what the files on disk would give, else
+ * `undefined` (no build yet, or something changed). Reads and hashes, never builds: scripts/demo.mjs
+ * asks this before it runs the orchestrator from its bundle.
+ */
+export function freshBundles<Name extends string>(root: string, cacheDir: string, entries: Record<Name, string>): Record<Name, string> | undefined {
+  let manifest: Manifest;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as Manifest;
+    manifest = JSON.parse(readFileSync(path.join(cacheDir, "manifest.json"), "utf8")) as Manifest;
   } catch {
-    return undefined; // none yet (a fresh clone), or unreadable: build
+    return undefined; // none yet (a fresh clone), or unreadable
   }
+  return isFresh(manifest, root, cacheDir, entries) ? (absoluteOutputs(manifest, cacheDir) as Record<Name, string>) : undefined;
 }
 
 function isFresh(manifest: Manifest, root: string, cacheDir: string, entries: Record<string, string>): boolean {
@@ -121,7 +130,10 @@ async function build(root: string, cacheDir: string, entries: Record<string, str
         if (isPackageFile(args.path)) return undefined;
         const content = await readFile(args.path);
         sources[path.relative(root, args.path)] = sha256(content);
-        return { contents: content, loader: "ts" };
+        // A source's import.meta.url keeps naming the source file, as under tsx (shared/processes.ts
+        // finds the project root with it), not the bundle in .cache/bundles.
+        const url = JSON.stringify(pathToFileURL(args.path).href);
+        return { contents: content.toString("utf8").replace(/\bimport\.meta\.url\b/g, url), loader: "ts" };
       });
     },
   };

@@ -31,8 +31,17 @@ import { ensureBundles } from "./bundle.ts";
 import { CACHE_DIR } from "./cache.ts";
 import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
-/** The three processes, each run from a bundle of its entry that scripts/bundle.ts keeps fresh. */
-const ENTRIES = { as: "as/server.ts", rs: "resource-server/server.ts", client: "client/main.ts" };
+/**
+ * Each process runs from a bundle of its entry that scripts/bundle.ts keeps fresh: the three this
+ * starts, and this orchestrator with the freshness check, which scripts/demo.mjs (`pnpm demo`) uses.
+ */
+const ENTRIES = {
+  as: "as/server.ts",
+  rs: "resource-server/server.ts",
+  client: "client/main.ts",
+  demo: "scripts/demo.ts",
+  bundle: "scripts/bundle.ts",
+};
 const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
 
 const startedAt = performance.now();

@@ -99,16 +99,29 @@ describe("pnpm demo after an edit", () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   /** What `pnpm demo` runs (its script execs this), in the copy. */
-  const demo = () => run(process.execPath, ["--import", "tsx", "scripts/demo.ts"], root);
+  const demo = () => run(process.execPath, ["--enable-source-maps", "scripts/demo.mjs"], root);
   /** Put `line` first in a source of the copy: ESM imports are hoisted, so it runs once they are loaded. */
   const prepend = (file: string, line: string, original = readFileSync(path.join(PROJECT_ROOT, file), "utf8")) =>
     writeFileSync(path.join(root, file), `${line}\n${original}`);
 
-  test("runs the client and the RS as they are on disk now", { timeout: 180_000 }, async () => {
+  test("runs the orchestrator, the client and the RS as they are on disk now", { timeout: 180_000 }, async () => {
     prepend("client/main.ts", 'process.stderr.write("edit-check A\\n");');
-    const first = await demo(); // no cache yet: builds
+    prepend("scripts/demo.ts", 'process.stdout.write("[demo] edit-check 1\\n");');
+    const first = await demo(); // no cache yet: from source under tsx, which builds the bundles
     assert.equal(first.code, 0, first.output);
     assert.match(first.output, /^\[client\] edit-check A$/m);
+    assert.match(first.output, /^\[demo\] edit-check 1$/m);
+
+    const unchanged = await demo(); // every process from its bundle
+    assert.equal(unchanged.code, 0, unchanged.output);
+    assert.match(unchanged.output, /^\[client\] edit-check A$/m);
+    assert.match(unchanged.output, /^\[demo\] edit-check 1$/m);
+
+    prepend("scripts/demo.ts", 'process.stdout.write("[demo] edit-check 2\\n");');
+    const orchestratorEdited = await demo();
+    assert.equal(orchestratorEdited.code, 0, orchestratorEdited.output);
+    assert.match(orchestratorEdited.output, /^\[demo\] edit-check 2$/m);
+    assert.doesNotMatch(orchestratorEdited.output, /edit-check 1/);
 
     prepend("client/main.ts", 'process.stderr.write("edit-check B\\n");'); // same size, right away
     const second = await demo();
