@@ -1,7 +1,10 @@
 /**
- * The processes `pnpm demo` starts (AS, RS, client), each bundled into one ESM file under
- * `.cache/bundles/` by esbuild, and rebuilt whenever anything it was built from changed — so the demo
- * always runs the code as it is on disk, without paying the tsx loader's start-up three times.
+ * The processes of `pnpm demo` — the AS, the RS, the client, and the orchestrator scripts/demo.ts
+ * itself — each bundled into one ESM file under `.cache/bundles/` by esbuild, and rebuilt whenever
+ * anything it was built from changed, so the demo always runs the code as it is on disk without
+ * paying the tsx loader's start-up in every process. scripts/demo.mjs (what `pnpm demo` runs) asks
+ * `freshBundles` and runs the orchestrator's bundle, or, if anything changed, scripts/demo.ts from
+ * source under tsx, whose `ensureBundles` rebuilds before it starts a process.
  *
  * Why bundles: under `node --import tsx` every module (hundreds: the MCP SDK, express, zod, jose) goes
  * through tsx's loader hooks; the same code as one file starts in about a quarter of the CPU time.
