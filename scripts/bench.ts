@@ -1,5 +1,5 @@
 /**
- * `pnpm bench` — the performance figures of SPEC §8 (issue 7), each measured in this one run.
+ * `pnpm bench` — the performance figures P1–P4 (BENCHMARKS.md), each measured in this one run.
  *
  * What runs where: this process is the load generator and the client; the servers under test run as
  * child processes on free loopback ports (bench/children.ts), so no figure is measured inside the
