@@ -10,9 +10,10 @@
  *   POST /revoke                                   RFC 7009                 (revoke.ts)
  *   GET  /healthz                                  liveness + the socket it listens on (D8)
  *
- * Every answer is JSON, errors included (Express's default HTML error page never shows), and no input
- * yields a 5xx — except the few pages meant for a person (`page.ts`): the consent page, and the
- * `/authorize` errors that cannot redirect when a browser asks for HTML.
+ * Every answer with a body is JSON, errors included (Express's default HTML error page never shows) —
+ * except the few pages meant for a person (`page.ts`): the consent page, and the `/authorize` errors
+ * that cannot redirect when a browser asks for HTML. The answers without a body are `/authorize`'s
+ * `302` (its result is in `Location`) and `/revoke`'s `200` (RFC 7009 §2.2). No input yields a 5xx (B1).
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
@@ -145,12 +146,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new NotFound(`no such endpoint: ${req.method} ${req.path.slice(0, 100)}`);
   });
 
-  const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     let error = err instanceof OAuthError ? err : bodyError(err ?? {});
     if (!error) {
       logger.warn(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
       error = new ServerError();
     }
+    // One line per refused request, so a refused refresh shows in the log like an accepted one. Only
+    // names this server defines are logged, never an input value (no token, no injected line).
+    const endpoint = ["/register", "/authorize", "/token", "/revoke"].includes(req.path) ? req.path : "(other)";
+    const grantType = ["authorization_code", "refresh_token"].find((grant) => endpoint === "/token" && req.body?.grant_type === grant);
+    logger.info(`refused ${req.method} ${endpoint}${grantType ? ` grant_type=${grantType}` : ""} error=${error.error}`);
     if (res.headersSent) {
       res.destroy();
       return;

@@ -6,7 +6,7 @@
  *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
  * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
  * Failures of kind 1 answer a browser with a readable page (`error-page.ts`), everyone else with JSON.
- * The demo user may be granted only `config.grantableScopes` (A4). With `AS_CONSENT=auto` that is
+ * The demo user may be granted only `config.grantableScopes` (S3). With `AS_CONSENT=auto` that is
  * granted at once; with `prompt`, once every check has passed, the user chooses on a page (`consent.ts`).
  */
 import type { Request, Response } from "express";
@@ -31,7 +31,7 @@ import { isS256CodeChallenge } from "./pkce.ts";
 import { redirectUriMatches } from "./redirect-uri.ts";
 import { CODE_TTL_MS, DEMO_USER, type AsState, type ClientRecord } from "./state.ts";
 
-/** Scope when the request names none (SPEC A4): the minimum for basic use. */
+/** Scope when the request names none (A4): the minimum for basic use. */
 export const DEFAULT_SCOPE = ["files:read"];
 
 /** A request that passed every check: what a code will be bound to, and what the user may grant. */
@@ -83,7 +83,7 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
-/** The requested scope, validated, and what the demo user may be granted of it (A4, RFC 6749 §3.3). */
+/** The requested scope, validated, and what the demo user may be granted of it (S3, RFC 6749 §3.3). */
 function scopeOf(state: AsState, requested: string | undefined): { requested: string[]; grantable: string[] } {
   const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
   // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).
@@ -123,7 +123,10 @@ export function issueCode(state: AsState, request: AuthorizationRequest, scope: 
     },
     state.now() + CODE_TTL_MS,
   );
-  state.logger.info(`authorized client_id=${request.client.client_id} sub=${DEMO_USER} scope="${formatScope(scope)}" code=${redact(code)}`);
+  // `requested` holds catalog names only (scopeOf refused any other), so it cannot inject a log line.
+  state.logger.info(
+    `authorized client_id=${request.client.client_id} sub=${DEMO_USER} requested="${formatScope(request.requested)}" scope="${formatScope(scope)}" code=${redact(code)}`,
+  );
   return code;
 }
 
@@ -168,6 +171,7 @@ export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
       respondToClient(res, state.config.issuer, target, { code: issueCode(state, request, request.grantable) });
     } catch (error) {
       if (!(error instanceof OAuthError)) throw error;
+      state.logger.info(`authorization refused client_id=${client.client_id} error=${error.error}`);
       redirectError(res, state.config.issuer, target, error);
     }
   };

@@ -64,7 +64,7 @@ const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLE).digest("base64"
 /**
  * Send a page. Headers: no framing (RFC 7034 `X-Frame-Options`, CSP `frame-ancestors 'none'`), no
  * script, no external resource, forms may post only to this origin (plus `formAction` — the redirect
- * after a consent decision is checked against `form-action` too), no sniffing, no referrer.
+ * after a consent decision is checked against `form-action` too), no sniffing, no referrer to another origin.
  */
 export function sendPage(
   res: Response,
@@ -84,7 +84,9 @@ export function sendPage(
       "Content-Security-Policy": csp,
       "X-Frame-Options": "DENY",
       "X-Content-Type-Options": "nosniff",
-      "Referrer-Policy": "no-referrer",
+      // Not `no-referrer`: under it a browser sends `Origin: null` with the form's POST (Fetch
+      // §3.1 "serializing a request origin"), and consent.ts's origin check refuses every real decision.
+      "Referrer-Policy": "same-origin",
       "Cache-Control": "no-store",
     })
     .send(

@@ -12,7 +12,7 @@ import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
 import { BoundedStore } from "./store.ts";
 
-/** The demo's only resource owner (SPEC §2); consent is automatic. */
+/** The demo's only resource owner (S3); consent is automatic. */
 export const DEMO_USER = "demo-user";
 
 /** RFC 7591 §3.2.1: the registered metadata, as echoed to the client. */
@@ -81,7 +81,7 @@ export const DEFAULT_LIMITS: Limits = { maxClients: 1000, maxCodes: 1000, maxRef
 export const CODE_TTL_MS = 60_000;
 /** How long a redeemed code is remembered, so a replay is recognised (and its family revoked). */
 export const REDEEMED_CODE_RETENTION_MS = 10 * 60_000;
-/** Refresh tokens: each rotation issues a fresh one valid this long (SPEC is silent; a demo day). */
+/** Refresh tokens: each rotation issues a fresh one valid this long (no rule sets it; a demo day). */
 export const REFRESH_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
 export interface AsState {

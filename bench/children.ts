@@ -1,11 +1,11 @@
 /**
  * The servers under test, as child processes (so a load generator never shares their event loop):
- * started with `scripts/processes.ts`, on free loopback ports, each awaited on `/healthz`, and always
+ * started with `shared/processes.ts`, on free loopback ports, each awaited on `/healthz`, and always
  * stopped — `stopAll()` runs in the harness's `finally` and on SIGINT/SIGTERM.
  */
 import { readFileSync } from "node:fs";
-import { loadConfig, type Config } from "../shared/config.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../scripts/processes.ts";
+import { asUrls, loadConfig, type Config } from "../shared/config.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../shared/processes.ts";
 
 /** How long a child may take to answer `/healthz` (tsx compiles on first start; the machine is shared). */
 const START_TIMEOUT_MS = 30_000;
@@ -56,11 +56,9 @@ export const portEnv = (config: Config): Record<string, string> => ({
   RS_PORT: String(config.rsPort),
 });
 
-export const healthUrl = (port: number): string => `http://127.0.0.1:${port}/healthz`;
-
 /** Start the real AS (`as/server.ts`) for `config`. */
 export function startAuthorizationServer(config: Config, env: Record<string, string> = {}): Promise<Child> {
-  return startServer("as", "as/server.ts", { ...env, ...portEnv(config) }, healthUrl(config.asPort));
+  return startServer("as", "as/server.ts", { ...env, ...portEnv(config) }, asUrls(config.asPort).healthUrl);
 }
 
 /**

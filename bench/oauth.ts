@@ -1,5 +1,5 @@
 /**
- * The AS traffic the throughput benchmarks need, as plain HTTP requests a client would send (SPEC §3):
+ * The AS traffic the throughput benchmarks need, as plain HTTP requests a client would send (A3–A6):
  * register a public client (RFC 7591), build authorization requests with PKCE S256 (RFC 7636) and
  * `resource` (RFC 8707), read the code from the `302`, and build token requests (RFC 6749 §4.1.3, §6).
  * The requests are `LoadRequest`s, so the load generator can send thousands of them.

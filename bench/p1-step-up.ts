@@ -16,9 +16,9 @@
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { createMcpClient } from "../client/demo/connect.ts";
 import { ExchangeRecorder } from "../client/demo/recorder.ts";
-import { loadConfig } from "../shared/config.ts";
+import { loadConfig, rsUrls } from "../shared/config.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
-import { freshConfig, healthUrl, portEnv, startAuthorizationServer, startServer } from "./children.ts";
+import { freshConfig, portEnv, startAuthorizationServer, startServer } from "./children.ts";
 import { median, p95 } from "./stats.ts";
 
 export interface P1Options {
@@ -119,7 +119,7 @@ export async function runP1(options: P1Options, progress: (line: string) => void
   const config = await freshConfig(dcrEnv);
   await Promise.all([
     startAuthorizationServer(config, dcrEnv),
-    startServer("rs", "resource-server/server.ts", portEnv(config), healthUrl(config.rsPort)),
+    startServer("rs", "resource-server/server.ts", portEnv(config), rsUrls(config.rsPort).healthUrl),
   ]);
   const resource = loadConfig(portEnv(config)).resource;
   progress(`P1: AS and RS children up; ${options.warmup} warm-up + ${options.samples} measured step-ups`);

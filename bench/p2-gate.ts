@@ -1,7 +1,7 @@
 /**
  * P2 — what the auth gate costs: authorized `tools/call` throughput of the RS with the full bearer +
- * scope gate (R3–R5), divided by the throughput of the same app with the gate switched off
- * (`createApp(config, { authGate: false })`, benchmark only).
+ * scope gate (R3–R5), divided by the throughput of the same pieces without that gate
+ * (`rs-without-gate.ts`, benchmark only).
  *
  * Set-up (not measured): a real AS child; two RS children from `bench/rs-under-test.ts`, one with the
  * gate on, one off, trusting that AS. Each load worker registers its own client, gets a `files:read`
@@ -15,11 +15,13 @@
  * per second with the gate over calls per second without, within the block); the figure is the median
  * of the block ratios, which one disturbed block cannot move. The aggregate rates are reported too.
  */
-import type { Config } from "../shared/config.ts";
-import { freeLoopbackPort } from "../scripts/processes.ts";
-import { cpuTimeMs, freshConfig, healthUrl, startAuthorizationServer, startServer } from "./children.ts";
+import { rsUrls, type Config } from "../shared/config.ts";
+import { freeLoopbackPort } from "../shared/processes.ts";
+import { SCOPE_CATALOG } from "../shared/scopes.ts";
+import { cpuTimeMs, freshConfig, startAuthorizationServer, startServer } from "./children.ts";
 import { runLoad, type LoadRequest, type LoadResult } from "./load.ts";
 import { obtainTokens } from "./oauth.ts";
+import { UNGATED_CLIENT_ID } from "./rs-without-gate.ts";
 import { median, perSecond } from "./stats.ts";
 
 export interface P2Options {
@@ -114,7 +116,7 @@ function listFilesCall(path: string, session: Session & { nextId: number }): Loa
 
 /**
  * A tool result (not a JSON-RPC or tool error) that names the expected actor (R7): the worker's
- * client with the gate on, "anonymous" with it off — so each child is proven to run the mode it claims.
+ * client with the gate on, the ungated principal with it off — so each child is proven to run the mode it claims.
  */
 const isToolResult = (status: number, body: string, actor: string) =>
   status === 200 && body.includes('"result"') && body.includes(`read by ${actor}`) && !body.includes('"isError":true');
@@ -125,13 +127,13 @@ export async function runP2(options: P2Options, progress: (line: string) => void
   // The AS issues tokens for one resource: the gate-on RS's. The gate-off RS checks nothing.
   const onPort = config.rsPort;
   const offPort = await freeLoopbackPort();
-  const offResource = `http://127.0.0.1:${offPort}/mcp`;
+  const offResource = rsUrls(offPort).resource;
   const startRs = (gate: "on" | "off", port: number) =>
     startServer(
       `rs-gate-${gate}`,
       "bench/rs-under-test.ts",
       { AS_PORT: String(config.asPort), RS_PORT: String(port), BENCH_AUTH_GATE: gate },
-      healthUrl(port),
+      rsUrls(port).healthUrl,
     );
   const [onChild, offChild] = await Promise.all([startRs("on", onPort), startRs("off", offPort)]);
   progress(`P2: AS and two RS children up (gate on :${onPort}, gate off :${offPort}); opening ${options.workers} sessions on each`);
@@ -143,7 +145,7 @@ export async function runP2(options: P2Options, progress: (line: string) => void
     const { access_token, client_id } = await obtainTokens(config, "files:read");
     sessions.push({
       on: { ...(await openSession(config.resource, access_token)), nextId: 2, actor: `${client_id} [files:read]` },
-      off: { ...(await openSession(offResource, access_token)), nextId: 2, actor: "anonymous []" },
+      off: { ...(await openSession(offResource, access_token)), nextId: 2, actor: `${UNGATED_CLIENT_ID} [${SCOPE_CATALOG.join(" ")}]` },
     });
   }
 

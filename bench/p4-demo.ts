@@ -6,7 +6,7 @@
  * "Cold" means new processes every run (no warm event loop, JIT or sockets). tsx's on-disk transform
  * cache is whatever the machine has; after any earlier run it is warm, as it is for a user.
  */
-import { startChild, stopChild } from "../scripts/processes.ts";
+import { startChild, stopChild } from "../shared/processes.ts";
 import { track } from "./children.ts";
 import { median } from "./stats.ts";
 

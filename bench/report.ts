@@ -1,6 +1,6 @@
 /**
  * The benchmark report: one JSON document (`pnpm bench --json`) and the same figures as a table.
- * Flat `p*_` fields are the figures of SPEC §8 / issue 7; `details` says how each was obtained.
+ * Flat `p*_` fields are the figures P1–P4; `details` says how each was obtained.
  */
 import os from "node:os";
 import type { P1Result } from "./p1-step-up.ts";
@@ -9,7 +9,7 @@ import type { P3Result } from "./p3-tokens.ts";
 import type { P4Result } from "./p4-demo.ts";
 import { round } from "./stats.ts";
 
-/** Issue 7's targets for this 2-core machine. */
+/** The targets for this 2-core machine (BENCHMARKS.md). */
 export const TARGETS = {
   p1_stepup_median_ms: { max: 20 },
   p2_gate_ratio: { min: 0.85 },

@@ -1,5 +1,6 @@
 /**
- * `pnpm client` — the headless MCP client (C1–C6) and its self-verifying story (D1–D9).
+ * `pnpm client` — the headless MCP client (C1–C6, and C7's headless `--call`) and its self-verifying
+ * story (the eight steps D1–D8, then the verdict, D9).
  *
  * What runs where: this process only. The authorization server (`pnpm start:as`) and the MCP resource
  * server (`pnpm start:rs`) must already be running — `pnpm dev` starts both, `pnpm demo` starts them
@@ -10,7 +11,7 @@
  *   2. list-files with files:read
  *   3. write-file → 403 insufficient_scope → union scope → fresh authorization (no refresh) → retry
  *   4. drop the access token → 401 → refresh keeps the scope; the old refresh token is refused
- *   5. delete-file → files:admin is never granted → InsufficientScopeError("declined"), no retry
+ *   5. delete-file → files:admin is not grantable (by default) → InsufficientScopeError("declined")
  *   6. broken-challenge → 2 refreshes, 3 POSTs → InsufficientScopeError("retry-limit")
  *   7. a second client in throw mode → InsufficientScopeError("throw-mode"), no AS traffic
  *   8. hardening, live: attacker redirect refused at DCR and /authorize, no widening refresh, loopback
@@ -18,7 +19,8 @@
  *
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
  *   pnpm client [--server URL] [--json] [--transcript FILE.md]
- *   pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]
+ *   pnpm client --call TOOL [--args JSON] [--verbose] [--browser [--no-open]]
+ *               [--client-id ID [--client-secret SECRET]] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
  * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
  * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before
@@ -32,6 +34,10 @@
  *
  * Demo-only: plain http on loopback; the story refuses any non-loopback URL, the generic `--call`
  * mode does not; the AS consents automatically, so the "browser" is one fetch with redirect: manual.
+ * `--call` is headless by default, which works with an AS that approves at once with a `302` (an AS
+ * that shows a login page is reported as "not a 302 redirect"); `--browser` lets a person log in
+ * (CLIENT_BROWSER_TIMEOUT_MS bounds each wait) and `--client-id` uses a pre-registered client instead
+ * of DCR: demo/login-options.ts.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -42,13 +48,15 @@ import { connectClient } from "./demo/connect.ts";
 import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
 import { describeExchange } from "./demo/exchanges.ts";
 import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
+import { BrowserLoginTimeoutError } from "./demo/browser-login.ts";
+import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem, startLogin, type LoginValues } from "./demo/login-options.ts";
 import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
 import { InsufficientScopeError } from "./step-up/index.ts";
 import { runStory, ServerUnreachableError } from "./demo/story.ts";
 import { renderTranscript } from "./demo/transcript.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md]
-       pnpm client --call TOOL [--args JSON] [--verbose] [SERVER_URL]`;
+       pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
 
 class UsageError extends Error {}
 
@@ -97,7 +105,7 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   return run.ok ? 0 : 1;
 }
 
-type CallArgs = { server?: string; call: string; args?: string; verbose?: boolean };
+type CallArgs = LoginValues & { server?: string; call: string; args?: string; verbose?: boolean };
 
 async function callTool(args: CallArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
   const serverUrl = serverUrlFrom(args.server, positional, settings);
@@ -117,16 +125,21 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
   const recorder = new ExchangeRecorder({
     onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
   });
+  const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
+  // What bounds a request, for a timeout's message: with a browser, the person's waits count too.
+  const timeoutSetting = login.browser ? "CLIENT_TIMEOUT_MS + CLIENT_BROWSER_TIMEOUT_MS" : "CLIENT_TIMEOUT_MS";
   let handle;
   try {
-    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    const { browser, preRegistered, requestTimeoutMs } = login;
+    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs, browser, preRegistered });
   } catch (error) {
-    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl);
+    await login.close();
+    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl, timeoutSetting);
   }
   const mark = recorder.mark();
   let answering = true;
   try {
-    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: timeoutMs });
+    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: login.requestTimeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
       process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
     }
@@ -138,19 +151,21 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     return 0;
   } catch (error) {
     if (!(error instanceof InsufficientScopeError)) {
-      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl);
+      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl, timeoutSetting);
       answering = code !== 2;
       return code;
     }
     process.stderr.write(
       `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
-        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}\n`,
+        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}` +
+        `${(error.cause as { error?: unknown } | undefined)?.error === "access_denied" ? "; the authorization was denied (access_denied)" : ""}\n`,
     );
     return 1;
   } finally {
     // Ending the session (DELETE) is a courtesy; a server that did not answer in time is not asked again.
     await (answering ? handle.close() : handle.client.close());
+    await login.close();
   }
 }
 
@@ -159,11 +174,11 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
  * or not in time, is exit 2 — say which one, and for a timeout which request and how long; anything
  * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
  */
-function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string): number {
+function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string, setting: string): number {
   const unreachable = unreachableServerMessage(error, serverUrl);
   const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
-  if (unreachable || timedOut) {
-    process.stderr.write(`client: ${unreachable ?? `${timedOut} (CLIENT_TIMEOUT_MS)`}\n`);
+  if (unreachable || timedOut || error instanceof BrowserLoginTimeoutError) {
+    process.stderr.write(`client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}\n`);
     return 2;
   }
   const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
@@ -183,6 +198,7 @@ async function main(argv: string[]): Promise<number> {
       call: { type: "string" },
       args: { type: "string" },
       verbose: { type: "boolean" },
+      ...LOGIN_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
@@ -197,6 +213,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.call === undefined && (values.args !== undefined || values.verbose)) {
     throw new UsageError("--args and --verbose need --call");
   }
+  const loginProblem = loginUsageProblem(values, values.call !== undefined);
+  if (loginProblem) throw new UsageError(loginProblem);
   const settings = loadClientConfig(); // once, before anything is printed: a bad setting is a usage error
   if (values.call !== undefined) return callTool({ ...values, call: values.call }, positionals[0], settings);
   return story(values, positionals[0], settings);
@@ -211,6 +229,6 @@ try {
     error instanceof ConfigError ||
     String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
   process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
-  code = usage ? 2 : isConnectionError(error) ? 2 : 1;
+  code = usage ? 2 : isConnectionError(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
 }
 process.exit(code);

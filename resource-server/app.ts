@@ -22,18 +22,10 @@ import { FileStore } from "./store.ts";
 
 export interface AppOptions {
   logger?: Logger;
-  /**
-   * BENCHMARK ONLY (SPEC P2 measures what the gate costs). `false` serves `/mcp` with no bearer token
-   * check and no scope gate: anyone may call any tool, and the tools report an anonymous principal.
-   * Never switch it off anywhere else. Default `true`.
-   */
-  authGate?: boolean;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
   const logger = options.logger ?? silentLogger;
-  const authGate = options.authGate ?? true;
-  if (!authGate) logger.warn("auth gate OFF (benchmark mode): /mcp accepts any caller");
 
   const store = new FileStore();
   const sessions = new SessionRegistry({ idleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, logger);
@@ -53,13 +45,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   app.get(metadataPath(config), metadataHandler(config));
 
-  const authenticate = authGate ? [bearerAuth(config, createAccessTokenVerifier(config), logger)] : [];
-  const authorize = authGate ? [scopeGate(config, logger)] : [];
+  const authenticate = bearerAuth(config, createAccessTokenVerifier(config), logger);
   const bind = bindSession(sessions, store, logger);
-  app.post("/mcp", ...authenticate, ...mcpJsonBody(), bind, ...authorize, handleMcp);
-  app.get("/mcp", ...authenticate, bind, handleMcp);
-  app.delete("/mcp", ...authenticate, bind, handleMcp);
-  app.all("/mcp", ...authenticate, methodNotAllowed);
+  app.post("/mcp", authenticate, ...mcpJsonBody(), bind, scopeGate(config, logger), handleMcp);
+  app.get("/mcp", authenticate, bind, handleMcp);
+  app.delete("/mcp", authenticate, bind, handleMcp);
+  app.all("/mcp", authenticate, methodNotAllowed);
 
   app.use((req, res) => {
     res.status(404).json({ error: "not_found", error_description: `no route for ${req.method} ${req.path}` });

@@ -5,7 +5,7 @@
  * to tool handlers as `extra.authInfo` on every request — so a stepped-up token is seen at once (R7).
  *
  * The SDK's `requireBearerAuth` is not used: it answers a *missing* token with `error="invalid_token"`
- * (RFC 6750 §3.1 says no error code then) and knows no scope hierarchy (SPEC §4.1).
+ * (RFC 6750 §3.1 says no error code then) and knows nothing of per-tool scopes (R5).
  */
 import type { IncomingMessage } from "node:http";
 import type { RequestHandler, Request } from "express";
@@ -25,11 +25,9 @@ export interface Principal {
   clientId: string;
 }
 
-/** The principal of a request served with the auth gate switched off (benchmark only). */
-export const ANONYMOUS: Principal = { sub: "anonymous", clientId: "anonymous" };
-
 export function principalOf(auth: AuthInfo | undefined): Principal {
-  if (!auth) return ANONYMOUS;
+  // `bearerAuth` runs first on every /mcp route: a request without a verified token never gets here.
+  if (!auth) throw new Error("no verified access token on the request (bearerAuth must run first)");
   return { sub: String(auth.extra?.sub), clientId: auth.clientId };
 }
 

@@ -1,7 +1,7 @@
 /**
  * `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1) in the exact shapes of R4/R5.
  *
- * Each builder fixes the parameter order SPEC §4 shows, and the formatter guarantees what a client's
+ * Each builder fixes the parameter order R4/R5 show, and the formatter guarantees what a client's
  * parser relies on: RFC 9110 §11.2 syntax (`auth-param = token BWS "=" BWS ( token / quoted-string )`,
  * here always a quoted-string), each parameter at most once, nothing a header cannot carry.
  */

@@ -49,7 +49,7 @@ const BODY_ERRORS: Record<string, { status: number; code: number; message: strin
 };
 
 /**
- * Express 5 answers an error in HTML by default (SPEC §4.1); this maps body-parser's errors, and any
+ * Express 5 answers an error in HTML by default; this maps body-parser's errors, and any
  * other client error (`http-errors` with a 4xx status), to JSON-RPC JSON. Input never reaches the
  * last branch; if a bug does, it is answered honestly as a 500 and logged.
  */

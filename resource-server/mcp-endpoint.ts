@@ -7,7 +7,7 @@
  *   4. scopeGate       — R5: under-scoped tools/call → 403 insufficient_scope     (scope-gate.ts)
  *   5. handleMcp       — the session's transport gets the *same* parsed body the gate judged
  *
- * Steps 2 and 5 belong together (SPEC §4.1): without a parsed body the transport would read the stream
+ * Steps 2 and 5 belong together (R5): without a parsed body the transport would read the stream
  * itself and the gate would have judged nothing, so a POST without a JSON body is refused (fail closed).
  */
 import { randomUUID } from "node:crypto";
@@ -152,7 +152,7 @@ async function openSession(
     // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that
     // mode keeps one stream-mapping entry per request for the session's lifetime (memory grows with
     // every call, modelcontextprotocol/typescript-sdk#2559), while SSE streams are released when done.
-    // The principal is recorded when the session comes into being (SPEC §4.1).
+    // The principal is recorded when the session comes into being (R6).
     onsessioninitialized: (id) => {
       sessions.add({ id, principal, server, transport });
     },

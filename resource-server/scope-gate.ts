@@ -12,7 +12,7 @@ import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
 
-/** SPEC §2: the scope each tool requires (the hierarchy is applied when comparing, not here). */
+/** S2: the scope each tool requires (the hierarchy is applied when comparing, not here). */
 export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
   ["list-files", "files:read"],
   ["read-file", "files:read"],
@@ -22,7 +22,7 @@ export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
- * SPEC §2 / D6: a deliberately broken server behaviour. It demands `files:read` even from a token
+ * S2 / D6: a deliberately broken server behaviour. It demands `files:read` even from a token
  * that has it, so no step-up can ever satisfy it — it exists to prove that a client caps its retries.
  */
 export const BROKEN_CHALLENGE_TOOL = "broken-challenge";
@@ -60,7 +60,7 @@ export function requiredScopes(body: unknown): string[] {
   return inCatalogOrder(scopeUnion(toolCallsIn(body).map((call) => call.scope)));
 }
 
-/** Decide R5 for a parsed body and the token's granted scopes (hierarchy-aware, SPEC §2). */
+/** Decide R5 for a parsed body and the token's granted scopes (hierarchy-aware, S1). */
 export function checkScopes(body: unknown, granted: readonly string[]): GateDecision {
   const calls = toolCallsIn(body);
   const denied = calls.filter((call) => call.tool === BROKEN_CHALLENGE_TOOL || !satisfiesScope(granted, call.scope));
@@ -80,7 +80,12 @@ export function scopeGate(config: Config, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const auth = (req as AuthenticatedRequest).auth;
     const decision = checkScopes(req.body, auth?.scopes ?? []);
-    if (decision.allowed) return next();
+    if (decision.allowed) {
+      // The allowed calls are logged too: with the 403 lines they count every attempt of a call.
+      const tools = toolCallsIn(req.body).map((call) => call.tool);
+      if (tools.length > 0) logger.info(`tools/call ${tools.join(",")} allowed for ${auth?.clientId ?? "?"} [${formatScope(auth?.scopes ?? [])}]`);
+      return next();
+    }
     logger.info(`403 insufficient_scope for ${auth?.clientId ?? "?"}: ${decision.errorDescription}`);
     sendJsonRpcError(res, 403, JsonRpcCode.ServerError, `Forbidden: ${decision.errorDescription}`, {
       id: decision.id,

@@ -1,5 +1,5 @@
 /**
- * Scoped-tools MCP server — the protected resource of the step-up demo (SPEC §4).
+ * Scoped-tools MCP server — the protected resource of the step-up demo (R1–R8).
  *
  * What runs where: this process, on http://127.0.0.1:$RS_PORT (default 3000, 0 = any free port), serves
  * MCP over Streamable HTTP at `/mcp` and its RFC 9728 metadata. It trusts the authorization server at

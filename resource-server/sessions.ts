@@ -1,12 +1,12 @@
 /**
  * R6 — MCP sessions, bound to the principal that created them, and bounded.
  *
- * One `McpServer` + `StreamableHTTPServerTransport` per session (SPEC §4.1). The app routes each
+ * One `McpServer` + `StreamableHTTPServerTransport` per session. The app routes each
  * request by its `Mcp-Session-Id` itself and compares the caller's principal (`sub` + `client_id`)
  * with the session's owner before anything else sees the request: a valid token of someone else gets
  * `404 Session not found`, exactly what an unknown id gets, so a session id reveals nothing.
  *
- * Bounds (§7, no unbounded memory):
+ * Bounds (B2, no unbounded memory):
  * - idle expiry: a session unused for `idleMs` is closed (checked on lookup, and by an unref'd sweep);
  * - a cap of `maxSessions`: when full, opening a session **evicts the least recently used one**
  *   (its transport is closed; its client gets 404 and re-initializes, as MCP prescribes). Refusing new

@@ -1,5 +1,5 @@
 /**
- * The MCP tools (SPEC §2), one `McpServer` per session over the app's shared `FileStore`.
+ * The MCP tools (S2), one `McpServer` per session over the app's shared `FileStore`.
  *
  * Scopes are enforced *before* any of this runs (scope-gate.ts, R5). The handlers only read the
  * verified token (`extra.authInfo`, set per request by the transport from `req.auth`) and say in every
@@ -95,7 +95,7 @@ export function createMcpServer(store: FileStore): McpServer {
         "It exists to show that a client caps its step-up retries instead of looping.",
       annotations: { readOnlyHint: true },
     },
-    // Only reachable with the auth gate switched off (benchmark mode): the gate answers 403 first.
+    // Only reachable without the scope gate (P2's baseline, bench/rs-without-gate.ts): the gate answers 403 first.
     (extra) => text(`broken-challenge ran (the auth gate is off) — called by ${actor(extra.authInfo)}`),
   );
 

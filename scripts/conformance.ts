@@ -14,31 +14,19 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureNode22, NODE_22, npmInstall } from "./cache.ts";
 
 export const CONFORMANCE_VERSION = "0.1.16";
-const NODE_MAJOR = "22";
 /** A scenario that has not finished after this long is killed and counts as failed. */
 const SCENARIO_TIMEOUT_MS = 120_000;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = `${root}.cache`;
-const node = `${cache}/node-${NODE_MAJOR}/node_modules/node/bin/node`;
+const node = NODE_22;
 const suitePackage = `${cache}/conformance/node_modules/@modelcontextprotocol/conformance`;
 const suite = `${suitePackage}/dist/index.js`;
 const CLIENT_COMMAND = "node --import tsx scripts/conformance-client.ts";
-
-/** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node, so packages needing it install cleanly. */
-function npmInstall(prefix: string, spec: string, nodeFirst?: string): void {
-  console.error(`[conformance] installing ${spec} into ${prefix.slice(root.length)}`);
-  const PATH = nodeFirst ? `${dirname(nodeFirst)}${delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
-  const result = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", prefix, spec], {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, PATH },
-  });
-  if (result.status !== 0) throw new Error(`npm install ${spec} failed`);
-}
 
 function installedVersion(): string | undefined {
   if (!existsSync(`${suitePackage}/package.json`)) return undefined;
@@ -46,7 +34,7 @@ function installedVersion(): string | undefined {
 }
 
 function setup(): void {
-  if (!existsSync(node)) npmInstall(`${cache}/node-${NODE_MAJOR}`, `node@${NODE_MAJOR}`);
+  ensureNode22();
   if (installedVersion() !== CONFORMANCE_VERSION) {
     npmInstall(`${cache}/conformance`, `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`, node);
   }

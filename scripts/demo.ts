@@ -23,9 +23,9 @@
 import { parseArgs } from "node:util";
 import { constants } from "node:os";
 import path from "node:path";
-import { loadDemoTimeoutMs } from "../shared/config.ts";
+import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, STOP_GRACE_MS, type Child } from "./processes.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
 const startedAt = performance.now();
 let args;
@@ -93,19 +93,19 @@ try {
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
   // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
-  const issuer = `http://127.0.0.1:${asPort}`;
-  const resource = `http://127.0.0.1:${rsPort}/mcp`;
+  const { issuer, healthUrl: asHealthUrl } = asUrls(asPort);
+  const { resource, healthUrl: rsHealthUrl } = rsUrls(rsPort);
 
   // ---- 2. start the servers and wait until both answer ----
   const as = startChild("as", "as/server.ts", [], env);
   const rs = startChild("rs", "resource-server/server.ts", [], env);
   children.push(as, rs);
   narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
-  waitingFor = `the AS (${issuer}/healthz) and the RS (http://127.0.0.1:${rsPort}/healthz) to answer`;
+  waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
   await Promise.race([
     Promise.all([
-      waitForHealthy(as, `${issuer}/healthz`, stop.signal),
-      waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, stop.signal),
+      waitForHealthy(as, asHealthUrl, stop.signal),
+      waitForHealthy(rs, rsHealthUrl, stop.signal),
     ]),
     stopped,
   ]);

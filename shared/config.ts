@@ -1,6 +1,7 @@
 /**
- * The one place that reads the environment. Every URL is derived from the two ports; the host is
- * always the IPv4 loopback address (SPEC §1) — a demo AS that hands out tokens must never be reachable
+ * The one place that reads the environment and spells the servers' URLs: every URL is derived from
+ * the two ports (`asUrls`, `rsUrls` — `pnpm demo` and the benchmarks use them too); the host is
+ * always the IPv4 loopback address (A1, R1) — a demo AS that hands out tokens must never be reachable
  * from another machine.
  */
 import path from "node:path";
@@ -19,11 +20,11 @@ export interface Config {
   resourceMetadataUrl: string;
   /** Access-token lifetime in seconds (A7). */
   accessTokenTtl: number;
-  /** What the AS's auto-consent may grant the demo user (SPEC §2). */
+  /** What the AS's auto-consent may grant the demo user (S3). */
   grantableScopes: string[];
   /** DCR registrations per client address per minute (A9). */
   dcrRateLimit: number;
-  /** RS session limits (issue 3): idle sessions expire, open sessions are capped. */
+  /** RS session limits (R6, B2): idle sessions expire, open sessions are capped. */
   sessionIdleMs: number;
   maxSessions: number;
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
@@ -115,21 +116,37 @@ function assertLoopbackBind(env: Env): void {
   }
 }
 
+/** The AS's URLs, from its port. RFC 8414 §3.3: the issuer is the discovery base, byte for byte. */
+export function asUrls(asPort: number) {
+  const issuer = `http://${LOOPBACK_HOST}:${asPort}`;
+  return { issuer, jwksUri: `${issuer}/.well-known/jwks.json`, healthUrl: `${issuer}/healthz` };
+}
+
+/** The RS's URLs, from its port. RFC 8707: the resource (no trailing slash) is the token audience, exactly. */
+export function rsUrls(rsPort: number) {
+  const origin = `http://${LOOPBACK_HOST}:${rsPort}`;
+  return {
+    resource: `${origin}/mcp`,
+    // RFC 9728 §3.1: insert the well-known segment between host and the resource's path.
+    resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource/mcp`,
+    healthUrl: `${origin}/healthz`,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   assertLoopbackBind(env);
   const asPort = port(env, "AS_PORT", 3001);
   const rsPort = port(env, "RS_PORT", 3000);
-  const issuer = `http://${LOOPBACK_HOST}:${asPort}`;
-  const resource = `http://${LOOPBACK_HOST}:${rsPort}/mcp`;
+  const { issuer, jwksUri } = asUrls(asPort);
+  const { resource, resourceMetadataUrl } = rsUrls(rsPort);
   const grantable = (env.AS_GRANTABLE_SCOPES ?? "files:read files:write").split(/\s+/).filter(Boolean);
   return {
     asPort,
     rsPort,
     issuer,
-    jwksUri: `${issuer}/.well-known/jwks.json`,
+    jwksUri,
     resource,
-    // RFC 9728 §3.1: insert the well-known segment between host and the resource's path.
-    resourceMetadataUrl: `http://${LOOPBACK_HOST}:${rsPort}/.well-known/oauth-protected-resource/mcp`,
+    resourceMetadataUrl,
     accessTokenTtl: positiveInt(env, "AS_ACCESS_TOKEN_TTL", 300),
     grantableScopes: grantable,
     dcrRateLimit: positiveInt(env, "AS_DCR_RATE_LIMIT", 60),
@@ -147,6 +164,8 @@ export interface ClientConfig {
   rsUrl: string;
   /** Bound on each of the client's requests to the AS and each tool call (`CLIENT_TIMEOUT_MS`). */
   clientTimeoutMs: number;
+  /** `--browser`: how long one authorization waits for the person at the browser (`CLIENT_BROWSER_TIMEOUT_MS`). */
+  browserTimeoutMs: number;
 }
 
 /**
@@ -155,8 +174,9 @@ export interface ClientConfig {
  */
 export function loadClientConfig(env: Env = process.env): ClientConfig {
   return {
-    rsUrl: env.RS_URL || `http://${LOOPBACK_HOST}:${port(env, "RS_PORT", 3000)}/mcp`,
+    rsUrl: env.RS_URL || rsUrls(port(env, "RS_PORT", 3000)).resource,
     clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
+    browserTimeoutMs: positiveInt(env, "CLIENT_BROWSER_TIMEOUT_MS", 300_000),
   };
 }
 

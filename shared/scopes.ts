@@ -5,10 +5,10 @@
  * order, so what goes on the wire is predictable and readable.
  */
 
-/** The AS's catalog, in catalog order (SPEC §2). */
+/** The AS's catalog, in catalog order (S1). */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
 
-/** SPEC §2: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies. */
+/** S1: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies. */
 const IMPLIES: Record<string, readonly string[]> = {
   "files:admin": ["files:write", "files:read"],
   "files:write": ["files:read"],
@@ -31,7 +31,7 @@ export function scopeUnion(...sets: Array<string | readonly string[] | undefined
   return parseScope(sets.flatMap((set) => parseScope(set)));
 }
 
-/** Every scope the given scopes grant, the hierarchy included (SPEC §2). */
+/** Every scope the given scopes grant, the hierarchy included (S1). */
 function effectiveScopes(granted: string | readonly string[] | undefined): Set<string> {
   const out = new Set<string>();
   for (const scope of parseScope(granted)) {

@@ -23,7 +23,7 @@ export async function refreshTokenGrant(state: AsState, client: ClientRecord, pa
   if (!family || family.revoked) throw new InvalidGrant("refresh token was revoked");
 
   if (record.rotated) {
-    // OAuth 2.1 §4.3.1: reuse of a rotated refresh token revokes the whole family.
+    // RFC 9700 §4.14.2 (D4): reuse of a rotated refresh token revokes the whole family.
     revokeFamily(state, record.family_id, "rotated refresh token reused");
     throw new InvalidGrant("refresh token was already used; every token of this grant is now revoked");
   }

@@ -1,8 +1,9 @@
 /**
- * Reading the authorization response a headless client gets back (C1): the AS's `302` is never
- * followed, only its `Location` is read and checked before the `code` may be redeemed.
+ * Reading the authorization response (C1). Headless, the AS's `302` is never followed, only its
+ * `Location` is read; with `--browser` (C7), the browser brings the same redirect to the loopback
+ * listener (browser-login.ts). Either way it is checked here before the `code` may be redeemed.
  *
- * Checks, in order: a `302` · to the registered `redirect_uri` (compared by parsing, so
+ * Checks, in order: a `302` (headless only) · to the registered `redirect_uri` (compared by parsing, so
  * `/callbackevil` is not `/callback`) · `state` (RFC 6749 §10.12, CSRF) · `iss` (RFC 9207 §2.4,
  * mix-up) · then the AS's `error`, or the `code`.
  */
@@ -67,21 +68,32 @@ export function isRegisteredRedirect(location: URL, redirectUri: string): boolea
   );
 }
 
-export interface AuthorizationResponse {
+/** What the client expects of the authorization response it asked for. */
+export interface AuthorizationExpectation {
+  redirectUri: string;
+  expectedState: string;
+  issuer: IssuerExpectation;
+}
+
+export interface AuthorizationResponse extends AuthorizationExpectation {
   status: number;
   /** The response's `Location` header. */
   location: string | null;
   /** The authorization URL the client fetched (a relative `Location` resolves against it). */
   authorizationUrl: URL;
-  redirectUri: string;
-  expectedState: string;
-  issuer: IssuerExpectation;
   /** For the message when the AS answered without redirecting (e.g. its JSON error). */
   bodyText?: string;
 }
 
 /** Validate a headless authorization response; returns the `code` or throws AuthorizationResponseError. */
 export function readAuthorizationResponse(response: AuthorizationResponse): { code: string } {
+  if (response.status === 200 && /^\s*<(!doctype html|html)/i.test(response.bodyText ?? "")) {
+    // A login or consent page: a person has to answer it (C7).
+    throw new AuthorizationResponseError(
+      "the authorization endpoint answered with a web page (login or consent), not a 302 redirect: " +
+        "a person must authorize — run again with --browser",
+    );
+  }
   if (response.status !== 302) {
     // RFC 6749 §4.1.2.1: with an unknown client_id or redirect_uri the AS must not redirect; this one
     // answers with a JSON error body (A4), whose `error` says what to do — `invalid_client`: register again.
@@ -100,6 +112,14 @@ export function readAuthorizationResponse(response: AuthorizationResponse): { co
   } catch {
     throw new AuthorizationResponseError("authorization endpoint sent an unparseable Location");
   }
+  return checkAuthorizationRedirect(target, response);
+}
+
+/**
+ * The redirect that carries the authorization response, wherever it was read — a headless `Location`
+ * or the request a browser made to the loopback redirect URI (browser-login.ts): one set of checks.
+ */
+export function checkAuthorizationRedirect(target: URL, response: AuthorizationExpectation): { code: string } {
   if (!isRegisteredRedirect(target, response.redirectUri)) {
     throw new AuthorizationResponseError(
       `redirected to ${target.origin}${target.pathname}, which is not the registered redirect_uri ${response.redirectUri}`,

@@ -1,7 +1,7 @@
 /**
  * Talking to the authorization server, one block per protocol exchange, with the SDK's exported
  * primitives rather than `auth()` (which refreshes whenever it can, re-authorizes silently on some
- * refresh failures and registers with the initial scope — SPEC §5.1):
+ * refresh failures and registers with the initial scope — all of which would blur D4–D6):
  *
  *   discovery.ts (RFC 9728 PRM → RFC 8414 AS metadata) → registerClient (RFC 7591)
  *   → startAuthorization (PKCE S256, state, resource) → headless follow (provider.ts)
@@ -14,6 +14,10 @@
  * /authorize, which must not redirect for an unknown client, §4.1.2.1). The registration and its
  * refresh token are then dropped and the client registers again — once per refresh or authorization,
  * never for a registration made in the same call, so a confused AS cannot keep it registering.
+ *
+ * A pre-registered client (C7, `--client-id`) skips DCR: it authenticates at the token endpoint with
+ * the method client-auth.ts chooses from the AS metadata, and an `invalid_client` is the end (wrong
+ * credentials), never a reason to register.
  */
 import {
   exchangeAuthorization,
@@ -26,6 +30,7 @@ import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { formatScope, parseScope, type StepUpAuthorizer } from "../step-up/index.ts";
 import { AuthorizationResponseError } from "./authorization-response.ts";
+import { chooseTokenEndpointAuthMethod, clientAuthentication, type PreRegisteredClient } from "./client-auth.ts";
 import { discoverAuthorizationServer, type Discovered } from "./discovery.ts";
 import { reachingAuthorizationServer } from "./unreachable.ts";
 import type { HeadlessOAuthClientProvider, NativeClientMetadata } from "./provider.ts";
@@ -36,12 +41,15 @@ export interface AuthorizerOptions {
   provider: HeadlessOAuthClientProvider;
   /** Recorded, with a timeout: used by every primitive. */
   fetchFn: FetchLike;
+  /** C7: credentials registered with the AS beforehand; no DCR then. */
+  preRegistered?: PreRegisteredClient;
 }
 
 export class Authorizer implements StepUpAuthorizer {
   private readonly serverUrl: string;
   private readonly provider: HeadlessOAuthClientProvider;
   private readonly fetchFn: FetchLike;
+  private readonly preRegistered?: PreRegisteredClient;
   private discovered?: Discovered;
   private granted: string[] = [];
 
@@ -49,6 +57,8 @@ export class Authorizer implements StepUpAuthorizer {
     this.serverUrl = options.serverUrl;
     this.provider = options.provider;
     this.fetchFn = options.fetchFn;
+    this.preRegistered = options.preRegistered;
+    if (this.preRegistered) this.provider.saveClientInformation({ client_id: this.preRegistered.client_id });
   }
 
   accessToken(): string | undefined {
@@ -93,7 +103,7 @@ export class Authorizer implements StepUpAuthorizer {
       await this.authorizationCodeFlow(d, scope);
     } catch (error) {
       if (!registeredEarlier || oauthErrorCode(error) !== "invalid_client") throw error;
-      this.forgetRegistration();
+      this.forgetRegistration(error);
       await this.authorizationCodeFlow(d, scope);
     }
   }
@@ -111,6 +121,7 @@ export class Authorizer implements StepUpAuthorizer {
         clientInformation: await this.register(d),
         refreshToken,
         resource: d.resource,
+        addClientAuthentication: this.clientAuthentication(d),
         fetchFn: this.fetchAt(d),
       });
     } catch (error) {
@@ -121,7 +132,7 @@ export class Authorizer implements StepUpAuthorizer {
           return false;
         case "invalid_client":
           // RFC 6749 §5.2 invalid_client: the AS does not know this client (any more), nor its grants.
-          this.forgetRegistration();
+          this.forgetRegistration(error);
           return false;
       }
       throw error;
@@ -185,6 +196,7 @@ export class Authorizer implements StepUpAuthorizer {
       codeVerifier: this.provider.codeVerifier(),
       redirectUri: this.provider.redirectUrl,
       resource: d.resource,
+      addClientAuthentication: this.clientAuthentication(d),
       fetchFn: this.fetchAt(d),
     });
     // RFC 6749 §5.1: a response without `scope` granted exactly what was requested.
@@ -198,8 +210,17 @@ export class Authorizer implements StepUpAuthorizer {
    * that the RS may still accept (only the RS can say, with a 401), and dropping it would make a
    * concurrent request take "the token changed" for "another request already recovered". The held
    * grant's scope stays too, so the next authorization (step-up.ts's union) asks for no less (C5).
+   * A pre-registered client cannot register again: its credentials are wrong, which ends the run.
    */
-  private forgetRegistration(): void {
+  private forgetRegistration(error: unknown): void {
+    if (this.preRegistered) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `the authorization server refused the pre-registered client_id ${JSON.stringify(this.preRegistered.client_id)} ` +
+          `(invalid_client: ${why}); check --client-id and --client-secret`,
+        { cause: error },
+      );
+    }
     this.provider.invalidateCredentials("client");
     this.dropRefreshToken();
   }
@@ -214,12 +235,24 @@ export class Authorizer implements StepUpAuthorizer {
     return reachingAuthorizationServer(this.fetchFn, d.issuer);
   }
 
+  /**
+   * How a pre-registered client authenticates at the token endpoint (client-auth.ts); undefined for a
+   * DCR client, which uses the method its registration response returned (RFC 7591 §3.2.1, the SDK's choice).
+   */
+  private clientAuthentication(d: Discovered) {
+    if (!this.preRegistered) return undefined;
+    return clientAuthentication(chooseTokenEndpointAuthMethod(d.metadata, this.preRegistered), this.preRegistered);
+  }
+
   /** RFC 7591 Dynamic Client Registration, once per client; the registered metadata is C2's. */
   private async register(d: Discovered): Promise<OAuthClientInformationMixed> {
     const existing = this.provider.clientInformation();
     if (existing) return existing;
     if (!d.metadata.registration_endpoint) {
-      throw new Error(`${d.issuer} offers no registration_endpoint; this client registers dynamically (RFC 7591)`);
+      throw new Error(
+        `${d.issuer} offers no registration_endpoint (RFC 7591 Dynamic Client Registration): ` +
+          `use a client registered there beforehand with --client-id ID [--client-secret SECRET]`,
+      );
     }
     const registered = await registerClient(d.issuer, {
       metadata: d.metadata,

@@ -1,7 +1,8 @@
 /**
- * The story's verdicts (D1–D8): each function asserts, from the recorded exchanges and the tool
- * results, that a step happened exactly as the spec says, and returns a one-line detail for the
- * checklist. A failed `assert` is a ✗ with the assertion's message.
+ * The story's verdicts (D1–D7; D8's are in hardening-checks.ts): each function asserts, from the
+ * recorded exchanges and the tool results, that a step happened exactly as its rule says
+ * (docs/rules.md), and returns a one-line detail for the checklist. A failed `assert` is a ✗ with the
+ * assertion's message.
  */
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
@@ -184,6 +185,31 @@ export function verifyDeclined(ev: Evidence, error: unknown, listed: ToolResult,
   return `403 scope="files:admin" → authorize scope="files:read files:write files:admin" → granted "files:read files:write" → InsufficientScopeError(declined), no retry; list-files still works`;
 }
 
+/**
+ * D5 when the AS's policy grants `files:admin` (`AS_GRANTABLE_SCOPES` names it): nothing is declined,
+ * so the same step-up succeeds — still exactly one authorization for the union, then the resent call.
+ */
+export function verifyAdminGranted(ev: Evidence, deleted: ToolResult, listed: ToolResult, requestedAfter: string[], clientId: string): string {
+  const union = ["files:read", "files:write", "files:admin"];
+  const [refused, resent, ...more] = ev.mcpPosts({ tool: "delete-file" });
+  assert.equal(more.length, 0, "delete-file is sent twice: the 403, then the retry");
+  assert.equal(refused?.status, 403);
+  assert.equal(challengeOf(refused)?.scope, "files:admin");
+  const [authorization, ...moreAuthorizations] = ev.authorizations();
+  assert.equal(moreAuthorizations.length, 0, "exactly one authorization");
+  assert.equal(authorization?.query.scope, union.join(" "));
+  const granted = parseScope(responseJson(ev.tokenRequests("authorization_code")[0]).scope as string | undefined);
+  assert.ok(granted.includes("files:admin"), `the step-up succeeded only because the AS granted files:admin (granted: ${granted.join(" ")})`);
+  assert.equal(resent?.status, 200);
+  assertActedWith(deleted, clientId, union, "delete-file after the step-up");
+  assert.deepEqual(requestedAfter, union, "nothing was declined: the requested set keeps all three");
+  assertActedWith(listed, clientId, union, "list-files after the step-up");
+  return (
+    `not declined: the AS's policy grants files:admin (AS_GRANTABLE_SCOPES), so the step-up for ` +
+    `"${union.join(" ")}" got it all (1 authorization) and delete-file ran; the declined path needs the default policy`
+  );
+}
+
 // ---- D6 ----
 export function verifyRetryLimit(ev: Evidence, error: unknown): string {
   assertStepUpError(error, "retry-limit");
@@ -208,45 +234,4 @@ export function verifyThrowMode(ev: Evidence, error: unknown): string {
   assert.equal(posts[0]!.status, 403);
   assert.equal(ev.toAs().length, 0, "zero requests to the AS");
   return `write-file → 403 → InsufficientScopeError(throw-mode, requiredScope "files:write"), 0 requests to the AS`;
-}
-
-// ---- D8 ----
-export interface HardeningSetup {
-  serverUrl: string;
-  issuer: string;
-  /** The redirect URIs the story sent to /authorize without registering them, in order. */
-  unregisteredRedirects: string[];
-}
-
-export function verifyHardening(ev: Evidence, everything: RecordedExchange[], setup: HardeningSetup): string {
-  const { serverUrl, issuer } = setup;
-  const [attacker, ...moreRegistrations] = ev.registrations();
-  assert.equal(moreRegistrations.length, 0, "one registration attempt");
-  assert.equal(attacker?.status, 400, "DCR with https://attacker.example/cb is refused");
-  assert.equal(responseJson(attacker).error, "invalid_redirect_uri");
-  const authorizations = ev.authorizations();
-  assert.deepEqual(
-    authorizations.map((a) => a.query.redirect_uri),
-    setup.unregisteredRedirects,
-    "one authorization request per unregistered redirect_uri, and no other",
-  );
-  for (const a of authorizations) {
-    assert.equal(a.status, 400, `unregistered redirect_uri ${a.query.redirect_uri} → 400`);
-    assert.equal(a.response.location, undefined, "…and no Location: the target is not trusted");
-  }
-  const [widening, ...moreRefreshes] = ev.tokenRequests("refresh_token");
-  assert.equal(moreRefreshes.length, 0, "one widening refresh");
-  assert.ok(widening && parseScope(widening.request.form?.scope).includes("files:write"));
-  assert.equal(widening.status, 400);
-  assert.equal(responseJson(widening).error, "invalid_scope", "RFC 6749 §6: a refresh cannot widen scope");
-  for (const base of [issuer, new URL(serverUrl).origin]) {
-    const health = ev.exchanges.find((e) => e.path === "/healthz" && e.origin === new URL(base).origin);
-    assert.equal(health?.status, 200, `${base}/healthz answers`);
-    const listening = responseJson(health).listening as { address?: string; port?: number; family?: string };
-    assert.equal(listening?.address, "127.0.0.1", `${base} listens on 127.0.0.1 only`);
-    assert.equal(String(listening.port), new URL(base).port);
-  }
-  const elsewhere = everything.filter((e) => new URL(e.origin).hostname !== "127.0.0.1");
-  assert.equal(elsewhere.length, 0, `traffic left loopback: ${elsewhere.map((e) => e.origin).join(", ")}`);
-  return `DCR attacker.example → 400 invalid_redirect_uri; unregistered redirect → 400, no Location; widening refresh → invalid_scope; AS and RS listen on 127.0.0.1; all ${everything.length} requests stayed on loopback`;
 }

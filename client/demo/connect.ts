@@ -3,16 +3,21 @@
  *
  *   withStepUp(authorizer)  →  recorder.fetch  →  the network
  *
- * and **no `authProvider`** (SPEC §5.1): every 401/403 branch of the v1 transport is guarded by the
+ * and **no `authProvider`** (C4): every 401/403 branch of the v1 transport is guarded by the
  * provider, so the SDK's own 403 handling (replace the scope, refresh first) can never run. The
  * recorder is the innermost fetch here and, with a timeout, the `fetchFn` of every auth primitive.
  * The `Client` starts a new MCP session when the server no longer knows its own (session.ts),
  * over a new transport on the same fetch chain.
- * Nothing here assumes the demo's servers: any MCP endpoint whose AS supports DCR and PKCE will do.
+ * What it needs from a server (C7): RFC 9728 metadata that names the AS, and an AS with PKCE S256 and
+ * either DCR (RFC 7591) or a pre-registered client (`--client-id`). Headless by default, which needs
+ * an `/authorize` that approves at once with a `302` (provider.ts has no browser: a login or consent
+ * page is "not a 302"); `--browser` lets a person log in instead.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";
+import type { BrowserLogin } from "./browser-login.ts";
+import type { PreRegisteredClient } from "./client-auth.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
 import { ExchangeRecorder, withTimeout } from "./recorder.ts";
 import { SessionRenewingClient } from "./session.ts";
@@ -33,6 +38,10 @@ export interface ConnectOptions {
   authTimeoutMs?: number;
   redirectUri?: string;
   clientName?: string;
+  /** C7 `--browser`: a person authorizes in a browser, the redirect comes back to its loopback listener. */
+  browser?: BrowserLogin;
+  /** C7 `--client-id`/`--client-secret`: a client registered with the AS beforehand (no DCR). */
+  preRegistered?: PreRegisteredClient;
 }
 
 export interface McpClientHandle {
@@ -59,8 +68,14 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
     fetchFn: authFetch,
     redirectUri: options.redirectUri,
     clientName: options.clientName,
+    browser: options.browser,
   });
-  const authorizer = new Authorizer({ serverUrl: options.serverUrl, provider, fetchFn: authFetch });
+  const authorizer = new Authorizer({
+    serverUrl: options.serverUrl,
+    provider,
+    fetchFn: authFetch,
+    preRegistered: options.preRegistered,
+  });
   const stepUp = withStepUp(authorizer, {
     resource: options.serverUrl,
     onInsufficientScope: options.onInsufficientScope,

@@ -4,7 +4,8 @@
  * It "opens" the authorization URL by fetching it with `redirect: "manual"` and reads the AS's `302`
  * (authorization-response.ts checks it); the redirect is never followed, so nothing listens on the loopback
  * redirect URI. The demo AS consents automatically; a real AS would show a login page instead, which
- * this provider reports as "not a 302".
+ * this provider reports as "not a 302". With a `BrowserLogin` (`--browser`, C7) a person opens the URL
+ * instead, and the redirect their browser brings back goes through the same checks.
  */
 import { randomBytes } from "node:crypto";
 import type { OAuthClientProvider, OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -14,7 +15,13 @@ import type {
   OAuthTokens,
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { AuthorizationResponseError, readAuthorizationResponse } from "./authorization-response.ts";
+import {
+  AuthorizationResponseError,
+  checkAuthorizationRedirect,
+  readAuthorizationResponse,
+  type AuthorizationExpectation,
+} from "./authorization-response.ts";
+import type { BrowserLogin } from "./browser-login.ts";
 import { reachingAuthorizationServer } from "./unreachable.ts";
 
 /**
@@ -31,12 +38,15 @@ export interface HeadlessProviderOptions {
   fetchFn: FetchLike;
   redirectUri?: string;
   clientName?: string;
+  /** C7 `--browser`: a person authorizes in a browser; the redirect URI is its loopback listener's. */
+  browser?: BrowserLogin;
 }
 
 export class HeadlessOAuthClientProvider implements OAuthClientProvider {
   private readonly fetchFn: FetchLike;
   private readonly redirectUri: string;
   private readonly clientName: string;
+  private readonly browser?: BrowserLogin;
   private client?: OAuthClientInformationMixed;
   private tokenSet?: OAuthTokens;
   private verifier?: string;
@@ -46,7 +56,8 @@ export class HeadlessOAuthClientProvider implements OAuthClientProvider {
 
   constructor(options: HeadlessProviderOptions) {
     this.fetchFn = options.fetchFn;
-    this.redirectUri = options.redirectUri ?? DEFAULT_REDIRECT_URI;
+    this.browser = options.browser;
+    this.redirectUri = options.redirectUri ?? options.browser?.redirectUri ?? DEFAULT_REDIRECT_URI;
     this.clientName = options.clientName ?? "scoped-tools headless client";
   }
 
@@ -109,8 +120,9 @@ export class HeadlessOAuthClientProvider implements OAuthClientProvider {
   }
 
   /**
-   * The headless user agent: fetch the authorization URL without following the redirect, check the
-   * authorization response (302 to our redirect_uri, state, RFC 9207 iss) and keep the `code`.
+   * The user agent: headless, fetch the authorization URL without following the redirect; with a
+   * browser, wait for the redirect at the loopback listener. Then check the authorization response
+   * (our redirect_uri, state, RFC 9207 iss) and keep the `code`.
    */
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
     // C1: only http(s) is ever opened — never a `javascript:`, `file:` or custom-scheme URL from metadata.
@@ -122,15 +134,7 @@ export class HeadlessOAuthClientProvider implements OAuthClientProvider {
     if (!metadata || !expectedState) throw new Error("redirectToAuthorization before discovery and state()");
     this.pendingState = undefined; // single use
     this.code = undefined;
-
-    const fetchFn = reachingAuthorizationServer(this.fetchFn, metadata.issuer);
-    const response = await fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
-    const bodyText = response.status === 302 ? undefined : await response.text().catch(() => undefined);
-    await response.body?.cancel().catch(() => {});
-    const { code } = readAuthorizationResponse({
-      status: response.status,
-      location: response.headers.get("location"),
-      authorizationUrl,
+    const expected: AuthorizationExpectation = {
       redirectUri: this.redirectUri,
       expectedState,
       issuer: {
@@ -139,6 +143,21 @@ export class HeadlessOAuthClientProvider implements OAuthClientProvider {
           (metadata as { authorization_response_iss_parameter_supported?: unknown })
             .authorization_response_iss_parameter_supported === true,
       },
+    };
+    if (this.browser) {
+      this.code = checkAuthorizationRedirect(await this.browser.waitForRedirect(authorizationUrl), expected).code;
+      return;
+    }
+
+    const fetchFn = reachingAuthorizationServer(this.fetchFn, metadata.issuer);
+    const response = await fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
+    const bodyText = response.status === 302 ? undefined : await response.text().catch(() => undefined);
+    await response.body?.cancel().catch(() => {});
+    const { code } = readAuthorizationResponse({
+      ...expected,
+      status: response.status,
+      location: response.headers.get("location"),
+      authorizationUrl,
       bodyText,
     });
     this.code = code;

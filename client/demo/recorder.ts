@@ -2,7 +2,8 @@
  * The exchange recorder (C6): the innermost fetch of the transport and the `fetchFn` of every SDK auth
  * primitive, so every HTTP request the client makes is written down — the evidence the story verifies
  * and the transcript prints. Secrets never enter a record whole: tokens, codes, verifiers and `state`
- * keep a short prefix (`redact`, shared/log.ts). An SSE response body is never read or cloned.
+ * keep a short prefix (`redact`, shared/log.ts); a client secret (a form field, or inside Basic
+ * credentials) keeps nothing at all. An SSE response body is never read or cloned.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { redact } from "../../shared/log.ts";
@@ -54,9 +55,12 @@ const SECRET_FIELDS = new Set([
   "state", "client_secret", "registration_access_token", "assertion",
 ]);
 
+/** A long-lived credential that no prefix of may be shown (RFC 6749 §2.3.1 client password). */
+const hide = (name: string, value: string) => (name === "client_secret" ? "…" : redact(value));
+
 function redactParams(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of params) out[name] = SECRET_FIELDS.has(name) ? redact(value) : value;
+  for (const [name, value] of params) out[name] = SECRET_FIELDS.has(name) ? hide(name, value) : value;
   return out;
 }
 
@@ -73,7 +77,7 @@ function scrub(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object" || depth > 6) return value;
   if (Array.isArray(value)) return value.slice(0, 20).map((v) => scrub(v, depth + 1));
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? redact(v) : scrub(v, depth + 1)]),
+    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? hide(k, v) : scrub(v, depth + 1)]),
   );
 }
 
@@ -150,7 +154,8 @@ export class ExchangeRecorder {
     const authorization = headers.get("authorization");
     if (authorization) {
       const [scheme, credentials] = authorization.split(" ", 2);
-      exchange.request.authorization = `${scheme} ${redact(credentials ?? "")}`;
+      // RFC 7617: Basic credentials are the client id and secret, merely base64-encoded — keep none of it.
+      exchange.request.authorization = /^basic$/i.test(scheme ?? "") ? `${scheme} …` : `${scheme} ${redact(credentials ?? "")}`;
     }
     exchange.request.mcpSessionId = headers.get("mcp-session-id") ?? undefined;
     describeBody(init?.body, exchange.request);

@@ -7,7 +7,7 @@
  * A server forgets a session when it restarts, and the demo RS also answers 404 when a session is
  * used by another principal (R6) — which is what a client that had to register again has become.
  * The v1 `StreamableHTTPClientTransport` only throws `StreamableHTTPError(404)`, and a used transport
- * cannot be started again (SPEC §5.1), so the renewal happens one level up, here: close the
+ * cannot be started again, so the renewal happens one level up, here: close the
  * transport, connect a new one over the same fetch chain (same grant, same step-up counts — no AS
  * traffic), and send the request again.
  *

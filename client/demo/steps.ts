@@ -9,6 +9,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import * as checks from "./checks.ts";
 import type { McpClientHandle } from "./connect.ts";
 import { Evidence, type Parties } from "./exchanges.ts";
+import { verifyHardening } from "./hardening-checks.ts";
 import type { ExchangeRecorder } from "./recorder.ts";
 
 /** What every step may use: the servers, the one recorder, the clients made so far. */
@@ -30,10 +31,15 @@ export interface StoryContext {
   second?: McpClientHandle;
 }
 
-/** A step: act, verify, and say in one line what was proved. */
-export type Step = (ctx: StoryContext) => Promise<string>;
+/**
+ * A step: act, verify, and say in one line what was proved — with a title of its own when the run
+ * took the step's other documented outcome (D5 when the policy grants files:admin).
+ */
+export type Step = (ctx: StoryContext) => Promise<string | { title: string; detail: string }>;
 
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+const settle = <T>(promise: Promise<T>) =>
+  promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 
 function mainClient(ctx: StoryContext): McpClientHandle {
   if (!ctx.main) throw new Error("no connected client (an earlier step failed)");
@@ -81,11 +87,17 @@ export const refreshAfter401: Step = async (ctx) => {
   return checks.verifyRefresh(ctx.evidence(), listed, replay, ctx.serverUrl, clientId(ctx));
 };
 
-/** D5: delete-file needs files:admin, which the AS's policy does not grant → declined. */
-export const deleteDeclined: Step = async (ctx) => {
-  const declined = await failure(ctx.call(ctx.main, "delete-file", { name: "notes.txt" }));
+/**
+ * D5: delete-file needs files:admin, which the AS's default policy does not grant → declined. A policy
+ * that grants it (AS_GRANTABLE_SCOPES) makes the step-up succeed instead: verified and said as such.
+ */
+export const deleteNeedsAdmin: Step = async (ctx) => {
+  const deleted = await settle(ctx.call(ctx.main, "delete-file", { name: "notes.txt" }));
   const listed = await ctx.call(ctx.main, "list-files");
-  return checks.verifyDeclined(ctx.evidence(), declined, listed, mainClient(ctx).stepUp.requestedScope(), clientId(ctx));
+  const requested = mainClient(ctx).stepUp.requestedScope();
+  if (!deleted.ok) return checks.verifyDeclined(ctx.evidence(), deleted.error, listed, requested, clientId(ctx));
+  const detail = checks.verifyAdminGranted(ctx.evidence(), deleted.value, listed, requested, clientId(ctx));
+  return { title: "delete-file → granted (the policy grants files:admin)", detail };
 };
 
 /** D6: broken-challenge → refreshes up to the cap → retry-limit. */
@@ -134,7 +146,7 @@ export const hardening: Step = async (ctx) => {
     }),
   });
   for (const base of [d.issuer, new URL(ctx.serverUrl).origin]) await send(`${base}/healthz`, { method: "GET" });
-  return checks.verifyHardening(ctx.evidence(), ctx.recorder.exchanges, { serverUrl: ctx.serverUrl, issuer: d.issuer, unregisteredRedirects });
+  return verifyHardening(ctx.evidence(), ctx.recorder.exchanges, { serverUrl: ctx.serverUrl, issuer: d.issuer, unregisteredRedirects });
 };
 
 /** An otherwise valid authorization request (PKCE S256, state, resource) with an unregistered redirect_uri. */

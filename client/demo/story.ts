@@ -24,10 +24,10 @@ export const STEPS: readonly StoryStep[] = [
   { id: "D2", title: "list-files with files:read", citation: "RFC 6750 §2.1: the access token travels in the Authorization header", run: steps.listWithRead },
   { id: "D3", title: "write-file → step-up", citation: "RFC 6749 §6: a refresh cannot widen scope, so step-up re-authorizes with requested ∪ granted ∪ challenged (SEP-2350)", run: steps.writeWithStepUp },
   { id: "D4", title: "plain refresh after a 401", citation: "RFC 6749 §6: a refresh keeps the scope; RFC 9700 §4.14.2: a rotated refresh token cannot be replayed", run: steps.refreshAfter401 },
-  { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", run: steps.deleteDeclined },
-  { id: "D6", title: "broken-challenge → retry cap", citation: "MCP step-up: clients SHOULD cap scope-upgrade retries — 2 per operation, never a loop", run: steps.retryCap },
+  { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", run: steps.deleteNeedsAdmin },
+  { id: "D6", title: "broken-challenge → retry cap", citation: 'MCP 2026-07-28 Authorization, "Step-Up Authorization Flow": clients limit step-up retries — 2 per operation, never a loop', run: steps.retryCap },
   { id: "D7", title: "throw mode", citation: 'SEP-2350 onInsufficientScope: "throw": surface the 403 to the caller, no AS traffic', run: steps.throwMode },
-  { id: "D8", title: "hardening, live", citation: "RFC 6749 §4.1.2.1: never redirect to an unregistered redirect_uri; RFC 9700 §4.1.3: exact matching; RFC 6749 §6: no widening refresh; loopback only", run: steps.hardening },
+  { id: "D8", title: "hardening, live", citation: "RFC 7591 §3.2.2: a non-loopback redirect_uri is refused at registration; RFC 6749 §4.1.2.1: never redirect to an unregistered one, matched exactly (RFC 9700 §4.1.3); RFC 6749 §6: no widening refresh", run: steps.hardening },
 ];
 
 export interface StoryOptions {
@@ -100,9 +100,11 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       mark = recorder.mark();
       const t0 = performance.now();
       let ok = true;
+      let title = step.title;
       let detail: string;
       try {
-        detail = await step.run(ctx);
+        const outcome = await step.run(ctx);
+        ({ title, detail } = typeof outcome === "string" ? { title, detail: outcome } : outcome);
       } catch (error) {
         const timedOut = timeoutMessage(error, `${step.id} ${step.title}`, recorder.since(mark), serverUrl);
         if (step.id === "D1" && timedOut) throw new ServerUnreachableError(`${timedOut} (CLIENT_TIMEOUT_MS)`);
@@ -114,7 +116,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         detail = timedOut ?? errorText(error);
       }
       const ms = Math.round(performance.now() - t0);
-      results.push({ id: step.id, title: step.title, ok, detail, ms });
+      results.push({ id: step.id, title, ok, detail, ms });
       narrate(`   ${ok ? style.ok("✓") : style.fail("✗")} ${detail} ${style.dim(`(${ms} ms)`)}`);
     }
   } finally {

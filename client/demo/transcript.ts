@@ -1,5 +1,5 @@
 /**
- * The Markdown transcript of a real run (SPEC T3, `--transcript FILE.md`): readable on its own — the
+ * The Markdown transcript of a real run (T3, `--transcript FILE.md`): readable on its own — the
  * numbered steps with their citations, a Mermaid `sequenceDiagram` generated from the exchanges as
  * they happened (the 403 and the second authorization included), every exchange per step (already
  * redacted by the recorder), and the checklist.
@@ -71,6 +71,8 @@ function checklist(checks: CheckResult[]): string[] {
 export function renderTranscript(run: StoryRun, when = new Date()): string {
   const { parties } = run;
   const passed = run.checks.filter((c) => c.ok).length;
+  // A step may report its other documented outcome under its own title (D5 when files:admin is grantable).
+  const steps = run.steps.map((step) => ({ ...step, title: run.checks.find((c) => c.id === step.id)?.title ?? step.title }));
   const out: string[] = [
     "# Scope step-up (SEP-2350), as it ran",
     "",
@@ -82,11 +84,11 @@ export function renderTranscript(run: StoryRun, when = new Date()): string {
     "",
     "## The run as a sequence diagram",
     "",
-    ...sequenceDiagram(run.exchanges, parties, run.steps),
+    ...sequenceDiagram(run.exchanges, parties, steps),
     "",
     "## Steps",
   ];
-  for (const step of run.steps) {
+  for (const step of steps) {
     const check = run.checks.find((c) => c.id === step.id);
     out.push("", `### ${step.id} ${step.title} ${check ? (check.ok ? "✓" : "✗") : "(not run)"}`, "", `> ${step.citation}`, "");
     const exchanges = run.exchanges.filter((e) => e.step === step.id);

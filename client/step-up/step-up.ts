@@ -26,6 +26,17 @@
  * On `401`: refresh when a refresh token is held and no widening is needed, else authorize (C3, C5).
  * All AS work is serialized behind one lock and skipped when the token changed while the request was
  * in flight (the transport's SSE GET can race a POST).
+ *
+ * Versus the SDK's v2 client package (`@modelcontextprotocol/client` 2.x, checked against 2.4.0): its
+ * `StreamableHTTPClientTransport` already steps up — `onInsufficientScope: "reauthorize" | "throw"`,
+ * the union by `computeScopeUnion`, no refresh when `isStrictScopeSuperset` says the union is wider,
+ * and `maxStepUpRetries` (default 1) step-ups per request, then a plain HTTP 403 error. This module adds:
+ *   - `InsufficientScopeError` with a `reason`: `declined` (the AS granted less: asking again cannot
+ *     help, and the declined scope leaves the requested set) apart from `retry-limit` (the cap);
+ *   - the cap per (resource, operation) across requests, reset on success — v2 leaves that to the host;
+ *   - a 401 recovery that refreshes only when the union needs no widening, else authorizes the union;
+ *   - one lock around all AS work, so racing requests cause one authorization, not several.
+ * On the v1 SDK (this project's, 1.x) none of that exists: its 403 path replaces the scope.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";

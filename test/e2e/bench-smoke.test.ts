@@ -1,5 +1,5 @@
 /**
- * End-to-end: the benchmark harness (`pnpm bench`, SPEC §8) runs from this checkout and reports every
+ * End-to-end: the benchmark harness (`pnpm bench`, P1–P4) runs from this checkout and reports every
  * figure in the documented JSON shape. `--smoke` uses tiny counts, so this checks that each benchmark
  * really ran (real AS/RS children, real client, real demo) — never how fast it was: speed is measured
  * by `pnpm bench` itself, not asserted here (DEVELOPERS.md).
@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { PROJECT_ROOT } from "../../scripts/processes.ts";
+import { PROJECT_ROOT } from "../../shared/processes.ts";
 
 interface Run {
   code: number | null;

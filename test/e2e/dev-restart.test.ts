@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile, STATE_FILE_NAME } from "../../as/state-file.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../scripts/processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
 import { loadConfig } from "../../shared/config.ts";
 import {
   authorize,

@@ -1,5 +1,5 @@
 /**
- * Plain-fetch helpers that drive the real AS endpoints the way a client would (SPEC §3): DCR, a
+ * Plain-fetch helpers that drive the real AS endpoints the way a client would (A2–A8): DCR, a
  * headless authorization request, code exchange, refresh and revocation. For integration tests across
  * the project — they speak only HTTP, so they test the AS as much as they use it. (The one exception,
  * `startAuthorizationServer`, builds an AS alone on port 0 for the AS's own tests.)
@@ -78,8 +78,8 @@ export async function registerClient(config: Config, overrides: Partial<ClientMe
 // ---- PKCE (RFC 7636) ----
 
 export function pkcePair(): { code_verifier: string; code_challenge: string } {
-  const code_verifier = randomBytes(32).toString("base64url"); // 43 chars of the unreserved set (§4.1)
-  const code_challenge = createHash("sha256").update(code_verifier).digest("base64url"); // S256 (§4.2)
+  const code_verifier = randomBytes(32).toString("base64url"); // 43 chars of the unreserved set (RFC 7636 §4.1)
+  const code_challenge = createHash("sha256").update(code_verifier).digest("base64url"); // S256 (RFC 7636 §4.2)
   return { code_verifier, code_challenge };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Test helpers for the resource server (SPEC §4): drive MCP over plain `fetch` (JSON-RPC, as the wire
+ * Test helpers for the resource server (R1–R8): drive MCP over plain `fetch` (JSON-RPC, as the wire
  * shows it), parse `WWW-Authenticate` challenges strictly, and mint tokens the AS would never issue.
  *
  * Responses are parsed by their Content-Type: the RS answers a POST of requests with an SSE stream
@@ -241,7 +241,7 @@ export interface TestResourceServer {
  * a test can sign tokens that are wrong in exactly one way. `env` overrides the environment.
  */
 export async function startTestResourceServer(
-  { env = {}, authGate }: { env?: Record<string, string>; authGate?: boolean } = {},
+  { env = {} }: { env?: Record<string, string> } = {},
 ): Promise<TestResourceServer> {
   const key = await testKey();
   let served: TestKey[] = [key];
@@ -255,7 +255,7 @@ export async function startTestResourceServer(
   const config = loadConfig({ ...env, AS_PORT: String(jwksServer.address.port), RS_PORT: String(rs.address.port) });
   const logLines: string[] = [];
   const logger = { info: (line: string) => logLines.push(line), warn: (line: string) => logLines.push(line) };
-  rs.server.on("request", await createApp(config, { logger, authGate }));
+  rs.server.on("request", await createApp(config, { logger }));
   return {
     config,
     key,

@@ -203,7 +203,7 @@ test("A8: revoking an access token records its jti; foreign and unknown tokens c
   await refresh(as.config, { client_id: mine.client_id, refresh_token: mine.refresh_token! });
 });
 
-test("SPEC §2: a request for more than policy allows is partially granted", async () => {
+test("S3: a request for more than policy allows is partially granted", async () => {
   const tokens = await obtainTokens(as.config, { scope: "files:read files:write files:admin" });
   assert.equal(tokens.scope, "files:read files:write");
   const { payload } = await verifyAccessToken(tokens.access_token);
@@ -212,7 +212,7 @@ test("SPEC §2: a request for more than policy allows is partially granted", asy
   assert.equal((await obtainTokens(as.config, { scope: "files:write files:read" })).scope, "files:read files:write");
 });
 
-test("SPEC §2: AS_GRANTABLE_SCOPES can make an admin user", async () => {
+test("S3: AS_GRANTABLE_SCOPES can make an admin user", async () => {
   const admin = await startAuthorizationServer({ AS_GRANTABLE_SCOPES: "files:read files:write files:admin" });
   try {
     assert.equal((await obtainTokens(admin.config, { scope: "files:admin files:read" })).scope, "files:read files:admin");

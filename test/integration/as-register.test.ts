@@ -203,7 +203,7 @@ test("A9: when the refresh-token store is full the oldest token is evicted", asy
   }
 });
 
-test("§7: no input yields a 5xx, on any endpoint", async () => {
+test("B1: no input yields a 5xx, on any endpoint", async () => {
   const endpoints = ["/register", "/token", "/revoke", "/authorize", "/.well-known/oauth-authorization-server", "/nowhere"];
   const contentTypes = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data", ""];
   await fc.assert(

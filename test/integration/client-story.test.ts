@@ -1,6 +1,6 @@
 /**
  * The client story (D1–D8) in-process against the real AS and RS on port 0, then the recorded
- * exchanges read directly — independently of client/demo/checks.ts — for the properties the issue names.
+ * exchanges read directly — independently of client/demo/checks.ts — for the properties D1–D8 name.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * R8 / §7: bad input on `/mcp` gets a clear 4xx in JSON-RPC error shape — never a 5xx, a hang or a
+ * R8 / B1: bad input on `/mcp` gets a clear 4xx in JSON-RPC error shape — never a 5xx, a hang or a
  * crash — with a valid token, so the request gets past authentication and reaches the body checks.
  */
 import assert from "node:assert/strict";
@@ -146,7 +146,7 @@ describe("R8 methods, hosts and paths", () => {
   });
 });
 
-describe("§7 never a 5xx", () => {
+describe("B1 never a 5xx", () => {
   test("arbitrary JSON bodies on a live session", async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), async (value) => {

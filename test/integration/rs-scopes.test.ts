@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startStack, type Stack } from "../helpers/stack.ts";
 import { obtainTokens } from "../helpers/oauth.ts";
-import { assertChallenge, McpTestSession, startTestResourceServer, toolCall } from "../helpers/rs-mcp.ts";
+import { assertChallenge, McpTestSession, toolCall } from "../helpers/rs-mcp.ts";
+import { createAppWithoutGate, UNGATED_CLIENT_ID } from "../../bench/rs-without-gate.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { closeServer, listenLoopback } from "../../shared/listen.ts";
+import { SCOPE_CATALOG } from "../../shared/scopes.ts";
 
 let stack: Stack;
 let admin: Stack;
@@ -159,17 +163,19 @@ describe("the file store is bounded (tool errors, not crashes)", () => {
   });
 });
 
-describe("createApp(config, { authGate: false }) — the benchmark-only switch", () => {
-  test("serves /mcp with no token and no scope gate; tools report an anonymous principal", async () => {
-    const open = await startTestResourceServer({ authGate: false });
+describe("bench/rs-without-gate.ts — P2's baseline, assembled outside the teaching server", () => {
+  test("serves /mcp with no token and no scope gate; the tools report the ungated principal", async () => {
+    const rs = await listenLoopback(0);
+    const config = loadConfig({ RS_PORT: String(rs.address.port) });
+    rs.server.on("request", createAppWithoutGate(config));
     try {
-      const s = await McpTestSession.open(open.config, undefined);
-      assert.match(await s.callText("list-files"), /read by anonymous \[\]/);
-      assert.match(await s.callText("write-file", { name: "x.txt", content: "x" }), /written by anonymous \[\]/);
-      assert.match(await s.callText("broken-challenge"), /^broken-challenge ran \(the auth gate is off\)/);
-      assert.ok(open.logLines.some((line) => /auth gate OFF/.test(line)), "the switch is announced in the log");
+      const s = await McpTestSession.open(config, undefined);
+      const everyScope = `[${SCOPE_CATALOG.join(" ")}]`;
+      assert.ok((await s.callText("list-files")).includes(`read by ${UNGATED_CLIENT_ID} ${everyScope}`));
+      assert.ok((await s.callText("write-file", { name: "x.txt", content: "x" })).includes(`written by ${UNGATED_CLIENT_ID}`));
+      assert.match(await s.callText("broken-challenge"), /^broken-challenge ran/);
     } finally {
-      await open.close();
+      await closeServer(rs.server);
     }
   });
 });

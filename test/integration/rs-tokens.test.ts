@@ -218,7 +218,7 @@ describe("R3 keys come from the JWKS, refetched for an unknown kid", () => {
   });
 });
 
-describe("§7 no token in a log line", () => {
+describe("B3 no token in a log line", () => {
   test("after accepted and refused tokens, no logged line holds any part of a signature", async () => {
     const tokens = [await mintToken(config, key), await mintToken(config, key, { claims: { exp: 1 } }), unsignedToken(config)];
     for (const token of tokens) await initializeWith(`Bearer ${token}`);

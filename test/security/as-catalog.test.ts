@@ -1,5 +1,5 @@
 /**
- * The AS attack catalog as a whole (issue 6): the data is well-formed, and the summary says how many
+ * The AS attack catalog as a whole (B1): the data is well-formed, and the summary says how many
  * attacks the runners (`as-redirect-uri`, `as-authorization-code`, `as-refresh-token`, `as-protocol`)
  * execute — each runner also asserts, in its own closing test, that every one of its entries passed.
  */

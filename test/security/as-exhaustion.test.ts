@@ -1,5 +1,5 @@
 /**
- * Load and exhaustion at the AS (A9, §7, issue 6): floods of registrations, authorization requests and
+ * Load and exhaustion at the AS (A9, B2): floods of registrations, authorization requests and
  * refreshes from 127.0.0.1 must end in `429`s or in evictions — never a 5xx, never a store past its cap,
  * never unbounded memory.
  *

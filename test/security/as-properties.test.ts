@@ -1,10 +1,10 @@
 /**
- * Property-based checks of the AS's pure policies (issue 6), with fast-check:
+ * Property-based checks of the AS's pure policies, with fast-check:
  * - the redirect-URI policy (`validateRedirectUri`, A3) never accepts a URI whose host is not loopback —
  *   neither as the raw text says nor as a WHATWG parser reads it;
  * - the match rule (`redirectUriMatches`, A4) never matches another scheme, host, path or query, and
  *   lets only the port of a loopback IP literal differ;
- * - the scope algebra (`shared/scopes.ts`) obeys its set laws and the hierarchy of SPEC §2.
+ * - the scope algebra (`shared/scopes.ts`) obeys its set laws and the hierarchy of S1.
  *
  * Adversarial strings are assembled from pieces (schemes, userinfo, hosts — evil ones included — ports,
  * paths, `\`, `#`, `@`, whitespace, percent-encodings), mostly-valid by default so that accepted URIs are
@@ -262,7 +262,7 @@ test("property: isStrictSuperset is irreflexive, asymmetric and transitive, and 
   );
 });
 
-/** SPEC §2 as a model: files:admin ⊇ files:write ⊇ files:read; anything else grants only itself. */
+/** S1 as a model: files:admin ⊇ files:write ⊇ files:read; anything else grants only itself. */
 const RANK: Record<string, number> = { "files:read": 0, "files:write": 1, "files:admin": 2 };
 const modelSatisfies = (granted: Set<string>, scope: string) =>
   scope in RANK ? [...granted].some((g) => g in RANK && RANK[g]! >= RANK[scope]!) : granted.has(scope);

@@ -1,5 +1,5 @@
 /**
- * AS attack catalog — protocol (issue 6). The entries are data in `catalog/as-protocol.ts`;
+ * AS attack catalog — protocol (B1). The entries are data in `catalog/as-protocol.ts`;
  * each becomes its own test against a real AS on a free loopback port.
  */
 import { PROTOCOL_ATTACKS } from "./catalog/as-catalog.ts";

@@ -1,5 +1,5 @@
 /**
- * AS attack catalog — refresh tokens (issue 6). The entries are data in `catalog/as-refresh-token.ts`;
+ * AS attack catalog — refresh tokens (A6). The entries are data in `catalog/as-refresh-token.ts`;
  * each becomes its own test against a real AS on a free loopback port.
  */
 import { REFRESH_TOKEN_ATTACKS } from "./catalog/as-catalog.ts";

@@ -1,5 +1,5 @@
 /**
- * Issue 6 — faults at the authorization server, met by the project's real client (client/demo/connect.ts,
+ * Faults at the authorization server, met by the project's real client (client/demo/connect.ts,
  * client/step-up/step-up.ts, client/demo/authorizer.ts) against the real AS and RS in this process
  * (catalog/rs-stack.ts: either side can be stopped and restarted on the same port).
  *

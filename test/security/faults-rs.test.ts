@@ -1,5 +1,5 @@
 /**
- * Issue 6 — the resource server restarts under a connected client (client/demo/connect.ts, step-up.ts,
+ * The resource server restarts under a connected client (client/demo/connect.ts, step-up.ts,
  * authorizer.ts), against the real AS and RS in this process (catalog/rs-stack.ts).
  *
  * A restarted RS has no sessions and an empty JWKS cache; the AS is unchanged, so the client's token
@@ -89,7 +89,7 @@ test("reconnecting over the same authorizer: a new session, the same token, no A
   await restartRs();
 
   const asMark = stack.as.received.length;
-  // A failed/abandoned v1 transport cannot be restarted (SPEC §5.1): a new Client + transport, over
+  // A failed/abandoned v1 transport cannot be restarted: a new Client + transport, over
   // the same authorizer (the grant) and the same recorder, through the project's step-up middleware.
   const fetch = withStepUp(handle.authorizer, { resource: stack.config.resource })(handle.recorder.fetch);
   const transport = new StreamableHTTPClientTransport(new URL(stack.config.resource), { fetch });

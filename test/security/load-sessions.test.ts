@@ -1,5 +1,5 @@
 /**
- * Issue 6 — session exhaustion at the RS (SPEC §7: no request grows memory without bound; R6 bounds).
+ * Session exhaustion at the RS (B2: no request grows memory without bound; R6 bounds).
  *
  * With the limits lowered through the config's own variables (`RS_MAX_SESSIONS`, `RS_SESSION_IDLE_MS`),
  * a flood of `initialize`s from several principals must leave the RS at its cap, having evicted the

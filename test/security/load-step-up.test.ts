@@ -1,5 +1,5 @@
 /**
- * Issue 6 — 50 concurrent clients, each doing the whole D1 + D3 story with the project's real client
+ * 50 concurrent clients, each doing the whole D1 + D3 story with the project's real client
  * (client/demo/connect.ts, step-up.ts, authorizer.ts) against one AS and one RS in this process:
  * connect with `files:read` (401 → discovery → DCR → authorize → token), then `write-file` → 403 →
  * step-up → retry. All must succeed, and nothing may cross between clients: each result names its

@@ -1,5 +1,5 @@
 /**
- * Issue 6 — log audit (SPEC §7: no token or secret in a log line; C6: the transcript redacts).
+ * Log audit (B3: no token or secret in a log line; C6: the transcript redacts).
  *
  * The secrets of a run — every access token, refresh token, authorization code and PKCE
  * `code_verifier` — are collected at the wire, where they are whole: from the token endpoint's JSON

@@ -1,5 +1,5 @@
 /**
- * Issue 6 — property-based tests across the two ends of a `WWW-Authenticate` challenge:
+ * Property-based tests across the two ends of a `WWW-Authenticate` challenge:
  *
  *   resource-server/challenge.ts (formats what the RS sends)  →  client/step-up/challenge.ts (parses it)
  *

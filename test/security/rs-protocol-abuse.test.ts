@@ -1,5 +1,5 @@
 /**
- * Issue 6, RS half — protocol abuse at `/mcp` (SPEC R5, R6, R8; §7), one test per catalog entry
+ * RS attack catalog — protocol abuse at `/mcp` (R5, R6, R8; B1), one test per catalog entry
  * (catalog/rs-protocol.ts): bodies, content types, JSON-RPC shapes, batches, unknown tools and
  * methods, odd params and session ids, all sent with the victim's own valid token. Each entry is
  * checked by catalog/rs-harness.ts: exact status, the strictly parsed `WWW-Authenticate` (each

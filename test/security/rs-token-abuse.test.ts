@@ -1,5 +1,5 @@
 /**
- * Issue 6, RS half — token abuse at `/mcp` (SPEC R3, R4, R6; §7), one test per catalog entry
+ * RS attack catalog — token abuse at `/mcp` (R3, R4, R6; B1), one test per catalog entry
  * (catalog/rs-tokens.ts). Each entry is checked by catalog/rs-harness.ts: exact status, the strictly
  * parsed `WWW-Authenticate` (each parameter once), the JSON-RPC error body, no echoed credential, and
  * no side effect on the victim's session or the file store.

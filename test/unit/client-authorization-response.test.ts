@@ -61,7 +61,7 @@ test("a valid authorization response yields its code", () => {
 });
 
 test("anything but a 302 to the registered redirect, with our state and the right iss, is refused", () => {
-  refused({ status: 200, bodyText: "<html>login</html>" }, /answered 200, not a 302.*login/);
+  refused({ status: 200, bodyText: "<html>login</html>" }, /web page \(login or consent\), not a 302 redirect.*--browser/);
   refused({ status: 303 }, /not a 302/);
   refused({ location: null }, /without Location/);
   refused({ location: "http://127.0.0.1:8976/callbackevil?code=c&state=s1" }, /not the registered redirect_uri/);
@@ -113,4 +113,15 @@ test("RFC 6749 §4.1.2.1: a non-redirect JSON error (unknown client_id) carries 
     assert.ok(other instanceof AuthorizationResponseError, String(bodyText));
     assert.equal(other.error, undefined, String(bodyText));
   }
+});
+
+test("C7: a 200 web page (login or consent) headless → a message that says to use --browser", () => {
+  assert.throws(
+    () => readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: "<!doctype html>\n<html><title>Authorize</title>" }),
+    (e: unknown) => e instanceof AuthorizationResponseError && /a person must authorize — run again with --browser/.test(e.message) && e.error === undefined,
+  );
+  assert.throws(
+    () => readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: '{"ok":true}' }),
+    /answered 200, not a 302 redirect/,
+  );
 });

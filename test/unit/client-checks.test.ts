@@ -1,10 +1,10 @@
 /**
  * The story's verdicts are themselves tested: a check that cannot fail proves nothing. Here D8's
- * (client/demo/checks.ts `verifyHardening`) against recorded exchanges written by hand.
+ * (client/demo/hardening-checks.ts `verifyHardening`) against recorded exchanges written by hand.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { verifyHardening } from "../../client/demo/checks.ts";
+import { verifyHardening } from "../../client/demo/hardening-checks.ts";
 import { Evidence, type Parties } from "../../client/demo/exchanges.ts";
 import type { RecordedExchange } from "../../client/demo/recorder.ts";
 

@@ -36,6 +36,22 @@ test("tokens, codes, verifiers and state are cut to a prefix; what a reader need
   assert.deepEqual(e.response.json, { access_token: "eyJ….c2lnbm…", refresh_token: "rt-sec…", scope: "files:read", token_type: "Bearer" });
 });
 
+test("a client secret keeps nothing: not in a form, not inside Basic credentials, not in a JSON body", async () => {
+  const recorder = new ExchangeRecorder({
+    fetch: async () => Response.json({ client_id: "cli", client_secret: "returned-secret-value" }),
+  });
+  await recorder.fetch("http://127.0.0.1:3001/token", {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from("cli:basic-secret-value").toString("base64")}` },
+    body: new URLSearchParams({ grant_type: "refresh_token", client_id: "cli", client_secret: "posted-secret-value" }),
+  });
+  const [e] = recorder.exchanges;
+  assert.equal(e?.request.authorization, "Basic …");
+  assert.equal(e?.request.form?.client_secret, "…");
+  assert.deepEqual(e?.response.json, { client_id: "cli", client_secret: "…" });
+  assert.doesNotMatch(JSON.stringify(e), /secret-value|Y2xpOmJh/);
+});
+
 test("an SSE response body is neither read nor cloned", async () => {
   const never = new ReadableStream<Uint8Array>({ start() {} }); // an open stream that never ends
   const recorder = new ExchangeRecorder({

@@ -37,6 +37,9 @@ test("client and demo settings: RS_URL, CLIENT_TIMEOUT_MS, DEMO_TIMEOUT_MS", () 
   assert.equal(loadClientConfig({ RS_URL: "http://127.0.0.1:9/mcp" }).rsUrl, "http://127.0.0.1:9/mcp");
   assert.equal(loadClientConfig({ HOST: "0.0.0.0", AS_PORT: "abc" }).clientTimeoutMs, 10_000, "the client binds nothing: server settings are not its business");
   assert.throws(() => loadClientConfig({ CLIENT_TIMEOUT_MS: "0" }), ConfigError);
+  assert.equal(loadClientConfig({}).browserTimeoutMs, 300_000, "a person gets five minutes to log in");
+  assert.equal(loadClientConfig({ CLIENT_BROWSER_TIMEOUT_MS: "1500" }).browserTimeoutMs, 1500);
+  assert.throws(() => loadClientConfig({ CLIENT_BROWSER_TIMEOUT_MS: "soon" }), ConfigError);
   assert.equal(loadDemoTimeoutMs({}), 30_000);
   assert.equal(loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "400", HOST: "0.0.0.0" }), 400, "the servers judge HOST, not the demo");
   assert.throws(() => loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "soon" }), ConfigError);

@@ -45,9 +45,9 @@ describe("readBearerCredentials", () => {
 });
 
 describe("principalOf", () => {
-  test("sub + client_id from the verified token; anonymous without one", () => {
+  test("sub + client_id from the verified token; no token is a wiring error, never an anonymous principal", () => {
     const auth = { token: "t", clientId: "c1", scopes: [], extra: { sub: "demo-user" } };
     assert.deepEqual(principalOf(auth), { sub: "demo-user", clientId: "c1" });
-    assert.deepEqual(principalOf(undefined), { sub: "anonymous", clientId: "anonymous" });
+    assert.throws(() => principalOf(undefined), /no verified access token/);
   });
 });

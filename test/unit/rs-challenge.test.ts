@@ -1,5 +1,5 @@
 /**
- * The WWW-Authenticate formatter (R4/R5): the exact shapes SPEC §4 shows, RFC 9110 quoting, each
+ * The WWW-Authenticate formatter (R4/R5): the exact shapes R4/R5 define, RFC 9110 quoting, each
  * parameter once, and values that survive a strict parser unchanged.
  */
 import assert from "node:assert/strict";
@@ -16,7 +16,7 @@ import { parseChallenge } from "../helpers/rs-mcp.ts";
 
 const PRM = "http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp";
 
-describe("challenge shapes (SPEC R4/R5)", () => {
+describe("challenge shapes (R4/R5)", () => {
   test("missing token: no error code, resource_metadata and the basic scope", () => {
     assert.equal(missingTokenChallenge(PRM), `Bearer resource_metadata="${PRM}", scope="files:read"`);
   });

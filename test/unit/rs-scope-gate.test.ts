@@ -1,6 +1,6 @@
 /**
  * R5's decision, as a pure function: which scopes a JSON-RPC message or batch needs, and whether a
- * token's scopes satisfy them (hierarchy-aware, SPEC §2).
+ * token's scopes satisfy them (hierarchy-aware, S1).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -9,7 +9,7 @@ import { checkScopes, requiredScopes, toolCallsIn } from "../../resource-server/
 const call = (name: unknown, id: unknown = 1) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name } });
 
 describe("requiredScopes", () => {
-  test("each tool's scope (SPEC §2)", () => {
+  test("each tool's scope (S2)", () => {
     assert.deepEqual(requiredScopes(call("list-files")), ["files:read"]);
     assert.deepEqual(requiredScopes(call("read-file")), ["files:read"]);
     assert.deepEqual(requiredScopes(call("write-file")), ["files:write"]);

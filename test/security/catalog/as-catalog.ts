@@ -1,5 +1,5 @@
 /**
- * The AS attack catalog, all of it (issue 6). Each runner (`../as-*.test.ts`) executes a slice; the
+ * The AS attack catalog, all of it (B1). Each runner (`../as-*.test.ts`) executes a slice; the
  * summary (`../as-catalog.test.ts`) checks the data and reports the counts.
  */
 import { AUTHORIZATION_CODE_ATTACKS } from "./as-authorization-code.ts";

@@ -1,5 +1,5 @@
 /**
- * Protocol abuse (A3, A4, A6, A8, A9, §7): repeated, unknown and array-syntax parameters, malformed and
+ * Protocol abuse (A3, A4, A6, A8, A9, B1): repeated, unknown and array-syntax parameters, malformed and
  * oversized bodies, compression bombs, wrong content types and methods, non-string JSON values.
  *
  * Decisions, read from the code:
@@ -72,8 +72,8 @@ const registerBadValue = (field: string, value: unknown, what: string, cite = "A
 });
 
 const registrationAttacks: RegisterAttack[] = [
-  registerRaw("DCR: malformed JSON → invalid_request", "{not json", JSON_TYPE, 400, "invalid_request", "A3, §7"),
-  registerRaw("DCR: truncated JSON → invalid_request", metadataJson().slice(0, 40), JSON_TYPE, 400, "invalid_request", "A3, §7"),
+  registerRaw("DCR: malformed JSON → invalid_request", "{not json", JSON_TYPE, 400, "invalid_request", "A3, B1"),
+  registerRaw("DCR: truncated JSON → invalid_request", metadataJson().slice(0, 40), JSON_TYPE, 400, "invalid_request", "A3, B1"),
   registerRaw("DCR: a JSON string body → invalid_request", '"http://127.0.0.1/cb"', JSON_TYPE, 400, "invalid_request", "RFC 7591 §3.1"),
   registerRaw("DCR: a JSON null body → invalid_request", "null", JSON_TYPE, 400, "invalid_request", "RFC 7591 §3.1"),
   registerRaw("DCR: a JSON array body → invalid_client_metadata", `[${metadataJson()}]`, JSON_TYPE, 400, "invalid_client_metadata", "RFC 7591 §3.1"),
@@ -81,20 +81,20 @@ const registrationAttacks: RegisterAttack[] = [
   registerRaw("DCR: a form-encoded body → invalid_request", "redirect_uris=http%3A%2F%2F127.0.0.1%2Fcb", FORM_TYPE, 400, "invalid_request", "RFC 7591 §3.1"),
   registerRaw("DCR: a multipart body → invalid_request", "--b\r\nContent-Disposition: form-data; name=\"redirect_uris\"\r\n\r\nhttp://127.0.0.1/cb\r\n--b--\r\n", { "content-type": "multipart/form-data; boundary=b" }, 400, "invalid_request", "RFC 7591 §3.1"),
   registerRaw("DCR: a JSON body without any content type → invalid_request", new TextEncoder().encode(metadataJson()), {}, 400, "invalid_request", "RFC 7591 §3.1"),
-  registerRaw("DCR: an unsupported charset (latin9) → invalid_request", metadataJson(), { "content-type": "application/json; charset=latin9" }, 400, "invalid_request", "§7"),
+  registerRaw("DCR: an unsupported charset (latin9) → invalid_request", metadataJson(), { "content-type": "application/json; charset=latin9" }, 400, "invalid_request", "B1"),
   registerRaw("DCR: a 20 KB body → 413 invalid_request", JSON.stringify({ ...metadata(), client_name: "x".repeat(20 * 1024) }), JSON_TYPE, 413, "invalid_request", "A9"),
   registerRaw("DCR: a gzip bomb (1 KB → 1 MB) → 413 invalid_request", bomb('{"client_name":"'), { ...JSON_TYPE, "content-encoding": "gzip" }, 413, "invalid_request", "A9"),
-  registerRaw("DCR: a corrupt gzip body → 400 invalid_request, not a 500", "definitely not gzip", { ...JSON_TYPE, "content-encoding": "gzip" }, 400, "invalid_request", "§7"),
-  registerRaw("DCR: a truncated deflate body → 400 invalid_request, not a 500", deflateSync(metadataJson()).subarray(0, 8), { ...JSON_TYPE, "content-encoding": "deflate" }, 400, "invalid_request", "§7"),
-  registerRaw("DCR: a corrupt brotli body → 400 invalid_request, not a 500", "garbage", { ...JSON_TYPE, "content-encoding": "br" }, 400, "invalid_request", "§7"),
-  registerRaw("DCR: an unknown content encoding → invalid_request", metadataJson(), { ...JSON_TYPE, "content-encoding": "x-snappy" }, 400, "invalid_request", "§7"),
+  registerRaw("DCR: a corrupt gzip body → 400 invalid_request, not a 500", "definitely not gzip", { ...JSON_TYPE, "content-encoding": "gzip" }, 400, "invalid_request", "B1"),
+  registerRaw("DCR: a truncated deflate body → 400 invalid_request, not a 500", deflateSync(metadataJson()).subarray(0, 8), { ...JSON_TYPE, "content-encoding": "deflate" }, 400, "invalid_request", "B1"),
+  registerRaw("DCR: a corrupt brotli body → 400 invalid_request, not a 500", "garbage", { ...JSON_TYPE, "content-encoding": "br" }, 400, "invalid_request", "B1"),
+  registerRaw("DCR: an unknown content encoding → invalid_request", metadataJson(), { ...JSON_TYPE, "content-encoding": "x-snappy" }, 400, "invalid_request", "B1"),
   registerRaw(
     "DCR: 2,000 levels of nested arrays in redirect_uris → invalid_redirect_uri",
     `{"redirect_uris":${"[".repeat(2000)}${"]".repeat(2000)}}`,
     JSON_TYPE,
     400,
     "invalid_redirect_uri",
-    "A3, §7",
+    "A3, B1",
   ),
   // non-string (and null) values in metadata fields
   registerBadValue("application_type", null, "null (not the default)"),
@@ -116,7 +116,7 @@ const registrationAttacks: RegisterAttack[] = [
     kind: "register",
     category: "protocol",
     name: "DCR: a __proto__ key cannot supply redirect_uris (no prototype pollution) → invalid_redirect_uri",
-    cite: "A3, §7",
+    cite: "A3, B1",
     body: { raw: '{"__proto__":{"redirect_uris":["http://127.0.0.1/cb"],"polluted":true}}', headers: JSON_TYPE },
     expect: rejected(400, "invalid_redirect_uri"),
     afterwards: expectPrototypeClean,
@@ -125,7 +125,7 @@ const registrationAttacks: RegisterAttack[] = [
     kind: "register",
     category: "protocol",
     name: "DCR: a __proto__ key cannot change the auth method of a valid registration",
-    cite: "A3, §7",
+    cite: "A3, B1",
     body: { raw: JSON.stringify(metadata()).replace(/^\{/, '{"__proto__":{"token_endpoint_auth_method":"client_secret_basic","isAdmin":true},'), headers: JSON_TYPE },
     expect: accepted(201),
     afterwards: (_ctx, registered) => {
@@ -265,7 +265,7 @@ const authorizationAttacks: AuthorizeAttack[] = [
     kind: "authorize",
     category: "protocol",
     name: "/authorize: 400 repeated unknown parameters → redirected invalid_request, Location no larger than the request",
-    cite: "A4, RFC 6749 §3.1, §7",
+    cite: "A4, RFC 6749 §3.1, B1",
     params: {},
     rawQuery: (query) => `${query}&${Array.from({ length: 400 }, (_, i) => `p${i}=a&p${i}=b`).join("&")}`,
     expect: redirectedError("invalid_request"),
@@ -340,7 +340,7 @@ const authorizationAttacks: AuthorizeAttack[] = [
     kind: "authorize",
     category: "protocol",
     name: "/authorize: a 20 KB query is refused by the HTTP parser (431), never a 5xx",
-    cite: "§7, A9",
+    cite: "B1, A9",
     params: { state: "s".repeat(20 * 1024) },
     expect: { outcome: "refused-by-http", status: 431 },
   },
@@ -386,7 +386,7 @@ const tokenAttacks: Attack[] = [
   tokenRequestAttack("/token: a form without any content type → invalid_request; the code is not spent", "A6, RFC 6749 §3.2", 400, "invalid_request", (ctx, c) =>
     rawPost(ctx, "/token", new TextEncoder().encode(formOf(ctx, c))),
   ),
-  tokenRequestAttack("/token: an unsupported charset (utf-16) → invalid_request; the code is not spent", "A6, §7", 400, "invalid_request", (ctx, c) =>
+  tokenRequestAttack("/token: an unsupported charset (utf-16) → invalid_request; the code is not spent", "A6, B1", 400, "invalid_request", (ctx, c) =>
     rawPost(ctx, "/token", formOf(ctx, c), { "content-type": "application/x-www-form-urlencoded; charset=utf-16" }),
   ),
   ...(["client_id", "grant_type", "code", "code_verifier", "redirect_uri", "resource"] as const).map((name) =>
@@ -413,13 +413,13 @@ const tokenAttacks: Attack[] = [
   tokenRequestAttack("/token: a gzip bomb (1 KB → 1 MB) → 413 invalid_request; not spent", "A9", 413, "invalid_request", (ctx, c) =>
     rawPost(ctx, "/token", bomb(`${formOf(ctx, c)}&padding=`), { ...FORM_TYPE, "content-encoding": "gzip" }),
   ),
-  tokenRequestAttack("/token: a corrupt gzip body → 400 invalid_request, not a 500; not spent", "§7", 400, "invalid_request", (ctx) =>
+  tokenRequestAttack("/token: a corrupt gzip body → 400 invalid_request, not a 500; not spent", "B1", 400, "invalid_request", (ctx) =>
     rawPost(ctx, "/token", "definitely not gzip", { ...FORM_TYPE, "content-encoding": "gzip" }),
   ),
-  tokenRequestAttack("/token: a corrupt brotli body → 400 invalid_request, not a 500; not spent", "§7", 400, "invalid_request", (ctx, c) =>
+  tokenRequestAttack("/token: a corrupt brotli body → 400 invalid_request, not a 500; not spent", "B1", 400, "invalid_request", (ctx, c) =>
     rawPost(ctx, "/token", brotliCompressSync(formOf(ctx, c)).subarray(0, 5), { ...FORM_TYPE, "content-encoding": "br" }),
   ),
-  tokenRequestAttack("/token: a malformed percent-encoding in the code → invalid_grant; the real code is not spent", "A6, §7", 400, "invalid_grant", (ctx, c) =>
+  tokenRequestAttack("/token: a malformed percent-encoding in the code → invalid_grant; the real code is not spent", "A6, B1", 400, "invalid_grant", (ctx, c) =>
     rawPost(ctx, "/token", formOf(ctx, c).replace(/code=[^&]*/, "code=%ZZ%"), FORM_TYPE),
   ),
   scenario<FreshCode>({
@@ -486,7 +486,7 @@ const tokenAttacks: Attack[] = [
     scenario<null>({
       category: "protocol",
       name: `${method} ${path} → 405 invalid_request with Allow`,
-      cite: "§7, RFC 9110 §15.5.6",
+      cite: "B1, RFC 9110 §15.5.6",
       arrange: async () => null,
       attack: (ctx) => fetch(`${ctx.config.issuer}${path}`, { method }),
       expect: rejected(405, "invalid_request"),
@@ -496,7 +496,7 @@ const tokenAttacks: Attack[] = [
   scenario<null>({
     category: "protocol",
     name: "an unknown path → 404 JSON, the path not echoed beyond 100 characters",
-    cite: "§7",
+    cite: "B1",
     arrange: async () => null,
     attack: (ctx) => fetch(`${ctx.config.issuer}/${"z".repeat(3000)}`),
     expect: rejected(404, "not_found"),

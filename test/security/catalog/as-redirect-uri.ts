@@ -10,7 +10,7 @@
  *   WHATWG parser would normalise to them (`127.1`, `2130706433`, `0x7f000001`, `LOCALHOST`, fullwidth
  *   digits, `%31%32%37.0.0.1`, `[0:0:0:0:0:0:0:1]`) are refused: A4 compares strings, so one host may
  *   have only one spelling, and the text must say exactly what it is (A3).
- * - `[::ffff:127.0.0.1]` (IPv4-mapped) is refused: another address family, not in the SPEC's list.
+ * - `[::ffff:127.0.0.1]` (IPv4-mapped) is refused: another address family, not in A3's list.
  * - `[::1%25eth0]` (a zone id) is refused: WHATWG URLs cannot carry zone ids at all, and loopback needs none.
  * - A port is free for the IP literals only (RFC 8252 §7.3); `localhost` is a name and keeps its port.
  */

@@ -128,7 +128,7 @@ export const REFRESH_TOKEN_ATTACKS: Attack[] = [
   ),
   refusedButIntact(
     "widening to a scope the user may never have (files:admin) → invalid_scope, token intact",
-    "A6, RFC 6749 §6, SPEC §2",
+    "A6, RFC 6749 §6, S3",
     400,
     "invalid_scope",
     (_ctx, g) => refreshForm(g.client.client_id, g.refresh_token, { scope: "files:admin" }),

@@ -1,5 +1,5 @@
 /**
- * The shape of the AS attack catalog (issue 6). Every entry is data — what is sent, what must come back,
+ * The shape of the AS attack catalog (B1). Every entry is data — what is sent, what must come back,
  * what must not have changed — and `../run-as-catalog.ts` turns each one into its own `test(entry.name)`.
  *
  * Three kinds of entry:
@@ -17,7 +17,7 @@ export const CATEGORIES = {
   "redirect-uri-authorization": "Redirect-URI abuse at /authorize (A4, RFC 6749 §4.1.2.1)",
   "authorization-code": "Authorization-code and PKCE abuse (A4–A6, RFC 7636)",
   "refresh-token": "Refresh-token abuse (A6, A8, RFC 6749 §6, RFC 9700 §4.14)",
-  protocol: "Protocol abuse: parameters, bodies, content types, methods (A3, A6, A9, §7)",
+  protocol: "Protocol abuse: parameters, bodies, content types, methods (A3, A6, A9, B1)",
 } as const;
 
 export type Category = keyof typeof CATEGORIES;
@@ -66,7 +66,7 @@ interface EntryBase {
   /** Unique across the catalog; becomes the test's name. */
   name: string;
   category: Category;
-  /** The rule defended: a SPEC item and/or RFC section. */
+  /** The rule defended: a rule id (docs/rules.md) and/or an RFC section. */
   cite: string;
   /** A positive control: proves the defence is not a blanket refusal (counted apart from attacks). */
   control?: true;

@@ -1,12 +1,12 @@
 /**
- * Protocol abuse at `/mcp` (SPEC R5, R6, R8; §7): bodies, content types, JSON-RPC shapes, batches,
+ * Protocol abuse at `/mcp` (R5, R6, R8; B1): bodies, content types, JSON-RPC shapes, batches,
  * unknown tools and methods, odd parameter types and session ids — all sent with the victim's own,
  * valid token (`files:read files:write`), so the request gets past authentication and the body checks,
  * the scope gate and MCP are what is tested. The usual target is `delete-file notes.txt` (the victim
  * lacks `files:admin`) or a write of the marker: "the store is unchanged" proves nothing ran.
  *
  * The rule the duplicated-key entries pin: the gate judges the very object the MCP handler runs
- * (SPEC §4.1: the same parsed body is handed on), so whatever `JSON.parse` makes of duplicated keys
+ * (R5: the same parsed body is handed on), so whatever `JSON.parse` makes of duplicated keys
  * (the last one wins), gate and handler agree.
  */
 import {
@@ -95,7 +95,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "dup.tool-name-last-forbidden",
     category: DUPLICATES,
     title: 'params {"name":"list-files","name":"delete-file"}: the last wins, and the gate sees it',
-    cite: "RFC 8259 §4 (names SHOULD be unique; last wins in JSON.parse); R5, SPEC §4.1",
+    cite: "RFC 8259 §4 (names SHOULD be unique; last wins in JSON.parse); R5",
     request: send(duplicated('"params":{"name":"list-files","name":"delete-file","arguments":{"name":"notes.txt"}}')),
     expect: forbidden("files:admin", DELETE_NEEDS_ADMIN, 1),
   },
@@ -103,7 +103,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "dup.tool-name-last-allowed",
     category: DUPLICATES,
     title: 'params {"name":"delete-file","name":"list-files"}: list-files runs, nothing is deleted',
-    cite: "R5, SPEC §4.1",
+    cite: "R5",
     request: send(duplicated('"params":{"name":"delete-file","name":"list-files","arguments":{"name":"notes.txt"}}')),
     expect: { status: 200, challenge: { kind: "none" }, body: { rpcResult: /^listed \d+ files — read by victim-client \[files:read files:write\]/ } },
   },
@@ -111,7 +111,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "dup.method",
     category: DUPLICATES,
     title: '{"method":"tools/list","method":"tools/call"} calling delete-file',
-    cite: "R5, SPEC §4.1",
+    cite: "R5",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"delete-file","arguments":{"name":"notes.txt"}}}'),
     expect: forbidden("files:admin", DELETE_NEEDS_ADMIN, 1),
   },
@@ -119,7 +119,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "dup.params",
     category: DUPLICATES,
     title: "two params objects, list-files then delete-file",
-    cite: "R5, SPEC §4.1",
+    cite: "R5",
     request: send(duplicated('"params":{"name":"list-files"},"params":{"name":"delete-file","arguments":{"name":"notes.txt"}}')),
     expect: forbidden("files:admin", DELETE_NEEDS_ADMIN, 1),
   },
@@ -127,7 +127,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "dup.method-last-list",
     category: DUPLICATES,
     title: '{"method":"tools/call","method":"tools/list"} with delete-file params: tools/list runs',
-    cite: "R5, SPEC §4.1",
+    cite: "R5",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"delete-file","arguments":{"name":"notes.txt"}}}'),
     expect: { status: 200, challenge: { kind: "none" }, body: { rpcResult: /"tools":\[/ } },
   },
@@ -179,7 +179,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "size.one-byte-over",
     category: SIZE,
     title: "a body of 64 KiB + 1 byte",
-    cite: "R8, SPEC §4.1 (the RS's own limit applies to a pre-parsed body)",
+    cite: "R8 (the RS's own limit applies to a pre-parsed body)",
     request: (kit) => {
       const body = JSON.stringify({ ...kit.writeMarker(), pad: "" });
       return send(JSON.stringify({ ...kit.writeMarker(), pad: "x".repeat(64 * 1024 + 1 - body.length) }))(kit);
@@ -232,7 +232,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   },
 
   // ---- content type and encoding (R8: 415) ----
-  { id: "ct.text-plain", category: CONTENT_TYPE, title: "text/plain holding valid JSON", cite: "R8, SPEC §4.1 (fail closed)", request: send(JSON.stringify(deleteNotes()), { headers: { "content-type": "text/plain" } }), expect: UNSUPPORTED },
+  { id: "ct.text-plain", category: CONTENT_TYPE, title: "text/plain holding valid JSON", cite: "R8 (fail closed)", request: send(JSON.stringify(deleteNotes()), { headers: { "content-type": "text/plain" } }), expect: UNSUPPORTED },
   { id: "ct.missing", category: CONTENT_TYPE, title: "no Content-Type at all", cite: "R8", request: send(JSON.stringify(deleteNotes()), { headers: { "content-type": "" } }), expect: UNSUPPORTED },
   { id: "ct.form", category: CONTENT_TYPE, title: "application/x-www-form-urlencoded", cite: "R8", request: send("jsonrpc=2.0&id=1&method=tools%2Fcall", { headers: { "content-type": "application/x-www-form-urlencoded" } }), expect: UNSUPPORTED },
   { id: "ct.multipart", category: CONTENT_TYPE, title: "multipart/form-data", cite: "R8", request: send('--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n{}\r\n--b--\r\n', { headers: { "content-type": "multipart/form-data; boundary=b" } }), expect: UNSUPPORTED },
@@ -266,7 +266,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   { id: "shape.batch-of-number", category: SHAPE, title: "[1]", cite: "JSON-RPC 2.0 §6", request: send("[1]"), expect: INVALID_REQUEST },
   { id: "shape.batch-of-null", category: SHAPE, title: "[null, <delete-file>]", cite: "JSON-RPC 2.0 §6", request: send(JSON.stringify([null, deleteNotes()])), expect: INVALID_REQUEST },
   { id: "shape.nested-batch", category: SHAPE, title: "[[<delete-file>]] (a batch inside a batch)", cite: "JSON-RPC 2.0 §6", request: send(JSON.stringify([[deleteNotes()]])), expect: INVALID_REQUEST },
-  { id: "shape.empty-body", category: SHAPE, title: "an empty body", cite: "R8, SPEC §4.1", request: send(""), expect: rpcError(400, -32600, /empty body/) },
+  { id: "shape.empty-body", category: SHAPE, title: "an empty body", cite: "R8", request: send(""), expect: rpcError(400, -32600, /empty body/) },
 
   // ---- batches (R5: one 403 with id null for the whole batch, nothing in it runs) ----
   {
@@ -297,7 +297,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "batch.with-broken-challenge",
     category: BATCH,
     title: "[write-file marker, broken-challenge]",
-    cite: "R5, SPEC §2 (broken-challenge always answers 403)",
+    cite: "R5, S2 (broken-challenge always answers 403)",
     request: (kit) => send([kit.writeMarker(1), call("broken-challenge", {}, 2)])(kit),
     expect: forbidden("files:read files:write", /^broken-challenge requires files:read$/, null),
   },
@@ -315,8 +315,8 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   { id: "tool.case-variant", category: UNKNOWN_TOOL, title: "Delete-File (case variant of a known tool)", cite: "R5: tool names are case-sensitive", request: send(call("Delete-File")), expect: notATool(/Tool Delete-File not found/) },
   { id: "tool.trailing-space", category: UNKNOWN_TOOL, title: '"delete-file " (trailing space)', cite: "R5", request: send(call("delete-file ")), expect: notATool(/not found/) },
   { id: "tool.nul-suffix", category: UNKNOWN_TOOL, title: '"delete-file\\u0000"', cite: "R5", request: send(call("delete-file\u0000")), expect: notATool(/not found/) },
-  { id: "tool.proto", category: UNKNOWN_TOOL, title: '"__proto__" as a tool name', cite: "R5; §7", request: send(call("__proto__")), expect: notATool(/Tool __proto__ (disabled|not found)/) },
-  { id: "tool.constructor", category: UNKNOWN_TOOL, title: '"constructor" as a tool name', cite: "R5; §7", request: send(call("constructor")), expect: notATool(/Tool constructor (disabled|not found)/) },
+  { id: "tool.proto", category: UNKNOWN_TOOL, title: '"__proto__" as a tool name', cite: "R5; B1", request: send(call("__proto__")), expect: notATool(/Tool __proto__ (disabled|not found)/) },
+  { id: "tool.constructor", category: UNKNOWN_TOOL, title: '"constructor" as a tool name', cite: "R5; B1", request: send(call("constructor")), expect: notATool(/Tool constructor (disabled|not found)/) },
 
   // ---- odd params.name / params types: never gated as a known tool, never run ----
   { id: "params.name-missing", category: PARAMS, title: "params without name", cite: "MCP tools/call; R8", request: send({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { arguments: { name: "notes.txt" } } }), expect: { ...rpcError(200, undefined, undefined, 1), mustNotContain: [/files:/] } },
@@ -334,12 +334,12 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   // ---- session ids (R6) ----
   { id: "session.unknown-uuid", category: SESSIONS, title: "a well-formed session id that does not exist", cite: "R6, MCP: 404 for an unknown session", request: send(deleteNotes(), { headers: { "mcp-session-id": "6f1c2b1e-0000-4000-8000-000000000000" } }), expect: rpcError(404, -32001, /^Session not found$/) },
   { id: "session.path-like", category: SESSIONS, title: "a session id that looks like a path", cite: "R6", request: send(deleteNotes(), { headers: { "mcp-session-id": "../../../etc/passwd" } }), expect: rpcError(404, -32001, /^Session not found$/) },
-  { id: "session.long-4k", category: SESSIONS, title: "a 4 KB session id", cite: "R6; §7", request: send(deleteNotes(), { headers: { "mcp-session-id": "s".repeat(4096) } }), expect: rpcError(404, -32001, /^Session not found$/) },
+  { id: "session.long-4k", category: SESSIONS, title: "a 4 KB session id", cite: "R6; B1", request: send(deleteNotes(), { headers: { "mcp-session-id": "s".repeat(4096) } }), expect: rpcError(404, -32001, /^Session not found$/) },
   {
     id: "session.long-64k",
     category: SESSIONS,
     title: "a 64 KB session id: Node's header limit refuses it (431, or a reset while sending) before any handler",
-    cite: "RFC 6585 §5; RFC 9112 §9.6; §7 (no crash, the server keeps serving)",
+    cite: "RFC 6585 §5; RFC 9112 §9.6; B1 (no crash, the server keeps serving)",
     request: send(deleteNotes(), { headers: { "mcp-session-id": "s".repeat(64 * 1024) } }),
     expect: { status: 431, challenge: { kind: "none" }, body: { empty: true }, orReset: true },
   },
@@ -395,12 +395,12 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     expect: rpcError(406, -32000, /Not Acceptable/),
   },
 
-  // ---- prototype pollution and deep nesting (§7: no crash, no corruption) ----
+  // ---- prototype pollution and deep nesting (B1: no crash, no corruption) ----
   {
     id: "proto.top-level",
     category: PROTOTYPE,
     title: '"__proto__" keys around a delete-file call: the gate still sees delete-file',
-    cite: "§7; R5",
+    cite: "B1; R5",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/call","__proto__":{"polluted":true},"params":{"name":"delete-file","__proto__":{"isAdmin":true},"arguments":{"name":"notes.txt"}}}'),
     expect: forbidden("files:admin", DELETE_NEEDS_ADMIN, 1),
     verify: prototypeIsClean,
@@ -409,7 +409,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "proto.top-level-allowed-call",
     category: PROTOTYPE,
     title: '"__proto__" keys around a list-files call: refused by MCP as not a JSON-RPC message',
-    cite: "§7",
+    cite: "B1",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/call","__proto__":{"polluted":true},"params":{"name":"list-files","__proto__":{"isAdmin":true}}}'),
     expect: rpcError(400, undefined),
     verify: prototypeIsClean,
@@ -418,7 +418,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "proto.in-arguments",
     category: PROTOTYPE,
     title: '"__proto__" inside write-file arguments: the write is the victim\'s own, nothing is polluted',
-    cite: "§7",
+    cite: "B1",
     request: (kit) => send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write-file","arguments":{"name":"${kit.marker}","content":"x","__proto__":{"isAdmin":true}}}}`)(kit),
     expect: accepted(),
     verify: prototypeIsClean,
@@ -427,7 +427,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "deep.arguments",
     category: PROTOTYPE,
     title: "list-files with an extra argument nested 9 000 levels deep",
-    cite: "§7: no stack overflow, no 5xx",
+    cite: "B1: no stack overflow, no 5xx",
     request: send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list-files","arguments":{"x":${nested(9000, '{"a":', "}")}}}}`),
     expect: { status: 200, challenge: { kind: "none" }, body: { rpcResult: /^listed \d+ files/ } },
   },
@@ -435,7 +435,7 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     id: "deep.arrays",
     category: PROTOTYPE,
     title: "an array nested 20 000 levels deep",
-    cite: "§7; JSON-RPC 2.0 §6",
+    cite: "B1; JSON-RPC 2.0 §6",
     request: send(nested(20_000, "[", "]")),
     expect: INVALID_REQUEST,
   },

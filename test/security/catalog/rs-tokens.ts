@@ -1,5 +1,5 @@
 /**
- * Token abuse at `/mcp` (SPEC R3, R4, R6; §7): forged, altered, expired, misdirected and mis-sent
+ * Token abuse at `/mcp` (R3, R4, R6; B1): forged, altered, expired, misdirected and mis-sent
  * bearer tokens. Every forged token claims the victim's identity and every scope and tries to write
  * the marker file on the victim's session (rs-types.ts), so a defence that failed open would show.
  *
@@ -9,7 +9,7 @@
  *   resource server expects for itself"; RFC 7519 §4.1.3 rejects only a token whose `aud` does not
  *   identify the recipient; jose's `audience` check is "contains". Which audiences share a token is the
  *   AS's decision (RFC 8707 §2), and this AS issues single-audience tokens only. Matching is exact
- *   string comparison: the same URL with a trailing slash is another resource (RFC 8707 §2, SPEC §1).
+ *   string comparison: the same URL with a trailing slash is another resource (RFC 8707 §2, R3).
  * - `typ` is compared as a media type (RFC 9068 §2.1: "at+jwt" or "application/at+jwt"; RFC 7515
  *   §4.1.9 / RFC 2045: case-insensitive), so `application/at+jwt` and `AT+JWT` are accepted.
  * - `iat` in the future is accepted: validity is bounded by `exp` and `nbf` (checked with 5 s of
@@ -192,7 +192,7 @@ export const TOKEN_ATTACKS: readonly RsAttack[] = [
     id: "sig.oversized-token",
     category: TOKEN,
     title: "a 12 KB token (within Node's header limit)",
-    cite: "§7: no crash, a clear 4xx",
+    cite: "B1: no crash, a clear 4xx",
     request: () => ({ headers: bearer(`eyJhbGciOiJFUzI1NiJ9.${"A".repeat(12_000)}.sig`) }),
     expect: invalidToken(/signature invalid/), // refused at the signature, before the payload is decoded
   },
@@ -308,7 +308,7 @@ export const TOKEN_ATTACKS: readonly RsAttack[] = [
     id: "aud.trailing-slash",
     category: AUDIENCE,
     title: "aud is this resource with a trailing slash",
-    cite: "SPEC §1: the exact string is the audience; RFC 8707 §2",
+    cite: "R3: the exact string is the audience; RFC 8707 §2",
     request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: `${kit.config.resource}/` } })) }),
     expect: invalidToken(/audience/),
   },

@@ -1,5 +1,5 @@
 /**
- * The resource server's attack catalog, as data (issue 6, SPEC §7): each entry is one hostile request
+ * The resource server's attack catalog, as data (B1): each entry is one hostile request
  * to `/mcp` and the exact answer the RS owes it. `rs-harness.ts` turns every entry into one test that
  * sends it and checks, the same way for all of them:
  *
@@ -60,7 +60,7 @@ export interface AttackRequest {
   session?: "victim" | "none";
 }
 
-/** The `WWW-Authenticate` the answer must carry (SPEC R4/R5), or none. */
+/** The `WWW-Authenticate` the answer must carry (R4/R5), or none. */
 export type ChallengeExpectation =
   /** No `WWW-Authenticate` header at all (404, 4xx body errors, successes). */
   | { kind: "none" }

@@ -1,6 +1,7 @@
 /**
- * Child-process plumbing for `pnpm demo` (and the benchmarks): start a project process under tsx,
- * keep its output prefixed (`[as] …`), wait until it answers, and stop it in every outcome.
+ * Child-process plumbing shared by `pnpm demo` (scripts/demo.ts) and `pnpm bench` (bench/): start a
+ * project process under tsx, keep its output prefixed (`[as] …`), wait until it answers, and stop it in
+ * every outcome.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";

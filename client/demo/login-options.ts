@@ -1,0 +1,65 @@
+/**
+ * The login flags of `pnpm client --call` (C7), parsed and turned into what `connectClient` needs:
+ *
+ *   --browser [--no-open]                  a person authorizes in a browser (browser-login.ts)
+ *   --client-id ID [--client-secret SECRET]  a client registered with the AS beforehand, no DCR (client-auth.ts)
+ *
+ * Without them the client stays headless and registers itself with DCR (C1, C2).
+ */
+import type { ClientConfig } from "../../shared/config.ts";
+import { BrowserLogin } from "./browser-login.ts";
+import type { PreRegisteredClient } from "./client-auth.ts";
+
+/** The most times one MCP request can send the person to the browser: a 401 recovery + 2 step-ups (C4.5's cap). */
+const USER_WAITS_PER_REQUEST = 3;
+
+/** `parseArgs` option descriptors. */
+export const LOGIN_OPTIONS = {
+  browser: { type: "boolean" },
+  "no-open": { type: "boolean" },
+  "client-id": { type: "string" },
+  "client-secret": { type: "string" },
+} as const;
+
+export const LOGIN_USAGE = "[--browser [--no-open]] [--client-id ID [--client-secret SECRET]]";
+
+export interface LoginValues {
+  browser?: boolean;
+  "no-open"?: boolean;
+  "client-id"?: string;
+  "client-secret"?: string;
+}
+
+/** A usage problem with the login flags, or undefined. `call`: whether `--call` was given. */
+export function loginUsageProblem(values: LoginValues, call: boolean): string | undefined {
+  const given = Object.keys(LOGIN_OPTIONS).filter((name) => values[name as keyof LoginValues] !== undefined);
+  if (!call && given.length > 0) return `${given.map((n) => `--${n}`).join(", ")} need --call (the story runs headless against the demo's own AS)`;
+  if (values["no-open"] && !values.browser) return "--no-open needs --browser";
+  if (values["client-secret"] !== undefined && values["client-id"] === undefined) return "--client-secret needs --client-id";
+  if (values["client-id"] === "") return "--client-id must not be empty";
+  if (values["client-secret"] === "") return "--client-secret must not be empty";
+  return undefined;
+}
+
+export interface Login {
+  browser?: BrowserLogin;
+  preRegistered?: PreRegisteredClient;
+  /** The deadline of one MCP request; with a browser it includes the person's waits (each bounded too). */
+  requestTimeoutMs: number;
+  close(): Promise<void>;
+}
+
+/** Start what the flags ask for (the loopback listener of `--browser`). */
+export async function startLogin(values: LoginValues, settings: ClientConfig, write: (line: string) => void): Promise<Login> {
+  const preRegistered = values["client-id"] === undefined
+    ? undefined
+    : { client_id: values["client-id"], ...(values["client-secret"] !== undefined ? { client_secret: values["client-secret"] } : {}) };
+  if (!values.browser) return { preRegistered, requestTimeoutMs: settings.clientTimeoutMs, close: async () => {} };
+  const browser = await BrowserLogin.start({ open: !values["no-open"], timeoutMs: settings.browserTimeoutMs, write });
+  return {
+    browser,
+    preRegistered,
+    requestTimeoutMs: settings.clientTimeoutMs + USER_WAITS_PER_REQUEST * settings.browserTimeoutMs,
+    close: () => browser.close(),
+  };
+}
