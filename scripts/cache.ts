@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "./processes.ts";
+import { PROJECT_ROOT } from "../shared/processes.ts";
 
 export const CACHE_DIR = path.join(PROJECT_ROOT, ".cache");
 export const NODE_22 = path.join(CACHE_DIR, "node-22/node_modules/node/bin/node");

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { chromiumPath } from "../../test/helpers/browser.ts";
 import { CACHE_DIR, ensureNode22, npmInstall } from "../cache.ts";
-import { PROJECT_ROOT } from "../processes.ts";
+import { PROJECT_ROOT } from "../../shared/processes.ts";
 
 export interface InteropClient {
   id: string;

@@ -4,7 +4,7 @@
  * each step, stop everything. A fresh stack per client keeps one client's leftovers (an authorization it
  * left open, a session) out of the next client's verdicts.
  */
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
 import type { InteropClient } from "./clients.ts";
 import { judgeStep, notRun, type StepVerdict } from "./judge.ts";
 import { parseServerLog } from "./server-log.ts";
