@@ -183,7 +183,7 @@ function failed(error: unknown, operation: string, exchanges: RecordedExchange[]
   }
   const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
   const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
-  process.stderr.write(`client: ${operation} failed — ${status}${message}\n`);
+  process.stderr.write(`client: ${status}${message}\n`);
   return 1;
 }
 
