@@ -18,8 +18,8 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
+import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
-import { isLoopbackAuthority } from "../shared/loopback.ts";
 import { authorizeHandler } from "./authorize.ts";
 import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
@@ -31,6 +31,9 @@ import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
 import { openStateDir, type StateFileWriter } from "./state-file.ts";
 import { noStore, tokenHandler } from "./token.ts";
+
+/** R10: how each refused header is answered. */
+const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
 
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
@@ -104,12 +107,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw new MethodNotAllowed(req.method, allow);
   };
 
-  // DNS-rebinding defence: a browser page whose name resolves to 127.0.0.1 still sends its own Host.
-  // This AS auto-consents, so it answers only requests addressed to it by a loopback name (RFC 9110 §7.2).
+  // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included,
+  // the refusals just below among them.
+  app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
+
+  // R10, on every route: DNS-rebinding defence (a page whose name resolves to 127.0.0.1 still sends its
+  // own Host; this AS auto-consents, so it answers only requests addressed to a loopback name, RFC 9110
+  // §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no foreign Origin (MCP → 403).
   app.use((req, _res, next) => {
-    if (!isLoopbackAuthority(req.headers.host ?? "")) {
-      throw new InvalidRequest("Host must name this loopback server (127.0.0.1, localhost or [::1])", 421);
-    }
+    const verdict = checkLoopbackHeaders(req);
+    if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
     next();
   });
 
@@ -126,8 +133,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
-  // RFC 6749 §5.1 / RFC 7591 §3.2.1: nothing these endpoints answer may be cached — errors included.
-  app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
   // A12: these are the requests that change what the state file keeps.
   if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));

@@ -13,7 +13,7 @@ import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
 import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
-import { formatScope, inCatalogOrder, parseScope, SCOPE_CATALOG } from "../shared/scopes.ts";
+import { formatScope, inCatalogOrder, SCOPE_CATALOG } from "../shared/scopes.ts";
 import { findClient } from "./clients.ts";
 import {
   AccessDenied,
@@ -26,10 +26,10 @@ import {
 } from "./errors.ts";
 import { sendNotRedirectingPage } from "./error-page.ts";
 import { prefersHtml } from "./page.ts";
-import { queryParams, type Params } from "./params.ts";
+import { queryParams, scopeParam, type Params } from "./params.ts";
 import { isS256CodeChallenge } from "./pkce.ts";
 import { redirectUriMatches } from "./redirect-uri.ts";
-import { CODE_TTL_MS, DEMO_USER, type AsState, type ClientRecord } from "./state.ts";
+import { CODE_TTL_MS, DEMO_USER, markClientInUse, type AsState, type ClientRecord } from "./state.ts";
 
 /** Scope when the request names none (A4): the minimum for basic use. */
 export const DEFAULT_SCOPE = ["files:read"];
@@ -80,14 +80,14 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   if (!client.redirect_uris.some((registered) => redirectUriMatches(registered, redirect_uri))) {
     throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
   }
+  markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
   return { client, redirect_uri };
 }
 
 /** The requested scope, validated, and what the demo user may be granted of it (S3, RFC 6749 §3.3). */
 function scopeOf(state: AsState, requested: string | undefined): { requested: string[]; grantable: string[] } {
-  const scopes = requested === undefined ? DEFAULT_SCOPE : parseScope(requested);
-  // RFC 6749 §3.3: scope = scope-token *( SP scope-token ) — whitespace alone names nothing (as on refresh).
-  if (scopes.length === 0) throw new InvalidScope("scope names no scope; omit it for the default (files:read)");
+  // A10 / RFC 6749 §3.3: single-space-separated tokens, nothing else (scopeParam throws invalid_scope).
+  const scopes = requested === undefined ? DEFAULT_SCOPE : scopeParam(requested);
   const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(" ")}`);
   const grantable = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));
@@ -119,7 +119,6 @@ export function issueCode(state: AsState, request: AuthorizationRequest, scope: 
       resource: request.resource,
       sub: DEMO_USER,
       expiresAt: state.now() + CODE_TTL_MS,
-      redeemed: false,
     },
     state.now() + CODE_TTL_MS,
   );

@@ -106,8 +106,8 @@ export class InvalidClientMetadata extends OAuthError {
  * HTTP condition, and `Retry-After` (RFC 9110 §10.2.3) says when to try again, in seconds.
  */
 export class TooManyRequests extends OAuthError {
-  constructor(retryAfterSeconds: number) {
-    super(429, "too_many_requests", `too many client registrations from this address; retry in ${retryAfterSeconds} s`, {
+  constructor(retryAfterSeconds: number, reason = "too many client registrations from this host") {
+    super(429, "too_many_requests", `${reason}; retry in ${retryAfterSeconds} s`, {
       "Retry-After": String(retryAfterSeconds),
     });
   }

@@ -8,6 +8,7 @@
  * form is refused as soon as a value is anything but a string.
  */
 import type { Request } from "express";
+import { InvalidScope } from "./errors.ts";
 
 export interface Params {
   /** The value of a parameter sent once; `undefined` when absent or empty (RFC 6749 §3.1). */
@@ -50,4 +51,24 @@ export function formParams(body: unknown): Params {
 export function hasBody(req: Request): boolean {
   const length = req.headers["content-length"];
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/**
+ * A10 / RFC 6749 §3.3: `scope = scope-token *( SP scope-token )`, `scope-token = 1*( %x21 / %x23-5B /
+ * %x5D-7E )`. Exactly one space separates tokens: a TAB, NBSP, U+FEFF, U+2028, a control character, a
+ * leading, trailing or doubled space (an empty token) is not a separator but an invalid scope.
+ */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** The distinct tokens of a `scope` parameter, or `InvalidScope` when it is not RFC 6749 §3.3 syntax. */
+export function scopeParam(value: string): string[] {
+  const tokens = value.split(" ");
+  if (tokens.includes("")) {
+    throw new InvalidScope("scope has an empty token: separate scopes with single spaces, none leading or trailing (RFC 6749 §3.3)");
+  }
+  const bad = tokens.find((token) => !SCOPE_TOKEN.test(token));
+  if (bad !== undefined) {
+    throw new InvalidScope(`scope token ${JSON.stringify(bad.slice(0, 100))} has a character RFC 6749 §3.3 does not allow; only a single space separates scopes`);
+  }
+  return [...new Set(tokens)];
 }

@@ -1,9 +1,11 @@
 /**
  * Rate limit for Dynamic Client Registration (A9): `AS_DCR_RATE_LIMIT` registrations per minute per
- * client address, as a token bucket — a burst of up to the limit, then one more every 60/limit seconds.
+ * client host, as a token bucket — a burst of up to the limit, then one more every 60/limit seconds.
  * Every request to `/register` counts, valid or not: a flood of bad registrations is still a flood.
  *
- * The address is the TCP peer (`req.socket.remoteAddress`); `X-Forwarded-For` is never trusted.
+ * The host is the TCP peer (`req.socket.remoteAddress`); `X-Forwarded-For` is never trusted. Every
+ * loopback address is the same host: any local process can pick its source address anywhere in
+ * 127.0.0.0/8 (or ::1), so a limit per loopback address would be no limit at all.
  */
 import type { RequestHandler } from "express";
 import { TooManyRequests } from "./errors.ts";
@@ -12,6 +14,15 @@ import { BoundedStore } from "./store.ts";
 interface Bucket {
   tokens: number;
   updatedAt: number;
+}
+
+/** RFC 1122 §3.2.1.3 / RFC 4291 §2.5.3 and §2.5.5.2: 127.0.0.0/8, ::1 and ::ffff:127.x are this machine. */
+const LOOPBACK = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/** The host a peer address counts as for the limit: `loopback` for every loopback address. */
+export function clientHost(address: string | undefined): string {
+  if (address === undefined) return "unknown";
+  return LOOPBACK.test(address) ? "loopback" : address;
 }
 
 export interface RateLimitOptions {
@@ -28,7 +39,7 @@ export function rateLimitPerAddress({ perMinute, now, maxAddresses = 10_000 }: R
   const buckets = new BoundedStore<Bucket>({ capacity: maxAddresses, now });
 
   return (req, _res, next) => {
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = clientHost(req.socket.remoteAddress);
     const t = now();
     const previous = buckets.get(address);
     const tokens = previous ? Math.min(perMinute, previous.tokens + (t - previous.updatedAt) * refillPerMs) : perMinute;

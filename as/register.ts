@@ -7,10 +7,10 @@
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
-import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest } from "./errors.ts";
+import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, TooManyRequests } from "./errors.ts";
 import { hasBody } from "./params.ts";
 import { validateRedirectUri } from "./redirect-uri.ts";
-import type { AsState, ClientRecord, PublicClientRecord } from "./state.ts";
+import { markClientInUse, type AsState, type ClientRecord, type PublicClientRecord } from "./state.ts";
 
 export const MAX_REDIRECT_URIS = 10;
 export const MAX_CLIENT_NAME_LENGTH = 200;
@@ -96,6 +96,13 @@ export function clientMetadata(body: Record<string, unknown>): Omit<PublicClient
   };
 }
 
+/** RFC 9110 §10.2.3 `Retry-After`: whole seconds until the first client in use stops being so. */
+function secondsUntilRoom(state: AsState): number {
+  const now = state.now();
+  const first = Math.min(...[...state.clientsInUse.values()].filter((until) => until > now));
+  return Number.isFinite(first) ? Math.max(1, Math.ceil((first - now) / 1000)) : 1;
+}
+
 export function registerHandler(state: AsState) {
   return (req: Request, res: Response): void => {
     // RFC 7591 §3.1: the registration request is a JSON document.
@@ -113,7 +120,11 @@ export function registerHandler(state: AsState) {
       client_id_issued_at: Math.floor(state.now() / 1000),
       ...metadata,
     };
-    state.clients.set(client.client_id, client);
+    // A9: a full store evicts only clients not in use; when every client is in use, refuse instead.
+    if (!state.clients.set(client.client_id, client)) {
+      throw new TooManyRequests(secondsUntilRoom(state), "the client store is full of clients in use, and none of them is evicted");
+    }
+    markClientInUse(state, client.client_id);
     state.logger.info(
       `registered client_id=${client.client_id} redirect_uris=${client.redirect_uris.join(",")} grant_types=${client.grant_types.join(",")}`,
     );

@@ -20,7 +20,6 @@ import { exportJWK, type JWK } from "jose";
 import { z } from "zod";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
-import { MAX_ACCESS_TOKENS_PER_FAMILY } from "./grants/issue.ts";
 import { generateSigningKey, importSigningKey, type SigningKey } from "./keys.ts";
 import { clientMetadata } from "./register.ts";
 import type { AsState, ClientRecord, Limits, RefreshTokenRecord, TokenFamily } from "./state.ts";
@@ -28,7 +27,7 @@ import type { BoundedStore } from "./store.ts";
 
 export const STATE_FILE_NAME = "as-state.json";
 /** Bump when the layout changes: a file of another version is not read (fresh start), never migrated. */
-export const STATE_FORMAT_VERSION = 1;
+export const STATE_FORMAT_VERSION = 2; // 2: families no longer list their access tokens
 /** Far above what the capped stores can serialise to; a larger file is not even read. */
 export const MAX_STATE_FILE_BYTES = 64 * 1024 * 1024;
 /** Changes within this window are written together. */
@@ -60,7 +59,6 @@ const tokenFamily = z
     scope: z.array(z.string().min(1).max(100)).max(20),
     resource: z.string().max(2000),
     revoked: z.boolean(),
-    accessTokens: z.array(z.object({ jti: id, exp: time }).strict()).max(MAX_ACCESS_TOKENS_PER_FAMILY),
   })
   .strict() satisfies z.ZodType<TokenFamily>;
 

@@ -2,9 +2,10 @@
  * What the AS remembers, all in bounded in-memory stores (A9), and the one operation that spans them:
  * revoking a token family.
  *
- * A "family" is everything issued from one authorization code: the refresh tokens of its rotation chain
- * and the access tokens minted along the way. Code replay (A5), refresh-token reuse (A6) and revocation
- * of a refresh token (A8) each revoke a whole family.
+ * A "family" is everything issued from one authorization code: the refresh tokens of its rotation chain.
+ * Code replay (A5), refresh-token reuse (A6) and revocation of a refresh token (A8) each revoke a whole
+ * family. Access tokens are not recorded: they are JWTs the RS verifies on its own, so a revoked
+ * family's access tokens stay valid until their `exp` (A8) — nothing here pretends otherwise.
  */
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
@@ -44,8 +45,15 @@ export interface CodeRecord {
   resource: string;
   sub: string;
   expiresAt: number;
-  /** Set on the first redemption attempt, successful or not (A5: a code is single use). */
-  redeemed: boolean;
+}
+
+/**
+ * A5: what is left of a code once a redemption was attempted (successful or not: a code is single use),
+ * kept in its own store so that a flood of `/authorize` cannot erase it (A9).
+ */
+export interface RedeemedCode {
+  /** When the code itself would have expired: until then a replay must be recognised. */
+  expiresAt: number;
   /** The family issued from this code, if its redemption succeeded. */
   family_id?: string;
 }
@@ -65,22 +73,24 @@ export interface TokenFamily {
   scope: string[];
   resource: string;
   revoked: boolean;
-  /** Access tokens minted in this family and not yet expired (`exp` in seconds). */
-  accessTokens: Array<{ jti: string; exp: number }>;
 }
 
 export interface Limits {
   maxClients: number;
   maxCodes: number;
   maxRefreshTokens: number;
+  /** Records of redeemed codes (only `/token` adds them, at most one per code issued). */
+  maxRedeemedCodes: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxClients: 1000, maxCodes: 1000, maxRefreshTokens: 10_000 };
+export const DEFAULT_LIMITS: Limits = { maxClients: 1000, maxCodes: 1000, maxRefreshTokens: 10_000, maxRedeemedCodes: 10_000 };
 
 /** A5: codes live at most 60 s. */
 export const CODE_TTL_MS = 60_000;
 /** How long a redeemed code is remembered, so a replay is recognised (and its family revoked). */
 export const REDEEMED_CODE_RETENTION_MS = 10 * 60_000;
+/** A9: a client counts as in use this long after its registration or its last request (and while it holds a grant). */
+export const CLIENT_RECENT_USE_MS = 10 * 60_000;
 /** Refresh tokens: each rotation issues a fresh one valid this long (no rule sets it; a demo day). */
 export const REFRESH_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
@@ -92,38 +102,65 @@ export interface AsState {
   clients: BoundedStore<PublicClientRecord>;
   /** Confidential clients from `AS_CLIENTS`, outside the bounded DCR store (never evicted). */
   preRegisteredClients: ReadonlyMap<string, ClientRecord>;
+  /** Pending codes: issued, not yet presented. */
   codes: BoundedStore<CodeRecord>;
+  /** Codes presented once (A5): a second presentation is a replay. */
+  redeemedCodes: BoundedStore<RedeemedCode>;
+  /** A9: until when each client counts as in use (a live grant or recent use): never evicted before. */
+  clientsInUse: Map<string, number>;
   refreshTokens: BoundedStore<RefreshTokenRecord>;
   families: BoundedStore<TokenFamily>;
-  /** A8: `jti`s of revoked access tokens, kept until the token's own `exp`. */
-  revokedAccessTokens: BoundedStore<true>;
 }
 
 export function createState(config: Config, key: SigningKey, logger: Logger, now: () => number, limits: Limits): AsState {
-  return {
+  const state: AsState = {
     config,
     logger,
     now,
     key,
-    clients: new BoundedStore({ capacity: limits.maxClients, now }),
+    // A9: a registration flood must not evict a client in use — a full store refuses instead (register.ts).
+    clients: new BoundedStore({
+      capacity: limits.maxClients,
+      now,
+      keep: (_client, client_id) => clientInUseUntil(state, client_id) > now(),
+      onEvict: (_client, client_id) => state.clientsInUse.delete(client_id),
+    }),
     preRegisteredClients: preRegisteredClients(config),
     codes: new BoundedStore({ capacity: limits.maxCodes, now }),
+    redeemedCodes: new BoundedStore({
+      capacity: limits.maxRedeemedCodes,
+      now,
+      // A5 fails closed: a record forced out while its code could still be replayed takes its family
+      // with it, so a replay that is no longer recognisable has nothing left to use.
+      onEvict: (record) => {
+        if (record.family_id && record.expiresAt > now()) revokeFamily(state, record.family_id, "redeemed-code record evicted early");
+      },
+    }),
+    clientsInUse: new Map(),
     refreshTokens: new BoundedStore({ capacity: limits.maxRefreshTokens, now }),
     // One family per redeemed code, at most one per live refresh token or code.
     families: new BoundedStore({ capacity: limits.maxRefreshTokens, now }),
-    revokedAccessTokens: new BoundedStore({ capacity: limits.maxRefreshTokens, now }),
   };
+  return state;
 }
 
 /**
- * Revoke a family: its refresh tokens stop working (they are looked up through the family), and its
- * live access tokens are recorded as revoked. A JWT access token still verifies at the RS until `exp`
- * (A8) — the RS does not introspect.
+ * Revoke a family: its refresh tokens stop working (they are looked up through the family). Its JWT
+ * access tokens still verify at the RS until `exp` (A8) — the RS does not introspect.
  */
 export function revokeFamily(state: AsState, family_id: string, reason: string): void {
   const family = state.families.get(family_id);
   if (!family || family.revoked) return;
   family.revoked = true;
-  for (const { jti, exp } of family.accessTokens) state.revokedAccessTokens.set(jti, true, exp * 1000);
   state.logger.warn(`revoked token family of client_id=${family.client_id}: ${reason}`);
+}
+
+/** Until when (ms) `client_id` counts as in use; 0 when it never was. */
+function clientInUseUntil(state: AsState, client_id: string): number {
+  return state.clientsInUse.get(client_id) ?? 0;
+}
+
+/** A9: the client was just used (or holds a grant) — keep it at least `CLIENT_RECENT_USE_MS`, or `until`. */
+export function markClientInUse(state: AsState, client_id: string, until = state.now() + CLIENT_RECENT_USE_MS): void {
+  if (state.clients.has(client_id)) state.clientsInUse.set(client_id, Math.max(clientInUseUntil(state, client_id), until));
 }

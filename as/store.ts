@@ -1,16 +1,21 @@
 /**
  * Bounded in-memory stores (A9). A demo AS keeps everything in memory, so every map has a cap: when
- * full, the oldest entry is evicted (never a 5xx, never unbounded growth), and entries past their
- * retention time are swept on an unref'd timer (it never keeps a process alive).
+ * full, the oldest entry is evicted (never a 5xx, never unbounded growth) — except entries the store's
+ * `keep` rule protects: if only those are left, the insertion is refused instead. Entries past their
+ * retention time go first, and are swept on an unref'd timer (it never keeps a process alive).
  */
 
-export interface StoreOptions {
+export interface StoreOptions<V> {
   /** Maximum number of entries; inserting one more evicts the oldest. */
   capacity: number;
   /** The clock, in milliseconds (injectable for tests). */
   now: () => number;
   /** How often to sweep expired entries; 0 disables the timer (sweeping still happens on read). */
   sweepIntervalMs?: number;
+  /** Entries that must not be evicted to make room (A9: e.g. a client in use); default none. */
+  keep?: (value: V, key: string) => boolean;
+  /** Called for each live entry evicted to make room (not for expired or deleted ones). */
+  onEvict?: (value: V, key: string) => void;
 }
 
 interface Entry<V> {
@@ -23,12 +28,16 @@ export class BoundedStore<V> {
   readonly #entries = new Map<string, Entry<V>>();
   readonly #capacity: number;
   readonly #now: () => number;
+  readonly #keep: StoreOptions<V>["keep"];
+  readonly #onEvict: StoreOptions<V>["onEvict"];
   readonly #timer: NodeJS.Timeout | undefined;
 
-  constructor({ capacity, now, sweepIntervalMs = 30_000 }: StoreOptions) {
+  constructor({ capacity, now, sweepIntervalMs = 30_000, keep, onEvict }: StoreOptions<V>) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.#capacity = capacity;
     this.#now = now;
+    this.#keep = keep;
+    this.#onEvict = onEvict;
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepIntervalMs);
       this.#timer.unref();
@@ -39,15 +48,25 @@ export class BoundedStore<V> {
     return this.#entries.size;
   }
 
-  /** Insert (or replace) `key`; it becomes the newest entry. Evicts the oldest entries beyond the cap. */
-  set(key: string, value: V, retainUntil = Infinity): void {
+  /**
+   * Insert (or replace) `key`; it becomes the newest entry. Beyond the cap, expired entries go first,
+   * then the oldest ones `keep` does not protect. Returns `false` (and stores nothing) when every
+   * other entry is protected.
+   */
+  set(key: string, value: V, retainUntil = Infinity): boolean {
     this.#entries.delete(key);
     this.#entries.set(key, { value, retainUntil });
+    if (this.#entries.size > this.#capacity) this.sweep();
     // A Map iterates in insertion order, so the first key is the oldest.
-    for (const oldest of this.#entries.keys()) {
+    for (const [oldest, entry] of this.#entries) {
       if (this.#entries.size <= this.#capacity) break;
+      if (oldest === key || this.#keep?.(entry.value, oldest)) continue;
       this.#entries.delete(oldest);
+      this.#onEvict?.(entry.value, oldest);
     }
+    if (this.#entries.size <= this.#capacity) return true;
+    this.#entries.delete(key);
+    return false;
   }
 
   /** The live value for `key`; an entry past its retention time is dropped and reads as absent. */

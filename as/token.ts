@@ -13,7 +13,7 @@ import { authorizationCodeGrant } from "./grants/authorization-code.ts";
 import type { TokenResponse } from "./grants/issue.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
 import { formParams, hasBody, type Params } from "./params.ts";
-import type { AsState } from "./state.ts";
+import { markClientInUse, type AsState } from "./state.ts";
 
 /** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
 export function noStore(_req: Request, res: Response, next: NextFunction): void {
@@ -40,6 +40,7 @@ export function tokenHandler(state: AsState) {
   return async (req: Request, res: Response): Promise<void> => {
     const params = strictForm(req);
     const client = authenticateClient(state, req, params);
+    markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
 
     const grant_type = params.get("grant_type");
     let tokens: TokenResponse;

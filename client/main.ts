@@ -126,13 +126,15 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
   });
   const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
+  // What bounds a request, for a timeout's message: with a browser, the person's waits count too.
+  const timeoutSetting = login.browser ? "CLIENT_TIMEOUT_MS + CLIENT_BROWSER_TIMEOUT_MS" : "CLIENT_TIMEOUT_MS";
   let handle;
   try {
     const { browser, preRegistered, requestTimeoutMs } = login;
     handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs, browser, preRegistered });
   } catch (error) {
     await login.close();
-    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl);
+    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl, timeoutSetting);
   }
   const mark = recorder.mark();
   let answering = true;
@@ -149,8 +151,8 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     return 0;
   } catch (error) {
     if (!(error instanceof InsufficientScopeError)) {
-      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl);
-      answering = code !== 2 || error instanceof BrowserLoginTimeoutError; // the servers answered; the person did not
+      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl, timeoutSetting);
+      answering = code !== 2;
       return code;
     }
     process.stderr.write(
@@ -172,20 +174,16 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
  * or not in time, is exit 2 — say which one, and for a timeout which request and how long; anything
  * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
  */
-function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string): number {
-  if (error instanceof BrowserLoginTimeoutError) {
-    process.stderr.write(`client: ${error.message}\n`); // nobody finished at the browser: the message says how long was waited
-    return 2;
-  }
+function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string, setting: string): number {
   const unreachable = unreachableServerMessage(error, serverUrl);
   const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
-  if (unreachable || timedOut) {
-    process.stderr.write(`client: ${unreachable ?? `${timedOut} (CLIENT_TIMEOUT_MS)`}\n`);
+  if (unreachable || timedOut || error instanceof BrowserLoginTimeoutError) {
+    process.stderr.write(`client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}\n`);
     return 2;
   }
   const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
   const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
-  process.stderr.write(`client: ${operation} failed — ${status}${message}\n`);
+  process.stderr.write(`client: ${status}${message}\n`);
   return 1;
 }
 

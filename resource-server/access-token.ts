@@ -137,6 +137,11 @@ export function createAccessTokenVerifier(config: Config, keys?: JWTVerifyGetKey
       throw classifyJoseError(error, config);
     }
     const { sub, client_id, scope, exp } = payload;
+    // RFC 9068 §4 / RFC 8707: jose accepts an `aud` array that merely *contains* the resource; the AS
+    // issues single-audience tokens, so the audience must be exactly the resource (one-element array at most).
+    if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
+      throw new InvalidTokenError(`access token audience is not exactly ${config.resource}`);
+    }
     if (typeof sub !== "string" || sub === "") throw new InvalidTokenError("access token has no sub");
     if (typeof client_id !== "string" || client_id === "") throw new InvalidTokenError("access token has no client_id");
     if (scope !== undefined && typeof scope !== "string") throw new InvalidTokenError("access token scope is not a string");

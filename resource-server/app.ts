@@ -7,13 +7,13 @@
  *   GET  /healthz                                     liveness + the bound address (D8)
  */
 import express from "express";
-import { localhostHostValidation } from "@modelcontextprotocol/sdk/server/middleware/hostHeaderValidation.js";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
+import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
 import { bearerAuth } from "./bearer.ts";
-import { jsonRpcErrorHandler } from "./errors.ts";
+import { JsonRpcCode, jsonRpcErrorHandler, sendJsonRpcError } from "./errors.ts";
 import { bindSession, handleMcp, mcpJsonBody, methodNotAllowed } from "./mcp-endpoint.ts";
 import { metadataHandler, metadataPath } from "./metadata.ts";
 import { scopeGate } from "./scope-gate.ts";
@@ -32,8 +32,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
-  // MCP transport security: refuse a Host that is not loopback (DNS rebinding); a 403 JSON-RPC error.
-  app.use(localhostHostValidation());
+  // R10, on every route: a loopback Host only (DNS rebinding; text, not what `new URL` repairs) → 403
+  // as the MCP SDK answers it, one Host header (RFC 9112 §3.2) → 400, no foreign Origin (MCP Streamable
+  // HTTP: a present, invalid Origin → 403).
+  app.use((req, res, next) => {
+    const verdict = checkLoopbackHeaders(req);
+    if (verdict.ok) return next();
+    const [status, reason] = verdict.problem === "duplicate-host" ? [400, "Bad Request"] : [403, "Forbidden"];
+    sendJsonRpcError(res, status, JsonRpcCode.ServerError, `${reason}: ${verdict.description}`);
+  });
 
   app.get("/healthz", (req, res) => {
     const address = listeningAddressOf(req);

@@ -57,7 +57,7 @@ export function jsonRpcErrorHandler(warn: (message: string) => void): ErrorReque
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const type = typeof err?.type === "string" ? err.type : "";
-    const known = BODY_ERRORS[type];
+    const known = Object.hasOwn(BODY_ERRORS, type) ? BODY_ERRORS[type] : undefined; // R9: own keys only
     if (known) {
       const message = type === "entity.too.large" ? `${known.message}: body exceeds ${err.limit} bytes` : known.message;
       return sendJsonRpcError(res, known.status, known.code, message);

@@ -2,7 +2,7 @@
  * The `/mcp` endpoint (MCP Streamable HTTP, stateful), in the order every request goes through:
  *
  *   1. bearerAuth      — R3/R4: a valid access token, or 401 + challenge          (bearer.ts)
- *   2. mcpJsonBody     — R8: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors
+ *   2. mcpJsonBody     — R8/R9: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors
  *   3. bindSession     — R6: route by Mcp-Session-Id; another principal's session → 404
  *   4. scopeGate       — R5: under-scoped tools/call → 403 insufficient_scope     (scope-gate.ts)
  *   5. handleMcp       — the session's transport gets the *same* parsed body the gate judged
@@ -16,6 +16,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../shared/log.ts";
 import { principalOf, type AuthenticatedRequest, type Principal } from "./bearer.ts";
+import { ambiguousKeyPath } from "./ambiguous-keys.ts";
 import { JsonRpcCode, sendJsonRpcError } from "./errors.ts";
 import { samePrincipal, type McpSession, type SessionRegistry } from "./sessions.ts";
 import type { FileStore } from "./store.ts";
@@ -59,7 +60,8 @@ export function jsonRpcShapeProblem(body: unknown): string | undefined {
  *   parse error; checked before a byte of the body is read;
  * - parse, bounded; body-parser turns an empty body into `{}`, so `verify` flags it to be answered 400;
  * - the parsed value must be a JSON-RPC message (an object) or a batch (a non-empty array of objects):
- *   valid JSON of another shape is `-32600 Invalid Request` (JSON-RPC 2.0 §5.1, §6), not a parse error.
+ *   valid JSON of another shape is `-32600 Invalid Request` (JSON-RPC 2.0 §5.1, §6), not a parse error;
+ *   and it must hold no `__proto__`, `constructor` or `prototype` key at any depth (R9, ambiguous-keys.ts).
  */
 export function mcpJsonBody(): RequestHandler[] {
   const requireJson: RequestHandler = (req, res, next) => {
@@ -93,6 +95,12 @@ export function mcpJsonBody(): RequestHandler[] {
         JsonRpcCode.InvalidRequest,
         `Invalid Request: expected a JSON-RPC message (an object) or a batch (a non-empty array of objects), got ${problem}`,
       );
+    }
+    // R9: a key another parser could read as the prototype would make the gate and the tool see two
+    // different messages — refused before the gate, however it is spelled in the JSON text.
+    const ambiguous = ambiguousKeyPath(req.body);
+    if (ambiguous !== undefined) {
+      return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: object key not allowed at ${ambiguous.slice(0, 200)}`);
     }
     next();
   };

@@ -1,15 +1,17 @@
 /**
  * The MCP tools (S2), one `McpServer` per session over the app's shared `FileStore`.
  *
- * Scopes are enforced *before* any of this runs (scope-gate.ts, R5). The handlers only read the
- * verified token (`extra.authInfo`, set per request by the transport from `req.auth`) and say in every
- * result who acted with which scopes (R7) — after a step-up the same session reports the new scopes.
+ * Scopes are enforced *before* any of this runs (scope-gate.ts, R5) — and again here: every handler
+ * checks its own required scope from the verified token (`extra.authInfo`, set per request by the
+ * transport from `req.auth`) before it touches the store (R9: defence in depth, so a gate bug can
+ * never run a tool). Every result says who acted with which scopes (R7) — after a step-up the same
+ * session reports the new scopes.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { formatScope } from "../shared/scopes.ts";
+import { formatScope, satisfiesScope } from "../shared/scopes.ts";
 import { principalOf } from "./bearer.ts";
 import { FileStoreError, type FileStore } from "./store.ts";
 import { BROKEN_CHALLENGE_TOOL, TOOL_SCOPES } from "./scope-gate.ts";
@@ -39,12 +41,21 @@ const requires = (tool: string) => `Requires ${TOOL_SCOPES.get(tool)}.`;
 
 export function createMcpServer(store: FileStore): McpServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: {} } });
+
+  /** R9: the tool's own scope check; `undefined` when the caller may run `tool`, else the refusal. */
+  const refuse = (tool: string, auth: AuthInfo | undefined): CallToolResult | undefined => {
+    const scope = TOOL_SCOPES.get(tool)!;
+    if (auth && satisfiesScope(auth.scopes, scope)) return undefined;
+    return { content: [{ type: "text", text: `insufficient_scope: ${tool} requires ${scope}` }], isError: true };
+  };
   const name = z.string().describe("file name, e.g. notes.txt");
 
   server.registerTool(
     "list-files",
     { description: `List the files in the store. ${requires("list-files")}`, annotations: { readOnlyHint: true } },
     (extra) => {
+      const refused = refuse("list-files", extra.authInfo);
+      if (refused) return refused;
       const files = store.list();
       const lines = files.map((file) => `${file.name} (${file.bytes} bytes)`);
       return text([`listed ${files.length} files — read by ${actor(extra.authInfo)}`, ...lines].join("\n"));
@@ -55,6 +66,7 @@ export function createMcpServer(store: FileStore): McpServer {
     "read-file",
     { description: `Read one file. ${requires("read-file")}`, inputSchema: { name }, annotations: { readOnlyHint: true } },
     (args, extra) =>
+      refuse("read-file", extra.authInfo) ??
       attempt(() => {
         const content = store.read(args.name);
         const bytes = Buffer.byteLength(content, "utf8");
@@ -70,6 +82,7 @@ export function createMcpServer(store: FileStore): McpServer {
       annotations: { destructiveHint: true, idempotentHint: true },
     },
     (args, extra) =>
+      refuse("write-file", extra.authInfo) ??
       attempt(() => {
         const bytes = store.write(args.name, args.content);
         return text(`wrote ${args.name} (${bytes} bytes) — written by ${actor(extra.authInfo)}`);
@@ -80,6 +93,7 @@ export function createMcpServer(store: FileStore): McpServer {
     "delete-file",
     { description: `Delete a file. ${requires("delete-file")}`, inputSchema: { name }, annotations: { destructiveHint: true } },
     (args, extra) =>
+      refuse("delete-file", extra.authInfo) ??
       attempt(() => {
         store.delete(args.name);
         return text(`deleted ${args.name} — deleted by ${actor(extra.authInfo)}`);
@@ -96,7 +110,7 @@ export function createMcpServer(store: FileStore): McpServer {
       annotations: { readOnlyHint: true },
     },
     // Only reachable without the scope gate (P2's baseline, bench/rs-without-gate.ts): the gate answers 403 first.
-    (extra) => text(`broken-challenge ran (the auth gate is off) — called by ${actor(extra.authInfo)}`),
+    (extra) => refuse(BROKEN_CHALLENGE_TOOL, extra.authInfo) ?? text(`broken-challenge ran (the auth gate is off) — called by ${actor(extra.authInfo)}`),
   );
 
   return server;

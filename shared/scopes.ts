@@ -8,12 +8,16 @@
 /** The AS's catalog, in catalog order (S1). */
 export const SCOPE_CATALOG = ["files:read", "files:write", "files:admin"] as const;
 
-/** S1: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies. */
-const IMPLIES: Record<string, readonly string[]> = {
-  "files:admin": ["files:write", "files:read"],
-  "files:write": ["files:read"],
-  "files:read": [],
-};
+/**
+ * S1: files:admin ⊇ files:write ⊇ files:read — a scope also grants everything it implies.
+ * A `Map`, not an object literal: a scope name is input (a token claim), and `constructor` or
+ * `__proto__` must read as "implies nothing", not as an inherited `Object` member (R9).
+ */
+const IMPLIES: ReadonlyMap<string, readonly string[]> = new Map([
+  ["files:admin", ["files:write", "files:read"]],
+  ["files:write", ["files:read"]],
+  ["files:read", []],
+]);
 
 /** Split a scope string into its distinct tokens; tolerant of any whitespace, undefined and "". */
 export function parseScope(scope: string | readonly string[] | undefined | null): string[] {
@@ -36,7 +40,7 @@ function effectiveScopes(granted: string | readonly string[] | undefined): Set<s
   const out = new Set<string>();
   for (const scope of parseScope(granted)) {
     out.add(scope);
-    for (const implied of IMPLIES[scope] ?? []) out.add(implied);
+    for (const implied of IMPLIES.get(scope) ?? []) out.add(implied);
   }
   return out;
 }

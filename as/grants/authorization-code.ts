@@ -8,7 +8,14 @@ import { nanoid } from "nanoid";
 import { InvalidGrant, InvalidRequest, InvalidTarget } from "../errors.ts";
 import type { Params } from "../params.ts";
 import { verifyS256 } from "../pkce.ts";
-import { REDEEMED_CODE_RETENTION_MS, revokeFamily, type AsState, type ClientRecord, type TokenFamily } from "../state.ts";
+import {
+  REDEEMED_CODE_RETENTION_MS,
+  revokeFamily,
+  type AsState,
+  type ClientRecord,
+  type RedeemedCode,
+  type TokenFamily,
+} from "../state.ts";
 import { issueTokens, type TokenResponse } from "./issue.ts";
 
 export async function authorizationCodeGrant(state: AsState, client: ClientRecord, params: Params): Promise<TokenResponse> {
@@ -20,17 +27,20 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   if (!code_verifier) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.5)");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required (it was sent in the authorization request)");
 
+  const redeemed = state.redeemedCodes.get(code);
+  if (redeemed) {
+    // RFC 6749 §4.1.2: a code used twice is denied, and the tokens issued from it are revoked.
+    if (redeemed.family_id) revokeFamily(state, redeemed.family_id, "authorization code replayed");
+    throw new InvalidGrant("authorization code was already used; the tokens issued from it are revoked");
+  }
   const record = state.codes.get(code);
   if (!record) throw new InvalidGrant("unknown or expired authorization code");
 
-  if (record.redeemed) {
-    // RFC 6749 §4.1.2: a code used twice is denied, and the tokens issued from it are revoked.
-    if (record.family_id) revokeFamily(state, record.family_id, "authorization code replayed");
-    throw new InvalidGrant("authorization code was already used; the tokens issued from it are revoked");
-  }
-  // A5: single use — from here on the code is spent, even if this redemption fails.
-  record.redeemed = true;
-  state.codes.retain(code, state.now() + REDEEMED_CODE_RETENTION_MS);
+  // A5: single use — from here on the code is spent, even if this redemption fails. Its record moves
+  // to a store that only `/token` writes, so no flood of `/authorize` can erase it (A9).
+  state.codes.delete(code);
+  const spent: RedeemedCode = { expiresAt: record.expiresAt };
+  state.redeemedCodes.set(code, spent, state.now() + REDEEMED_CODE_RETENTION_MS);
 
   if (record.expiresAt <= state.now()) throw new InvalidGrant("authorization code expired");
   // RFC 6749 §4.1.3: issued to this client, for this exact redirect_uri.
@@ -48,9 +58,8 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
     scope: record.scope,
     resource: record.resource,
     revoked: false,
-    accessTokens: [],
   };
   state.families.set(family_id, family);
-  record.family_id = family_id;
+  spent.family_id = family_id;
   return issueTokens(state, client, family_id, family, record.scope);
 }

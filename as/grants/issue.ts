@@ -1,13 +1,14 @@
 /**
  * Minting a token response (RFC 6749 §5.1) — shared by both grants.
  *
- * The bookkeeping (jti recorded in the family, refresh token stored) happens synchronously before the
- * signature is awaited, so a concurrent replay that revokes the family also revokes what is being issued.
+ * The bookkeeping (refresh token stored in the family) happens synchronously before the signature is
+ * awaited, so a concurrent replay that revokes the family also revokes the refresh token being issued.
+ * The access token is not recorded: a JWT stays valid at the RS until its `exp` (A8).
  */
 import { nanoid } from "nanoid";
 import { formatScope } from "../../shared/scopes.ts";
 import { signAccessToken } from "../keys.ts";
-import { REFRESH_TOKEN_TTL_MS, type AsState, type ClientRecord, type TokenFamily } from "../state.ts";
+import { markClientInUse, REFRESH_TOKEN_TTL_MS, type AsState, type ClientRecord, type TokenFamily } from "../state.ts";
 
 export interface TokenResponse {
   access_token: string;
@@ -17,9 +18,6 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
 }
-
-/** How many live access-token ids a family remembers (for revocation); older ones are dropped first. */
-export const MAX_ACCESS_TOKENS_PER_FAMILY = 50;
 
 export async function issueTokens(
   state: AsState,
@@ -34,9 +32,6 @@ export async function issueTokens(
   const exp = iat + config.accessTokenTtl;
   const jti = nanoid();
 
-  family.accessTokens = family.accessTokens.filter((t) => t.exp > iat).slice(-(MAX_ACCESS_TOKENS_PER_FAMILY - 1));
-  family.accessTokens.push({ jti, exp });
-
   // RFC 6749 §6 / OAuth 2.1 §4.3.1: a refresh token only for clients registered for the refresh_token grant.
   let refresh_token: string | undefined;
   let familyRetainUntil = exp * 1000;
@@ -45,6 +40,7 @@ export async function issueTokens(
     const expiresAt = now + REFRESH_TOKEN_TTL_MS;
     state.refreshTokens.set(refresh_token, { family_id, client_id: client.client_id, expiresAt, rotated: false }, expiresAt);
     familyRetainUntil = Math.max(familyRetainUntil, expiresAt);
+    markClientInUse(state, client.client_id, expiresAt); // A9: a live grant keeps its client registered
   }
   state.families.retain(family_id, familyRetainUntil);
 
@@ -59,7 +55,6 @@ export async function issueTokens(
     exp,
     jti,
   });
-  if (family.revoked) state.revokedAccessTokens.set(jti, true, exp * 1000);
 
   return {
     access_token,

@@ -5,9 +5,9 @@
  *
  * A refused refresh (widened scope, wrong resource, wrong client) does not consume the token.
  */
-import { formatScope, parseScope } from "../../shared/scopes.ts";
+import { formatScope } from "../../shared/scopes.ts";
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from "../errors.ts";
-import type { Params } from "../params.ts";
+import { scopeParam, type Params } from "../params.ts";
 import { revokeFamily, type AsState, type ClientRecord } from "../state.ts";
 import { issueTokens, type TokenResponse } from "./issue.ts";
 
@@ -33,8 +33,7 @@ export async function refreshTokenGrant(state: AsState, client: ClientRecord, pa
   // RFC 6749 §6: the scope may only narrow; omitted means the scope originally granted.
   let granted = family.scope;
   if (scope !== undefined) {
-    const requested = parseScope(scope);
-    if (requested.length === 0) throw new InvalidScope("scope names no scope; omit it to keep the original grant");
+    const requested = scopeParam(scope); // A10 / RFC 6749 §3.3: invalid_scope unless single-space separated
     const beyond = requested.filter((s) => !family.scope.includes(s));
     if (beyond.length > 0) {
       throw new InvalidScope(

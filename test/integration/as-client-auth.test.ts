@@ -9,8 +9,10 @@ import assert from "node:assert/strict";
 import { createApp } from "../../as/app.ts";
 import { loadConfig, ConfigError } from "../../shared/config.ts";
 import {
+  defaultClientMetadata,
   expectOAuthError,
   obtainCode,
+  postRegister,
   registerClient,
   startAuthorizationServer,
   type TestAuthorizationServer,
@@ -105,7 +107,10 @@ test("public DCR clients are unchanged (a form client_secret is ignored, Basic i
   await expectOAuthError(await post("/token", form, basic(dcr.client_id, "x".repeat(20))), 401, "invalid_client");
   assert.equal((await post("/token", { ...form, client_id: dcr.client_id, client_secret: "x".repeat(20) })).status, 200);
 
-  for (let i = 0; i < 3; i++) await registerClient(as.config); // the DCR store holds 2
+  // the DCR store holds 2, all in use: a flood is refused (A9) — and never touches a pre-registered client
+  const flood = await Promise.all(Array.from({ length: 3 }, () => postRegister(as.config, defaultClientMetadata())));
+  const statuses = flood.map((r) => r.status);
+  assert.ok(statuses.every((status) => status === 201 || status === 429) && statuses.includes(429), statuses.join(", "));
   assert.equal((await post("/token", await codeForm(), basic(CLIENT_ID, SECRET))).status, 200);
 });
 

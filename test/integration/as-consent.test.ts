@@ -146,13 +146,12 @@ test("a forged, replayed or expired request id → 400 page, no redirect", async
 test("cross-site or cross-port submission → 403 page, and the pending request still answers its own page", async () => {
   const page = await openConsent();
   const otherLocalApp = `http://127.0.0.1:${as.config.asPort === 1 ? 2 : 1}`; // same site (sites ignore ports), other origin
-  const attempts: Array<Record<string, string>> = [
-    { origin: "https://attacker.example" },
-    { origin: otherLocalApp },
-    { origin: "null" },
-    { "sec-fetch-site": "cross-site" },
-    { "sec-fetch-site": "same-site" },
-  ];
+  // A foreign (non-loopback) origin is refused on every route before any handler runs (R10): 403 JSON.
+  for (const origin of ["https://attacker.example", "null"]) {
+    await expectOAuthError(await submit(page, approve("files:read"), { origin }), 403, "invalid_request");
+  }
+  // Past that, the consent form accepts only its own origin: another loopback origin is refused too.
+  const attempts: Array<Record<string, string>> = [{ origin: otherLocalApp }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }];
   for (const headers of attempts) {
     await expectRefusedPage(await submit(page, approve("files:read"), headers), 403, /another site/);
   }

@@ -5,7 +5,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { stateOf } from "../../as/app.ts";
 import {
   authorize,
   authorizationParams,
@@ -178,28 +177,22 @@ test("register → authorize → code exchange → refresh → revoke", async ()
     400,
     "invalid_grant",
   );
-  // the family's access tokens are recorded as revoked (they still verify at the RS until exp, A8)
-  const revoked = stateOf(as.app).revokedAccessTokens;
-  assert.equal(revoked.has(payload.jti!), true);
-  assert.equal(revoked.has(second.payload.jti!), true);
 });
 
-test("A8: revoking an access token records its jti; foreign and unknown tokens change nothing", async () => {
+test("A8: revoking an access token is answered 200 and changes nothing (no access-token revocation); foreign tokens change nothing", async () => {
   const mine = await obtainTokens(as.config);
   const other = await obtainTokens(as.config);
-  const { payload } = await verifyAccessToken(mine.access_token);
-  const revoked = stateOf(as.app).revokedAccessTokens;
 
   // another client's tokens: 200 (RFC 7009 §2.2), but nothing is revoked
   assert.equal((await revoke(as.config, { client_id: other.client_id, token: mine.access_token })).status, 200);
   assert.equal((await revoke(as.config, { client_id: other.client_id, token: mine.refresh_token! })).status, 200);
-  assert.equal(revoked.has(payload.jti!), false);
   await refresh(as.config, { client_id: mine.client_id, refresh_token: mine.refresh_token! }).then((t) => (mine.refresh_token = t.refresh_token));
 
   assert.equal((await revoke(as.config, { client_id: mine.client_id, token: "not-a-token" })).status, 200);
+  // RFC 7009 §2: access-token revocation is a SHOULD; nothing could enforce it (the RS verifies JWTs
+  // locally), so this AS does not pretend to: the grant is untouched and the JWT still verifies.
   assert.equal((await revoke(as.config, { client_id: mine.client_id, token: mine.access_token })).status, 200);
-  assert.equal(revoked.has(payload.jti!), true);
-  // revoking the access token leaves the refresh token alone
+  await verifyAccessToken(mine.access_token);
   await refresh(as.config, { client_id: mine.client_id, refresh_token: mine.refresh_token! });
 });
 

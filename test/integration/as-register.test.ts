@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { stateOf } from "../../as/app.ts";
+import { CLIENT_RECENT_USE_MS } from "../../as/state.ts";
 import {
   authorize,
   authorizationParams,
@@ -153,15 +154,28 @@ test("A9: DCR is rate-limited per address — 429, Retry-After in seconds, JSON 
   }
 });
 
-test("A9: when the client store is full the oldest client is evicted", async () => {
+test("A9: a full client store evicts only a client not in use; while every client is in use it refuses with 429 + Retry-After", async () => {
   const small = await startAuthorizationServer({ AS_DCR_RATE_LIMIT: "100" }, { limits: { maxClients: 2 } });
   try {
-    const [first, second, third] = [await registerClient(small.config), await registerClient(small.config), await registerClient(small.config)];
-    const response = await authorize(small.config, authorizationParams(small.config, first!.client_id, pkcePair().code_challenge));
-    assert.equal(response.headers.get("location"), null);
-    await expectOAuthError(response, 400, "invalid_client");
-    await obtainCode(small.config, { client_id: second!.client_id });
-    await obtainCode(small.config, { client_id: third!.client_id });
+    const first = await registerClient(small.config, { grant_types: ["authorization_code", "refresh_token"] });
+    const second = await registerClient(small.config);
+    // both were registered just now (recent use): the third is refused, and nothing is evicted
+    const refused = await postRegister(small.config, defaultClientMetadata());
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= CLIENT_RECENT_USE_MS / 1000, `Retry-After ${retryAfter}`);
+    await expectOAuthError(refused, 429, "too_many_requests");
+    assert.equal(stateOf(small.app).clients.size, 2);
+
+    // the first client gets a grant (a live refresh token); then both stop being "recent"
+    await obtainTokens(small.config, { client: first });
+    small.clock.advance(CLIENT_RECENT_USE_MS + 1_000);
+    // now the idle one (second) makes room; the one with a live grant (first) is kept
+    const third = await registerClient(small.config);
+    const gone = await authorize(small.config, authorizationParams(small.config, second.client_id, pkcePair().code_challenge));
+    assert.equal(gone.headers.get("location"), null);
+    await expectOAuthError(gone, 400, "invalid_client");
+    await obtainCode(small.config, { client_id: first.client_id });
+    await obtainCode(small.config, { client_id: third.client_id });
   } finally {
     await small.close();
   }

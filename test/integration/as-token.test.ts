@@ -6,7 +6,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeJwt } from "jose";
-import { stateOf } from "../../as/app.ts";
 import {
   exchangeCode,
   expectOAuthError,
@@ -138,14 +137,11 @@ test("code replay → invalid_grant, and the tokens issued from that code are re
   const replay = await expectTokenError(await postToken(as.config, codeForm(c)), "invalid_grant");
   assert.match(replay.error_description, /already used/);
 
-  // the whole family is dead: the current refresh token, and every access token is recorded as revoked
+  // the whole family is dead: the current refresh token (its JWT access tokens stay valid until exp, A8)
   await expectTokenError(
     await postToken(as.config, { grant_type: "refresh_token", client_id: c.client.client_id, refresh_token: refreshed.refresh_token }),
     "invalid_grant",
   );
-  const revoked = stateOf(as.app).revokedAccessTokens;
-  assert.equal(revoked.has(decodeJwt(tokens.access_token).jti!), true);
-  assert.equal(revoked.has(decodeJwt(refreshed.access_token).jti!), true);
 });
 
 test("A5: a code expires after 60 s (injected clock)", async () => {
@@ -183,7 +179,6 @@ test("reuse of a rotated refresh token → invalid_grant, and the whole family i
   assert.match(reuse.error_description, /already used/);
   await expectTokenError(await postToken(as.config, refreshForm(t.client_id, third.refresh_token)), "invalid_grant");
   await expectTokenError(await postToken(as.config, refreshForm(t.client_id, second.refresh_token)), "invalid_grant");
-  assert.equal(stateOf(as.app).revokedAccessTokens.has(decodeJwt(third.access_token).jti!), true);
 });
 
 test("RFC 6749 §6: a refresh cannot widen scope — invalid_scope, and the refused token still works", async () => {

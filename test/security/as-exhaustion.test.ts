@@ -13,6 +13,7 @@
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import type { Express } from "express";
 import { createApp, stateOf } from "../../as/app.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
@@ -39,7 +40,7 @@ const CAP = 100;
 const CONCURRENCY = 8;
 const FLOOD_DEADLINE_MS = 90_000;
 const HEAP_GROWTH_BOUND = 128 * 1024 * 1024;
-/** Registrations are per address (all of ours come from 127.0.0.1): the limit is raised for the floods. */
+/** Every loopback address is one host for the DCR limit: the limit is raised for the floods. */
 const FLOOD_ENV = { AS_DCR_RATE_LIMIT: "1000000" };
 
 function recordingLogger(): Logger & { lines: string[] } {
@@ -123,24 +124,52 @@ test("A9: the default DCR limit — the 61st registration in a minute from 127.0
   }
 });
 
-test(`A9: a flood of ${FLOOD} registrations keeps the client store at its cap (${CAP}), oldest evicted, never a 5xx`, async (t) => {
+/** `POST /register` sent from a chosen loopback source address (any local process can pick one). */
+function registerFrom(config: Config, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: "127.0.0.1", port: config.asPort, path: "/register", method: "POST", localAddress, agent: false, headers: { "content-type": "application/json" } },
+      (response) => (response.resume(), resolve(response.statusCode ?? 0)),
+    );
+    request.on("error", reject);
+    request.end(JSON.stringify(defaultClientMetadata()));
+  });
+}
+
+test("A9: every loopback source address (127.0.0.0/8) is one host for the DCR limit", async () => {
+  const as = await startFrozenAuthorizationServer(recordingLogger());
+  try {
+    const sources = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.1.2.3", "127.255.255.254"];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 60; i++) {
+      const status = await registerFrom(as.config, sources[i % sources.length]!);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    assert.deepEqual([...statuses], [[201, 60]]);
+    // the budget is spent for all of them: a fresh source address gets no fresh budget
+    for (const source of [...sources, "127.0.0.99", "127.42.0.1"]) assert.equal(await registerFrom(as.config, source), 429, source);
+    assert.equal(stateOf(as.app).clients.size, 60);
+  } finally {
+    await as.close();
+  }
+});
+
+test(`A9: a flood of ${FLOOD} registrations fills the client store (${CAP}), then gets 429 — no client in use is evicted`, async (t) => {
   const logger = recordingLogger();
   const as = await startAuthorizationServer(FLOOD_ENV, { limits: { maxClients: CAP }, logger });
   try {
-    const first = await registerClient(as.config);
+    // registered before the flood, holding a live grant
+    const victim = await obtainTokens(as.config);
     const heapBefore = heapUsed();
     const statuses = await flood(FLOOD, (i) => postRegister(as.config, { ...defaultClientMetadata(), client_name: `flood ${i}` }));
-    assert.deepEqual([...statuses], [[201, FLOOD]], "every registration answered 201");
+    assert.deepEqual([...statuses].sort(), [[201, CAP - 1], [429, FLOOD - CAP + 1]], "the store fills, then registration is refused");
     expectBoundedHeap(t, heapBefore, "registration flood");
 
     const clients = stateOf(as.app).clients;
     assert.equal(clients.size, CAP, "the store sits at its cap");
-    // the oldest client is gone: its authorization request is refused without a redirect
-    const response = await authorize(as.config, authorizationParams(as.config, first.client_id, pkcePair().code_challenge));
-    assert.equal(response.headers.get("location"), null);
-    await expectOAuthError(response, 400, "invalid_client");
-    // the AS still serves: a new client completes the whole flow
-    await obtainTokens(as.config);
+    // the victim was not evicted: its refresh token and a new authorization still work
+    await refresh(as.config, { client_id: victim.client_id, refresh_token: victim.refresh_token! });
+    await obtainTokens(as.config, { client: victim.client });
     assert.equal(clients.size, CAP);
     assert.deepEqual(logger.lines.filter((l) => l.includes("unexpected error")), []);
   } finally {
@@ -182,7 +211,53 @@ test(`A9: a flood of ${FLOOD} authorization requests keeps the code store at its
   }
 });
 
-test(`A9: refresh floods keep refresh tokens, families and revoked jtis at their cap (${CAP})`, async (t) => {
+test(`A5/A9: a flood of ${FLOOD} authorization requests does not erase a redeemed code — its replay still revokes`, async () => {
+  const logger = recordingLogger();
+  const as = await startAuthorizationServer(FLOOD_ENV, { limits: { maxCodes: CAP }, logger });
+  try {
+    const victim = await registerClient(as.config);
+    const code = await obtainCode(as.config, { client_id: victim.client_id });
+    const { code: value, code_verifier, redirect_uri } = code;
+    const form = { grant_type: "authorization_code", client_id: victim.client_id, code: value, code_verifier, redirect_uri };
+    const tokens = await exchangeCode(as.config, { client_id: victim.client_id, code: code.code, code_verifier: code.code_verifier });
+
+    const attacker = await registerClient(as.config);
+    const statuses = await flood(FLOOD, () => authorize(as.config, authorizationParams(as.config, attacker.client_id, pkcePair().code_challenge)));
+    assert.deepEqual([...statuses], [[302, FLOOD]]);
+    assert.ok(stateOf(as.app).codes.size <= CAP);
+
+    // within the code's lifetime the replay is recognised, and revokes what the code issued
+    const replay = await expectOAuthError(await postToken(as.config, form), 400, "invalid_grant");
+    assert.match(replay.error_description, /already used/);
+    await expectOAuthError(
+      await postToken(as.config, { grant_type: "refresh_token", client_id: victim.client_id, refresh_token: tokens.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    assert.deepEqual(logger.lines.filter((l) => l.includes("unexpected error")), []);
+  } finally {
+    await as.close();
+  }
+});
+
+test("A5/A9: a redeemed-code record forced out of its full store before the code expires revokes its family (fail closed)", async () => {
+  const as = await startAuthorizationServer(FLOOD_ENV, { limits: { maxRedeemedCodes: 2 } });
+  try {
+    const [first, second, third] = [await obtainTokens(as.config), await obtainTokens(as.config), await obtainTokens(as.config)];
+    // three redemptions in a store of two: the first record was evicted while its code could still be replayed
+    await expectOAuthError(
+      await postToken(as.config, { grant_type: "refresh_token", client_id: first.client_id, refresh_token: first.refresh_token! }),
+      400,
+      "invalid_grant",
+    );
+    await refresh(as.config, { client_id: second.client_id, refresh_token: second.refresh_token! });
+    await refresh(as.config, { client_id: third.client_id, refresh_token: third.refresh_token! });
+  } finally {
+    await as.close();
+  }
+});
+
+test(`A9: refresh floods keep refresh tokens and families at their cap (${CAP})`, async (t) => {
   const ROTATIONS = 1500;
   const GRANTS = 300;
   const logger = recordingLogger();
@@ -213,7 +288,7 @@ test(`A9: refresh floods keep refresh tokens, families and revoked jtis at their
     assert.ok(state.refreshTokens.size <= CAP, `refresh-token store holds ${state.refreshTokens.size}`);
     assert.ok(state.families.size <= CAP, `family store holds ${state.families.size}`);
 
-    // revoke every family we can still reach: the revoked-jti store stays capped too
+    // revoke every family we can still reach
     const revokeAll = await flood(GRANTS, async () => {
       const tokens = await obtainTokens(as.config, { client });
       return fetch(`${as.config.issuer}/revoke`, {
@@ -222,7 +297,7 @@ test(`A9: refresh floods keep refresh tokens, families and revoked jtis at their
       });
     });
     assert.deepEqual([...revokeAll], [[200, GRANTS]]);
-    assert.ok(state.revokedAccessTokens.size <= CAP, `revoked-jti store holds ${state.revokedAccessTokens.size}`);
+    assert.ok(state.families.size <= CAP, `family store holds ${state.families.size}`);
 
     // the oldest token of the chain is forgotten (evicted), and the AS still serves new grants
     await expectOAuthError(

@@ -113,7 +113,7 @@ test("corrupt JSON is refused, without quoting the file", async () => {
 });
 
 test("a foreign format version is refused, and so is a file without one", async () => {
-  await refused(stateFile(edited((f) => (f.version = STATE_FORMAT_VERSION + 1))), /format version is 2, this AS reads version 1/);
+  await refused(stateFile(edited((f) => (f.version = STATE_FORMAT_VERSION + 1))), /format version is 3, this AS reads version 2/);
   await refused(stateFile(edited((f) => delete f.version)), /format version is missing/);
   await refused(stateFile("[]"), /format version is missing/);
   await refused(stateFile("null"), /format version is missing/);

@@ -47,3 +47,37 @@ test("entries past their retention read as absent and are swept", () => {
 test("a capacity below one is a programming error", () => {
   assert.throws(() => new BoundedStore({ capacity: 0, now: Date.now }), RangeError);
 });
+
+test("A9: `keep` protects entries from eviction; when only protected entries are left, set() refuses and stores nothing", () => {
+  const evicted: string[] = [];
+  const protectedKeys = new Set(["a"]);
+  const store = new BoundedStore<number>({
+    capacity: 2,
+    now: clock().now,
+    sweepIntervalMs: 0,
+    keep: (_value, key) => protectedKeys.has(key),
+    onEvict: (_value, key) => void evicted.push(key),
+  });
+  assert.equal(store.set("a", 1), true);
+  assert.equal(store.set("b", 2), true);
+  assert.equal(store.set("c", 3), true, "b, the oldest unprotected entry, makes room");
+  assert.deepEqual(evicted, ["b"]);
+  assert.equal(store.get("a"), 1);
+  protectedKeys.add("c");
+  assert.equal(store.set("d", 4), false, "a and c are protected: refused");
+  assert.equal(store.get("d"), undefined);
+  assert.equal(store.size, 2);
+  assert.deepEqual(evicted, ["b"]);
+});
+
+test("A9: expired entries make room before any live one, and are not reported as evicted", () => {
+  const evicted: string[] = [];
+  const c = clock();
+  const store = new BoundedStore<number>({ capacity: 2, now: c.now, sweepIntervalMs: 0, onEvict: (_v, key) => void evicted.push(key) });
+  store.set("old-live", 1);
+  store.set("expiring", 2, c.now() + 10);
+  c.advance(20);
+  store.set("new", 3);
+  assert.equal(store.get("old-live"), 1);
+  assert.deepEqual(evicted, []);
+});

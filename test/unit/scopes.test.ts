@@ -39,3 +39,11 @@ test("hierarchy: files:admin ⊇ files:write ⊇ files:read", () => {
 test("inCatalogOrder sorts known scopes first, in catalog order", () => {
   assert.deepEqual(inCatalogOrder(["files:admin", "x", "files:read"]), ["files:read", "files:admin", "x"]);
 });
+
+test("R9: a scope named after an Object member is an ordinary unknown scope (own-property lookups only)", () => {
+  for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+    assert.equal(satisfiesScope(name, "files:read"), false, name);
+    assert.equal(satisfiesScope(`files:write ${name}`, "files:read"), true, name);
+    assert.equal(satisfiesScope(name, name), true, name);
+  }
+});

@@ -14,7 +14,6 @@ import { decodeJwt } from "jose";
 import { authorizationParams, authorize, pkcePair, postToken } from "../../helpers/oauth.ts";
 import {
   codeForm,
-  expectAccessTokensRevoked,
   expectCodeRedeemable,
   expectCodeSpent,
   expectRefreshDead,
@@ -62,6 +61,17 @@ const authorizeAttacks: AuthorizeAttack[] = [
   authorizeError("an unknown scope beside known ones → invalid_scope", { scope: "files:read files:*" }, "invalid_scope", "A4, RFC 6749 §3.3"),
   authorizeError("scope=openid (not in the catalog) → invalid_scope", { scope: "openid" }, "invalid_scope", "A4"),
   authorizeError("a whitespace-only scope → invalid_scope (not access_denied for an empty list)", { scope: " \t " }, "invalid_scope", "A4, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + TAB + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\tfiles:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + NBSP + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\u00a0files:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + U+FEFF + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\ufefffiles:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + U+2028 + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\u2028files:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + CR LF + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\r\nfiles:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + a NUL + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\u0000files:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + two spaces + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read  files:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("scope 'files:read' + U+3000 (ideographic space) + 'files:write' → invalid_scope (only a single space separates)", { scope: "files:read\u3000files:write" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("a leading space in scope (an empty token) → invalid_scope", { scope: " files:read" }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("a trailing space in scope (an empty token) → invalid_scope", { scope: "files:read " }, "invalid_scope", "A10, RFC 6749 §3.3"),
+  authorizeError("a scope token with a backslash (outside %x5D-7E) → invalid_scope", { scope: "files:read\\" }, "invalid_scope", "A10, RFC 6749 §3.3"),
   authorizeError("a scope nothing of which policy grants (files:admin) → access_denied", { scope: "files:admin" }, "access_denied", "A4, S3"),
   {
     kind: "authorize",
@@ -263,7 +273,6 @@ const tokenAttacks: Attack[] = [
     expect: rejected(400, "invalid_grant"),
     afterwards: async (ctx, r) => {
       await expectRefreshDead(ctx, r.first.client.client_id, r.first.refresh_token);
-      expectAccessTokensRevoked(ctx, r.first.access_token);
     },
   }),
   scenario<Replay>({
@@ -279,7 +288,6 @@ const tokenAttacks: Attack[] = [
     expect: rejected(400, "invalid_grant"),
     afterwards: async (ctx, r) => {
       await expectRefreshDead(ctx, r.latest!.client.client_id, r.latest!.refresh_token);
-      expectAccessTokensRevoked(ctx, r.first.access_token, r.latest!.access_token);
     },
   }),
   scenario<Replay>({
@@ -294,7 +302,6 @@ const tokenAttacks: Attack[] = [
     expect: rejected(400, "invalid_grant"),
     afterwards: async (ctx, r) => {
       await expectRefreshDead(ctx, r.first.client.client_id, r.first.refresh_token);
-      expectAccessTokensRevoked(ctx, r.first.access_token);
     },
   }),
   scenario<FreshCode & { winner?: Record<string, unknown> }>({
@@ -313,7 +320,6 @@ const tokenAttacks: Attack[] = [
     expect: rejected(400, "invalid_grant"),
     afterwards: async (ctx, c) => {
       await expectRefreshDead(ctx, c.client.client_id, c.winner!.refresh_token as string);
-      expectAccessTokensRevoked(ctx, c.winner!.access_token as string);
       assert.equal(decodeJwt(c.winner!.access_token as string).client_id, c.client.client_id);
     },
   }),

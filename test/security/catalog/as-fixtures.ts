@@ -4,8 +4,6 @@
  * "the refresh token still works", "the family is revoked".
  */
 import assert from "node:assert/strict";
-import { decodeJwt } from "jose";
-import { stateOf } from "../../../as/app.ts";
 import {
   expectOAuthError,
   obtainCode,
@@ -100,19 +98,6 @@ export async function expectRefreshWorks(ctx: Ctx, client_id: string, refresh_to
 /** The refresh token is dead (revoked, rotated away, expired or unknown). */
 export async function expectRefreshDead(ctx: Ctx, client_id: string, refresh_token: string): Promise<void> {
   await expectOAuthError(await postToken(ctx.config, refreshForm(client_id, refresh_token)), 400, "invalid_grant");
-}
-
-/** A8: each access token's `jti` is recorded as revoked (the JWT itself stays valid at the RS until `exp`). */
-export function expectAccessTokensRevoked(ctx: Ctx, ...access_tokens: string[]): void {
-  for (const token of access_tokens) {
-    assert.equal(stateOf(ctx.as.app).revokedAccessTokens.has(decodeJwt(token).jti!), true, "access token recorded as revoked");
-  }
-}
-
-export function expectAccessTokensNotRevoked(ctx: Ctx, ...access_tokens: string[]): void {
-  for (const token of access_tokens) {
-    assert.equal(stateOf(ctx.as.app).revokedAccessTokens.has(decodeJwt(token).jti!), false, "access token not revoked");
-  }
 }
 
 /** Redeem a code (asserting success). */

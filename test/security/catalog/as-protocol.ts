@@ -504,4 +504,47 @@ const tokenAttacks: Attack[] = [
   }),
 ];
 
-export const PROTOCOL_ATTACKS: Attack[] = [...registrationAttacks, ...authorizationAttacks, ...tokenAttacks];
+// ---- Origin (R10, MCP Streamable HTTP): a present, foreign Origin → 403 before any endpoint runs ----
+
+const FOREIGN_ORIGINS = ["http://evil.example", "null", "http://127.0.0.1.evil.example", "http://evil.example@127.0.0.1"];
+
+const originAttacks: Attack[] = [
+  ...FOREIGN_ORIGINS.map(
+    (origin): RegisterAttack => ({
+      kind: "register",
+      category: "protocol",
+      name: `DCR from Origin: ${origin} → 403, nothing registered`,
+      cite: "R10; MCP Streamable HTTP (Origin)",
+      body: { raw: JSON.stringify(metadata()), headers: { ...JSON_TYPE, origin } },
+      expect: rejected(403, "invalid_request"),
+    }),
+  ),
+  ...FOREIGN_ORIGINS.map((origin) =>
+    scenario<FreshCode>({
+      category: "protocol",
+      name: `/token from Origin: ${origin} with a valid code → 403, and the code is not consumed`,
+      cite: "R10; MCP Streamable HTTP (Origin)",
+      arrange: (ctx) => freshCode(ctx),
+      attack: (ctx, c) =>
+        fetch(`${ctx.config.issuer}/token`, { method: "POST", headers: { origin }, body: new URLSearchParams(codeForm(ctx, c)) }),
+      expect: rejected(403, "invalid_request"),
+      afterwards: async (ctx, c) => void (await expectCodeRedeemable(ctx, c)),
+    }),
+  ),
+  scenario<FreshGrant>({
+    category: "protocol",
+    name: "/revoke from a foreign Origin → 403, and the refresh token still works",
+    cite: "R10; MCP Streamable HTTP (Origin)",
+    arrange: (ctx) => freshGrant(ctx),
+    attack: (ctx, g) =>
+      fetch(`${ctx.config.issuer}/revoke`, {
+        method: "POST",
+        headers: { origin: "http://evil.example" },
+        body: new URLSearchParams({ client_id: g.client.client_id, token: g.refresh_token }),
+      }),
+    expect: rejected(403, "invalid_request"),
+    afterwards: async (ctx, g) => void (await expectRefreshWorks(ctx, g.client.client_id, g.refresh_token)),
+  }),
+];
+
+export const PROTOCOL_ATTACKS: Attack[] = [...registrationAttacks, ...authorizationAttacks, ...tokenAttacks, ...originAttacks];

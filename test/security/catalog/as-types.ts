@@ -15,9 +15,9 @@ import type { AuthorizeParams, RegisteredClient, TestAuthorizationServer } from 
 export const CATEGORIES = {
   "redirect-uri-registration": "Redirect-URI abuse at registration (A3, RFC 8252 §7.3)",
   "redirect-uri-authorization": "Redirect-URI abuse at /authorize (A4, RFC 6749 §4.1.2.1)",
-  "authorization-code": "Authorization-code and PKCE abuse (A4–A6, RFC 7636)",
-  "refresh-token": "Refresh-token abuse (A6, A8, RFC 6749 §6, RFC 9700 §4.14)",
-  protocol: "Protocol abuse: parameters, bodies, content types, methods (A3, A6, A9, B1)",
+  "authorization-code": "Authorization-code and PKCE abuse, scope syntax (A4–A6, A10, RFC 7636)",
+  "refresh-token": "Refresh-token abuse, scope syntax (A6, A8, A10, RFC 6749 §6, RFC 9700 §4.14)",
+  protocol: "Protocol abuse: parameters, bodies, content types, methods, foreign Origin (A3, A6, A9, R10, B1)",
 } as const;
 
 export type Category = keyof typeof CATEGORIES;

@@ -63,6 +63,8 @@ const INVALID_REQUEST = rpcError(400, -32600, /^Invalid Request/);
 const UNSUPPORTED = rpcError(415, -32000, /^Unsupported Media Type/);
 const TOO_LARGE = rpcError(413, -32000, /^Payload Too Large: body exceeds 65536 bytes$/);
 const DELETE_NEEDS_ADMIN = /^delete-file requires files:admin$/;
+/** R9: a `__proto__`, `constructor` or `prototype` key anywhere → refused before the gate. */
+const AMBIGUOUS_KEY = rpcError(400, -32600, /^Invalid Request: object key not allowed at /);
 
 /** `{"params": {"name": "a", "name": "b"}}` and friends: JSON text with a duplicated key. */
 const duplicated = (inner: string) => `{"jsonrpc":"2.0","id":1,"method":"tools/call",${inner}}`;
@@ -88,6 +90,7 @@ const PARAMS = "protocol: odd tools/call params";
 const SESSIONS = "protocol: session ids";
 const HTTP = "protocol: HTTP methods and Accept";
 const PROTOTYPE = "protocol: prototype pollution and nesting";
+const ORIGIN_HOST = "protocol: Origin and Host";
 
 export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   // ---- duplicated JSON keys: gate and handler must judge the same object ----
@@ -395,33 +398,188 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
     expect: rpcError(406, -32000, /Not Acceptable/),
   },
 
-  // ---- prototype pollution and deep nesting (B1: no crash, no corruption) ----
+  // ---- Origin and Host (R10): on every route, before anything else ----
+  {
+    id: "origin.foreign",
+    category: ORIGIN_HOST,
+    title: "Origin: http://evil.example (a web page elsewhere)",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "http://evil.example" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.null",
+    category: ORIGIN_HOST,
+    title: "Origin: null (sandboxed frame, file: page)",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "null" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.loopback-lookalike",
+    category: ORIGIN_HOST,
+    title: "Origin: http://127.0.0.1.evil.example",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "http://127.0.0.1.evil.example" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.userinfo",
+    category: ORIGIN_HOST,
+    title: "Origin: http://evil.example@127.0.0.1 (not an origin serialization)",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "http://evil.example@127.0.0.1" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.with-path",
+    category: ORIGIN_HOST,
+    title: "Origin: http://127.0.0.1/evil (an origin has no path)",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "http://127.0.0.1/evil" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.other-scheme",
+    category: ORIGIN_HOST,
+    title: "Origin: chrome-extension://abc",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "chrome-extension://abc" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "origin.twice",
+    category: ORIGIN_HOST,
+    title: "two Origin headers: a loopback one, then a foreign one",
+    cite: "R10; MCP Streamable HTTP: a present, invalid Origin → 403",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: ["http://127.0.0.1", "http://evil.example"] } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Origin must be a loopback origin/),
+  },
+  {
+    id: "host.foreign",
+    category: ORIGIN_HOST,
+    title: "Host: evil.example (DNS rebinding)",
+    cite: "R10",
+    request: (kit) => send(kit.writeMarker(), { headers: { host: "evil.example" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Host must name this loopback server/),
+  },
+  {
+    id: "host.userinfo",
+    category: ORIGIN_HOST,
+    title: "Host: evil.example@127.0.0.1 (what new URL would repair)",
+    cite: "R10: nothing a URL parser would repair",
+    request: (kit) => send(kit.writeMarker(), { headers: { host: "evil.example@127.0.0.1" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Host must name this loopback server/),
+  },
+  {
+    id: "host.rebinding-name",
+    category: ORIGIN_HOST,
+    title: "Host: 127.0.0.1.evil.example",
+    cite: "R10",
+    request: (kit) => send(kit.writeMarker(), { headers: { host: "127.0.0.1.evil.example" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Host must name this loopback server/),
+  },
+  {
+    id: "host.trailing-garbage",
+    category: ORIGIN_HOST,
+    title: "Host: 127.0.0.1:80/x",
+    cite: "R10",
+    request: (kit) => send(kit.writeMarker(), { headers: { host: "127.0.0.1:80/x" } })(kit),
+    expect: rpcError(403, -32000, /^Forbidden: Host must name this loopback server/),
+  },
+  {
+    id: "origin.loopback-accepted",
+    category: ORIGIN_HOST,
+    title: "Origin: http://localhost:6274 (a page served from loopback, e.g. the MCP Inspector) \u2192 accepted",
+    cite: "R10: a loopback origin is valid",
+    request: (kit) => send(kit.writeMarker(), { headers: { origin: "http://localhost:6274" } })(kit),
+    expect: accepted(),
+  },
+
+  // ---- prototype pollution and deep nesting (§7: no crash, no corruption) ----
   {
     id: "proto.top-level",
     category: PROTOTYPE,
-    title: '"__proto__" keys around a delete-file call: the gate still sees delete-file',
-    cite: "B1; R5",
+    title: '"__proto__" keys around a delete-file call → refused before the gate',
+    cite: "R9",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/call","__proto__":{"polluted":true},"params":{"name":"delete-file","__proto__":{"isAdmin":true},"arguments":{"name":"notes.txt"}}}'),
-    expect: forbidden("files:admin", DELETE_NEEDS_ADMIN, 1),
+    expect: AMBIGUOUS_KEY,
     verify: prototypeIsClean,
   },
   {
     id: "proto.top-level-allowed-call",
     category: PROTOTYPE,
-    title: '"__proto__" keys around a list-files call: refused by MCP as not a JSON-RPC message',
-    cite: "B1",
+    title: '"__proto__" keys around a list-files call → refused before the gate',
+    cite: "R9",
     request: send('{"jsonrpc":"2.0","id":1,"method":"tools/call","__proto__":{"polluted":true},"params":{"name":"list-files","__proto__":{"isAdmin":true}}}'),
-    expect: rpcError(400, undefined),
+    expect: AMBIGUOUS_KEY,
     verify: prototypeIsClean,
+  },
+  {
+    id: "proto.hides-tool-name",
+    category: PROTOTYPE,
+    title: 'params {"__proto__":{"name":"delete-file",…}}: a tool name the gate cannot see → refused',
+    cite: "R9",
+    request: send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"__proto__":${JSON.stringify(DELETE_NOTES)}}}`),
+    expect: AMBIGUOUS_KEY,
+  },
+  {
+    id: "proto.hides-tool-name-escaped",
+    category: PROTOTYPE,
+    title: "the same with the key spelled \\u005f\\u005fproto\\u005f\\u005f in the JSON text",
+    cite: "R9: however it is spelled",
+    request: send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"\\u005f\\u005fproto\\u005f\\u005f":${JSON.stringify(DELETE_NOTES)}}}`),
+    expect: AMBIGUOUS_KEY,
+  },
+  {
+    id: "proto.hides-tool-name-in-batch",
+    category: PROTOTYPE,
+    title: "a batch of list-files and a __proto__-hidden delete-file → the whole batch refused",
+    cite: "R9; R5 (a batch as a whole)",
+    request: send(`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list-files"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"__proto__":${JSON.stringify(DELETE_NOTES)}}}]`),
+    expect: AMBIGUOUS_KEY,
+  },
+  {
+    id: "proto.hides-method",
+    category: PROTOTYPE,
+    title: 'the message\'s method and params under a top-level "__proto__"',
+    cite: "R9",
+    request: send(`{"jsonrpc":"2.0","id":1,"__proto__":{"method":"tools/call","params":${JSON.stringify(DELETE_NOTES)}}}`),
+    expect: AMBIGUOUS_KEY,
+  },
+  {
+    id: "proto.constructor-key",
+    category: PROTOTYPE,
+    title: 'a "constructor" key deep inside write-file arguments',
+    cite: "R9: at any depth",
+    request: (kit) => send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write-file","arguments":{"name":"${kit.marker}","content":"x","meta":[{"constructor":{"prototype":{"isAdmin":true}}}]}}}`)(kit),
+    expect: AMBIGUOUS_KEY,
+    verify: prototypeIsClean,
+  },
+  {
+    id: "proto.prototype-key",
+    category: PROTOTYPE,
+    title: 'a "prototype" key in params naming delete-file',
+    cite: "R9",
+    request: send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list-files","prototype":${JSON.stringify(DELETE_NOTES)}}}`),
+    expect: AMBIGUOUS_KEY,
   },
   {
     id: "proto.in-arguments",
     category: PROTOTYPE,
-    title: '"__proto__" inside write-file arguments: the write is the victim\'s own, nothing is polluted',
-    cite: "B1",
+    title: '"__proto__" inside write-file arguments → refused, nothing written, nothing polluted',
+    cite: "R9",
     request: (kit) => send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write-file","arguments":{"name":"${kit.marker}","content":"x","__proto__":{"isAdmin":true}}}}`)(kit),
-    expect: accepted(),
+    expect: AMBIGUOUS_KEY,
     verify: prototypeIsClean,
+  },
+  {
+    id: "proto.key-as-value-accepted",
+    category: PROTOTYPE,
+    title: '"__proto__" as a string value (file content), not a key → the write is the victim\'s own',
+    cite: "R9 refuses keys only",
+    request: (kit) => send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write-file","arguments":{"name":"${kit.marker}","content":"__proto__ constructor prototype"}}}`)(kit),
+    expect: accepted(),
   },
   {
     id: "deep.arguments",

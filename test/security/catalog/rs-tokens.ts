@@ -4,12 +4,11 @@
  * the marker file on the victim's session (rs-types.ts), so a defence that failed open would show.
  *
  * Decisions recorded here:
- * - `aud` as an array holding this resource *and* another one is ACCEPTED. RFC 9068 §4: the RS "MUST
- *   validate that the aud claim contains a resource indicator value corresponding to an identifier the
- *   resource server expects for itself"; RFC 7519 §4.1.3 rejects only a token whose `aud` does not
- *   identify the recipient; jose's `audience` check is "contains". Which audiences share a token is the
- *   AS's decision (RFC 8707 §2), and this AS issues single-audience tokens only. Matching is exact
- *   string comparison: the same URL with a trailing slash is another resource (RFC 8707 §2, R3).
+ * - `aud` must be exactly this resource: the string, or an array of that one string. An array that also
+ *   names another audience is REJECTED, although RFC 9068 §4 only asks that `aud` "contains" the
+ *   resource (jose's `audience` check): this AS issues single-audience tokens only (RFC 8707 §2), so a
+ *   multi-audience token is not one of its tokens for this RS. Matching is exact string comparison:
+ *   the same URL with a trailing slash is another resource (RFC 8707 §2, R3).
  * - `typ` is compared as a media type (RFC 9068 §2.1: "at+jwt" or "application/at+jwt"; RFC 7515
  *   §4.1.9 / RFC 2045: case-insensitive), so `application/at+jwt` and `AT+JWT` are accepted.
  * - `iat` in the future is accepted: validity is bounded by `exp` and `nbf` (checked with 5 s of
@@ -29,6 +28,7 @@ import {
   sessionNotFound,
   VICTIM,
   type AttackKit,
+  type Expectation,
   type RsAttack,
 } from "./rs-types.ts";
 
@@ -67,6 +67,13 @@ async function hmacWithPublicKey(kit: AttackKit, form: "jwk" | "pem"): Promise<s
       : new TextEncoder().encode(await exportSPKI((await importJWK(jwk as Parameters<typeof importJWK>[0], "ES256", { extractable: true })) as CryptoKey));
   return new SignJWT(goodClaims(kit)).setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: kit.key.kid }).sign(secret);
 }
+
+/** R5: the default attack (write-file) with a token that lacks files:write → the gate's 403. */
+const insufficientForWrite = (): Expectation => ({
+  status: 403,
+  challenge: { kind: "insufficient_scope", scope: "files:write", description: /^write-file requires files:write$/ },
+  body: { rpcError: { code: -32000, id: 1 } },
+});
 
 const TOKEN = "token: signature and algorithm";
 const KEYS = "token: keys and kid";
@@ -345,11 +352,35 @@ export const TOKEN_ATTACKS: readonly RsAttack[] = [
     expect: invalidToken(/audience/),
   },
   {
-    id: "aud.array-containing-resource-accepted",
+    id: "aud.array-with-another-audience",
     category: AUDIENCE,
-    title: "aud is an array holding this resource and another → accepted (see the decision above)",
-    cite: "RFC 9068 §4 (contains), RFC 7519 §4.1.3",
-    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: ["http://127.0.0.1:1/mcp", kit.config.resource] } })) }),
+    title: "aud is an array holding another audience and this resource (see the decision above)",
+    cite: "R3: aud = exactly the resource; RFC 8707 §2",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: ["https://attacker.example/api", kit.config.resource] } })) }),
+    expect: invalidToken(/audience is not exactly/),
+  },
+  {
+    id: "aud.array-resource-then-another",
+    category: AUDIENCE,
+    title: "aud is an array holding this resource first, then another audience",
+    cite: "R3: aud = exactly the resource",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: [kit.config.resource, "http://127.0.0.1:1/mcp"] } })) }),
+    expect: invalidToken(/audience is not exactly/),
+  },
+  {
+    id: "aud.array-resource-twice",
+    category: AUDIENCE,
+    title: "aud is an array naming this resource twice",
+    cite: "R3: aud = exactly the resource (a one-element array at most)",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: [kit.config.resource, kit.config.resource] } })) }),
+    expect: invalidToken(/audience is not exactly/),
+  },
+  {
+    id: "aud.one-element-array-accepted",
+    category: AUDIENCE,
+    title: "aud is a one-element array of exactly this resource → accepted",
+    cite: "RFC 7519 §4.1.3: aud may be a string or an array",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { aud: [kit.config.resource] } })) }),
     expect: accepted(),
   },
   {
@@ -449,6 +480,38 @@ export const TOKEN_ATTACKS: readonly RsAttack[] = [
     cite: "RFC 9068 §2.2.3",
     request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { scope: ["files:admin"] } })) }),
     expect: invalidToken(/scope/),
+  },
+  {
+    id: "claims.scope-constructor",
+    category: TYPE,
+    title: 'scope is "constructor" (an Object.prototype member): an ordinary unknown scope, no 5xx',
+    cite: "R9: every lookup keyed by input is an own-property lookup",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { scope: "constructor" } })) }),
+    expect: insufficientForWrite(),
+  },
+  {
+    id: "claims.scope-proto",
+    category: TYPE,
+    title: 'scope is "__proto__" (an Object.prototype member): an ordinary unknown scope, no 5xx',
+    cite: "R9: every lookup keyed by input is an own-property lookup",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { scope: "__proto__" } })) }),
+    expect: insufficientForWrite(),
+  },
+  {
+    id: "claims.scope-toString",
+    category: TYPE,
+    title: 'scope is "toString" (an Object.prototype member): an ordinary unknown scope, no 5xx',
+    cite: "R9: every lookup keyed by input is an own-property lookup",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { scope: "toString" } })) }),
+    expect: insufficientForWrite(),
+  },
+  {
+    id: "claims.scope-hasOwnProperty",
+    category: TYPE,
+    title: 'scope is "hasOwnProperty" (an Object.prototype member): an ordinary unknown scope, no 5xx',
+    cite: "R9: every lookup keyed by input is an own-property lookup",
+    request: async (kit) => ({ headers: bearer(await kit.forge({ claims: { scope: "hasOwnProperty" } })) }),
+    expect: insufficientForWrite(),
   },
   {
     id: "claims.no-jti",
