@@ -44,13 +44,14 @@
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
 import { isBreakRule } from "../shared/break-rules.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { connectClient } from "./demo/connect.ts";
-import { isConnectionError, unreachableServerMessage } from "./demo/unreachable.ts";
+import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
 import { describeExchange } from "./demo/exchanges.ts";
-import { ExchangeRecorder } from "./demo/recorder.ts";
+import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
 import { BrowserLoginTimeoutError } from "./demo/browser-login.ts";
 import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem, startLogin, type LoginValues } from "./demo/login-options.ts";
 import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
@@ -131,14 +132,18 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
   });
   const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
+  // What bounds a request, for a timeout's message: with a browser, the person's waits count too.
+  const timeoutSetting = login.browser ? "CLIENT_TIMEOUT_MS + CLIENT_BROWSER_TIMEOUT_MS" : "CLIENT_TIMEOUT_MS";
   let handle;
   try {
     const { browser, preRegistered, requestTimeoutMs } = login;
     handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs, browser, preRegistered });
   } catch (error) {
     await login.close();
-    return unreachable(error, serverUrl);
+    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl, timeoutSetting);
   }
+  const mark = recorder.mark();
+  let answering = true;
   try {
     const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: login.requestTimeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
@@ -151,7 +156,11 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     }
     return 0;
   } catch (error) {
-    if (!(error instanceof InsufficientScopeError)) return unreachable(error, serverUrl); // e.g. the AS is down during a step-up
+    if (!(error instanceof InsufficientScopeError)) {
+      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl, timeoutSetting);
+      answering = code !== 2;
+      return code;
+    }
     process.stderr.write(
       `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
@@ -160,17 +169,28 @@ async function callTool(args: CallArgs, positional: string | undefined, settings
     );
     return 1;
   } finally {
-    await handle.close();
+    // Ending the session (DELETE) is a courtesy; a server that did not answer in time is not asked again.
+    await (answering ? handle.close() : handle.client.close());
     await login.close();
   }
 }
 
-/** A connection failure: say which server could not be reached (the MCP server or its AS), exit 2. Else rethrow. */
-function unreachable(error: unknown, serverUrl: string): number {
-  const message = unreachableServerMessage(error, serverUrl);
-  if (!message) throw error;
-  process.stderr.write(`client: ${message}\n`);
-  return 2;
+/**
+ * `operation` failed: one line on stderr, never a stack trace (C7). A server that could not be reached,
+ * or not in time, is exit 2 — say which one, and for a timeout which request and how long; anything
+ * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
+ */
+function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string, setting: string): number {
+  const unreachable = unreachableServerMessage(error, serverUrl);
+  const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
+  if (unreachable || timedOut || error instanceof BrowserLoginTimeoutError) {
+    process.stderr.write(`client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}\n`);
+    return 2;
+  }
+  const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
+  const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
+  process.stderr.write(`client: ${status}${message}\n`);
+  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -214,7 +234,7 @@ try {
   const usage =
     error instanceof UsageError ||
     error instanceof ConfigError ||
-    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true;
+    String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
   process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
   code = usage ? 2 : isConnectionError(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
 }

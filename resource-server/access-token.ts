@@ -107,7 +107,12 @@ export function createAccessTokenVerifier(config: Config, keys?: JWTVerifyGetKey
     if (!hit) return undefined;
     // The compact token as jose hands it to a key resolver (RFC 7515 §7.1: header.payload.signature).
     const [header, payload, signature] = token.split(".") as [string, string, string];
-    const key = await Promise.resolve(jwks(hit.header, { protected: header, payload, signature })).catch(() => undefined);
+    const key = await Promise.resolve(jwks(hit.header, { protected: header, payload, signature })).catch((error: unknown) => {
+      // The keys could not be fetched: a full verification would wait for the same fetch again.
+      const refused = classifyJoseError(error, config);
+      if (refused instanceof KeysUnavailableError) throw refused;
+      return undefined;
+    });
     return key === hit.key ? authInfo(token, hit.claims) : undefined;
   };
 

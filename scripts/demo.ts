@@ -6,10 +6,12 @@
  * the headless client story (`client/main.ts`) — and exits with the story's verdict.
  *
  * Flow:
- *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo);
+ *   1. pick two free ports on 127.0.0.1 (a busy 3000/3001 never breaks the demo); bring the bundle
+ *      of each process up to date (scripts/bundle.ts: rebuilt whenever a source changed, so the edited
+ *      code is what runs, without the tsx loader's start-up in each process);
  *   2. start the AS and the RS, wait until each answers `/healthz`;
  *   3. run the client story (D1–D8): its narration is streamed, its checklist is the verdict;
- *   4. stop both servers in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
+ *   4. stop every child in every outcome (SIGTERM, then SIGKILL), print their logs if anything failed.
  *
  * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr),
  * `--transcript FILE.md` (the client writes the Markdown transcript of the real run),
@@ -17,18 +19,36 @@
  * they arrive), and `--break RULE` (one rule broken on purpose — a client rule by the client, an AS
  * rule by an AS started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
  * `--break list` lists the rules, shared/break-rules.ts).
- * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run.
+ * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included.
+ * SIGINT or SIGTERM (Ctrl-C, or a runner signalling the pid it started: `pnpm` passes the signal on
+ * because the script `exec`s node) ends the run the same way, at once.
  *
  * Exit codes: 0 every check passed (with --break: the consequence was observed) · 1 a check failed (the
- * consequence was not observed) · 2 usage error · 3 the stack did not come up,
- * or the deadline passed.
+ * consequence was not observed) · 2 usage error · 3 the stack did not come up, or the deadline passed ·
+ * 128 + the signal's number (130 SIGINT, 143 SIGTERM) when stopped by one.
  */
 import { parseArgs } from "node:util";
+import { constants } from "node:os";
 import path from "node:path";
 import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, type Child } from "../shared/processes.ts";
+import { ensureBundles } from "./bundle.ts";
+import { CACHE_DIR } from "./cache.ts";
+import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
+
+/**
+ * Each process runs from a bundle of its entry that scripts/bundle.ts keeps fresh: the three this
+ * starts, and this orchestrator with the freshness check, which scripts/demo.mjs (`pnpm demo`) uses.
+ */
+const ENTRIES = {
+  as: "as/server.ts",
+  rs: "resource-server/server.ts",
+  client: "client/main.ts",
+  demo: "scripts/demo.ts",
+  bundle: "scripts/bundle.ts",
+};
+const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
 
 const startedAt = performance.now();
 const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
@@ -66,24 +86,31 @@ try {
   process.exit(2);
 }
 
-// The deadline: `waitingFor` always says what the run is waiting for, so a hung run explains itself.
-let waitingFor = "free loopback ports";
-const deadline = new AbortController();
-const deadlineTimer = setTimeout(() => deadline.abort(), timeoutMs);
-const deadlinePassed = new Promise<never>((_, reject) =>
-  deadline.signal.addEventListener("abort", () =>
-    reject(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
-  ),
-);
-deadlinePassed.catch(() => {}); // observed below through Promise.race
+// Two things end a run early, through the same teardown: the deadline and a signal. `waitingFor`
+// always says what the run is waiting for, so a hung run explains itself.
+let waitingFor = "free loopback ports and the bundles of the processes";
+const stop = new AbortController();
+const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason)));
+stopped.catch(() => {}); // observed below through Promise.race
 
-const children: Child[] = [];
+// The deadline includes the teardown: the run gets all but `teardownMs` of it, and the children's
+// grace period is cut to what is left (step 4), so this process is gone by DEMO_TIMEOUT_MS.
+const endBy = startedAt + timeoutMs;
+const teardownMs = Math.min(STOP_GRACE_MS, Math.floor(timeoutMs / 4));
+const deadlineTimer = setTimeout(
+  () => stop.abort(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
+  endBy - teardownMs - performance.now(),
+);
+
+let stoppedBy: NodeJS.Signals | undefined;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    await Promise.all(children.map((child) => stopChild(child)));
-    process.exit(130);
+  process.on(signal, () => {
+    stoppedBy ??= signal;
+    stop.abort(new Error(`stopped by ${signal} while waiting for ${waitingFor}`));
   });
 }
+
+const children: Child[] = [];
 // Whatever ends this process — a closed pipe on stdout (`pnpm demo | head`), a crash — the servers go
 // with it: `exit` handlers run synchronously, and a signal can be sent synchronously.
 process.on("exit", () => {
@@ -100,8 +127,10 @@ let clientExit: number | string | undefined;
 let clientStdout = "";
 let failure: string | undefined;
 try {
-  // ---- 1. free ports ----
-  const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
+  // ---- 1. free ports, and each process bundled from the sources as they are now ----
+  const [ports, bundles] = await Promise.race([Promise.all([freeLoopbackPorts(2), ensureBundles(PROJECT_ROOT, BUNDLE_DIR, ENTRIES)]), stopped]);
+  const [asPort, rsPort] = ports as [number, number];
+  stop.signal.throwIfAborted();
   // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
   // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
   const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
@@ -116,17 +145,17 @@ try {
   };
   // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
   const asEnv = broken?.side === "as" ? { ...env, AS_BREAK: broken.rule } : env;
-  const as = startChild("as", "as/server.ts", [], asEnv, serverLog("as"));
-  const rs = startChild("rs", "resource-server/server.ts", [], env, serverLog("rs"));
+  const as = startChild("as", bundles.as, [], asEnv, serverLog("as"));
+  const rs = startChild("rs", bundles.rs, [], env, serverLog("rs"));
   children.push(as, rs);
   narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
   waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
   await Promise.race([
     Promise.all([
-      waitForHealthy(as, asHealthUrl, deadline.signal),
-      waitForHealthy(rs, rsHealthUrl, deadline.signal),
+      waitForHealthy(as, asHealthUrl, stop.signal),
+      waitForHealthy(rs, rsHealthUrl, stop.signal),
     ]),
-    deadlinePassed,
+    stopped,
   ]);
   narrate(`[demo] both servers answer; running the client story against ${resource}`);
 
@@ -135,21 +164,22 @@ try {
   if (json) clientArgs.push("--json");
   if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
   if (broken) clientArgs.push("--break", broken.rule);
-  const client = startChild("client", "client/main.ts", clientArgs, env, (stream, line) => {
+  const client = startChild("client", bundles.client, clientArgs, env, (stream, line) => {
     if (stream === "stdout" && json) clientStdout += `${line}\n`;
     else if (stream === "stdout") process.stdout.write(`${line}\n`);
     else narrate(json ? line : `[client] ${line}`);
   });
   children.push(client);
   waitingFor = `the client story to finish (pid ${client.process.pid})`;
-  clientExit = await Promise.race([client.exited, deadlinePassed]);
+  clientExit = await Promise.race([client.exited, stopped]);
   if (clientExit !== 0) failure = `the client story exited with ${clientExit}`;
 } catch (error) {
   failure = (error as Error).message;
 } finally {
   // ---- 4. stop everything, whatever happened ----
   clearTimeout(deadlineTimer);
-  await Promise.all(children.map((child) => stopChild(child)));
+  const graceMs = Math.max(0, Math.min(STOP_GRACE_MS, endBy - performance.now() - 100)); // 100 ms to report and exit
+  await Promise.all(children.map((child) => stopChild(child, graceMs)));
 }
 
 const durationMs = Math.round(performance.now() - startedAt);
@@ -170,7 +200,7 @@ if (json) {
 } else if (!failure) {
   narrate(`[demo] ${broken ? `--break ${broken.rule}: the consequence was demonstrated` : "all checks passed"}; servers stopped (${durationMs} ms)`);
 }
-process.exit(!failure ? 0 : clientExit === 1 ? 1 : 3);
+process.exit(stoppedBy ? 128 + constants.signals[stoppedBy] : !failure ? 0 : clientExit === 1 ? 1 : 3);
 
 function readClientReport(stdout: string): JsonReport {
   try {

@@ -4,6 +4,7 @@
  * every outcome.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,8 +21,9 @@ export interface Child {
 }
 
 /**
- * Run `node --import tsx <entry> …args`. Node itself loads tsx, so there is exactly one process to
- * stop (the `tsx` CLI would add a second one in between).
+ * Run `node --import tsx <entry> …args` for a `.ts` entry. Node itself loads tsx, so there is exactly
+ * one process to stop (the `tsx` CLI would add a second one in between). A bundle (`.mjs`, built by
+ * scripts/bundle.ts) runs on plain node, with source maps so a stack trace names the `.ts` lines.
  */
 export function startChild(
   name: string,
@@ -30,7 +32,8 @@ export function startChild(
   env: NodeJS.ProcessEnv,
   onLine: (stream: "stdout" | "stderr", line: string) => void = () => {},
 ): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
+  const child = spawn(process.execPath, [...loader, entry, ...args], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -65,10 +68,18 @@ export function startChild(
   return { name, process: child, log, exited };
 }
 
-/** SIGTERM, then SIGKILL after `graceMs` — no orphan survives a demo run. */
-export async function stopChild(child: Child, graceMs = 2_000): Promise<void> {
+/** How long a child may take to stop after SIGTERM before it gets SIGKILL (the servers need a few ms). */
+export const STOP_GRACE_MS = 1_000;
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs` — no orphan survives a demo run. SIGCONT follows the SIGTERM,
+ * as a shell's `kill` does for a stopped job: a stopped process (SIGSTOP, Ctrl-Z) only acts on the
+ * SIGTERM once it runs again, so it can still shut down cleanly instead of waiting for the SIGKILL.
+ */
+export async function stopChild(child: Child, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill("SIGTERM");
+  child.process.kill("SIGCONT");
   const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
   await child.exited;
   clearTimeout(timer);
@@ -108,12 +119,35 @@ export async function waitForHealthy(child: Child, url: string, signal: AbortSig
   while (!signal.aborted) {
     if (exitCode !== undefined) throw new Error(`${child.name} exited (${exitCode}) before answering ${url}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(1_000)]) });
-      if (response.ok) return await response.json();
+      const body = await getJson(url, AbortSignal.any([signal, AbortSignal.timeout(1_000)]));
+      if (body !== undefined) return body;
     } catch {
       // Not listening yet: keep polling until the deadline.
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`gave up waiting for ${child.name} at ${url}`);
+}
+
+/**
+ * GET `url` over node:http: the parsed JSON body of a 200, `undefined` for any other status. Not
+ * `fetch`: its first call loads undici, about 0.1 s of CPU the demo would pay while its servers start.
+ */
+function getJson(url: string, signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { signal }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => {
+        try {
+          resolve(response.statusCode === 200 ? JSON.parse(body) : undefined);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+  });
 }

@@ -13,6 +13,7 @@
  * an `/authorize` that approves at once with a `302` (provider.ts has no browser: a login or consent
  * page is "not a 302"); `--browser` lets a person log in instead.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Authorizer } from "./authorizer.ts";
@@ -125,8 +126,12 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
       }
     },
     close: async () => {
-      // MCP Streamable HTTP: a client that is done SHOULD end its session with DELETE.
-      if (transport.sessionId) await transport.terminateSession().catch(() => {});
+      // MCP Streamable HTTP: a client that is done SHOULD end its session with DELETE — but a stalled
+      // server must not keep it waiting: after the request timeout, closing the transport aborts the DELETE.
+      if (transport.sessionId) {
+        const ended = transport.terminateSession().catch(() => {});
+        await Promise.race([ended, sleep(options.requestTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS, undefined, { ref: false })]);
+      }
       await client.close().catch(() => {});
     },
   };

@@ -14,7 +14,7 @@ import { describeExchange, Evidence, type Parties } from "./exchanges.ts";
 import { ExchangeRecorder, withTimeout, type RecordedExchange } from "./recorder.ts";
 import { plainStyle, type CheckResult, type Style } from "./report.ts";
 import * as steps from "./steps.ts";
-import { isConnectionError, unreachableServerMessage } from "./unreachable.ts";
+import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./unreachable.ts";
 
 export interface StoryStep {
   id: string;
@@ -132,12 +132,14 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
         const outcome = await step.run(ctx);
         ({ title, detail } = typeof outcome === "string" ? { title, detail: outcome } : outcome);
       } catch (error) {
+        const timedOut = timeoutMessage(error, `${step.id} ${step.title}`, recorder.since(mark), serverUrl);
+        if (step.id === "D1" && timedOut) throw new ServerUnreachableError(`${timedOut} (CLIENT_TIMEOUT_MS)`);
         if (step.id === "D1" && isConnectionError(error)) {
           // Say which one: the MCP server, or the authorization server it sent us to.
           throw new ServerUnreachableError(`${unreachableServerMessage(error, serverUrl)} — are the servers running? (pnpm dev)`);
         }
         ok = false;
-        detail = errorText(error);
+        detail = timedOut ?? errorText(error);
       }
       const ms = Math.round(performance.now() - t0);
       const brokenOnPurpose = !ok && plan?.affects.includes(step.id) ? { brokenOnPurpose: true as const } : {};

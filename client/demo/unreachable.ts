@@ -4,6 +4,8 @@
  * its authorization server), and "cannot reach the MCP server" is the wrong advice when the AS is down.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { FetchTimeoutError, type RecordedExchange } from "./recorder.ts";
 
 /** Errno-style codes that mean nothing answered at that address (as opposed to a protocol error). */
 const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -64,4 +66,34 @@ export function unreachableServerMessage(error: unknown, mcpServerUrl: string): 
   }
   const code = connectionErrorCode(error);
   return code ? `cannot reach the MCP server ${mcpServerUrl} (${code})` : undefined;
+}
+
+/**
+ * A timeout, in one line: the MCP operation that timed out, after how long, and the HTTP request that
+ * never got its answer — so a stalled authorization server is not taken for a stalled MCP server.
+ * Two timers can fire: the SDK's per-request timeout (an `McpError` RequestTimeout, whose request may
+ * have been waiting on the AS inside the step-up middleware), or the deadline of one AS request
+ * (`FetchTimeoutError`, client/demo/recorder.ts). `exchanges` is the client's record of the operation: its
+ * first request that got no response is what it was waiting for (a later one, such as the
+ * cancellation the SDK sends on a timeout, was cut short when it gave up). Undefined when not a timeout.
+ */
+export function timeoutMessage(
+  error: unknown,
+  operation: string,
+  exchanges: readonly RecordedExchange[],
+  mcpServerUrl: string,
+): string | undefined {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof FetchTimeoutError) return `${operation} timed out: ${e.message}`;
+    if (e instanceof McpError && e.code === ErrorCode.RequestTimeout) {
+      const ms = (e.data as { timeout?: unknown } | undefined)?.timeout;
+      const after = typeof ms === "number" ? ` after ${ms} ms` : "";
+      // Unanswered, whether still pending or aborted since (closing the transport aborts its requests).
+      const pending = exchanges.find((x) => x.status === undefined);
+      if (!pending) return `${operation} timed out${after}`;
+      const server = pending.origin === new URL(mcpServerUrl).origin ? "the MCP server" : "the authorization server";
+      return `${operation} timed out${after}: ${pending.method} ${pending.origin}${pending.path} got no answer from ${server}`;
+    }
+  }
+  return undefined;
 }

@@ -57,13 +57,14 @@ test("pnpm bench --smoke --json: one JSON document with every figure, the machin
     "p2_gate_off_calls_per_s",
     "p3_tokens_per_s",
     "p4_demo_wall_ms",
+    "p4_demo_cpu_ms",
   ]) {
     assert.ok(isPositive(report[figure]), `${figure} = ${report[figure]}`);
   }
   assert.ok(report.p1_stepup_p95_ms >= report.p1_stepup_median_ms);
-  assert.deepEqual(Object.keys(report.targets).sort(), ["p1_stepup_median_ms", "p2_gate_ratio", "p3_tokens_per_s", "p4_demo_wall_ms"]);
+  assert.deepEqual(Object.keys(report.targets).sort(), ["p1_stepup_median_ms", "p2_gate_ratio", "p3_tokens_per_s", "p4_demo_cpu_ms", "p4_demo_wall_ms"]);
   // A smoke run's counts are too small to judge a target: `met` says so rather than guess.
-  assert.deepEqual(Object.values(report.met), [null, null, null, null]);
+  assert.deepEqual(Object.values(report.met), [null, null, null, null, null]);
   assert.deepEqual(report.errors, []);
   assert.deepEqual(report.skipped, []);
 
@@ -74,6 +75,9 @@ test("pnpm bench --smoke --json: one JSON document with every figure, the machin
   assert.ok(p3.tokens >= 2 && isPositive(p3.codeExchangesPerS) && isPositive(p3.refreshesPerS));
   assert.equal(p4.runsMs.length, 1);
   assert.ok(p4.checks > 0, "the demo run reported its checks");
+  // The breakdown names every process of the run: each one was seen starting and using CPU.
+  for (const process of ["pnpm", "orchestrator", "as", "rs", "client"]) assert.ok(isPositive(p4.cpu[process]), `P4 CPU of ${process}`);
+  assert.ok(isPositive(p4.phases.story) && isPositive(p4.phases.asStartup), "P4 phases");
 });
 
 test("pnpm bench refuses an unknown benchmark with a usage error", { timeout: 30_000 }, async () => {

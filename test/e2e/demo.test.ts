@@ -120,7 +120,8 @@ test("servers that never start: non-zero exit, the reason, their output, nothing
   const demoCheck = report.checks.find((check: { id: string }) => check.id === "demo");
   assert.ok(demoCheck, "a 'demo' check names the failure");
   assert.match(demoCheck.detail, /exited \(1\) before answering/);
-  assert.match(run.stderr, /\[as\] .*127\.0\.0\.1 only/);
+  // Both servers refuse; whichever exits first ends the wait, and the other is stopped at once.
+  assert.match(run.stderr, /\[(as|rs)\] .*127\.0\.0\.1 only/);
   await assertNothingLeftBehind(run.stderr);
 });
 
@@ -129,6 +130,41 @@ test("the deadline ends a run that cannot finish in time and says what it was wa
   assert.equal(run.code, 3);
   assert.match(run.stderr, /deadline of 400 ms \(DEMO_TIMEOUT_MS\) passed while waiting for /);
   await assertNothingLeftBehind(run.stdout);
+});
+
+test("the deadline includes the teardown, even with a stopped server (SIGSTOP): gone by DEMO_TIMEOUT_MS", { timeout: 30_000 }, async () => {
+  const timeoutMs = 3_000;
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--json"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: "1", DEMO_TIMEOUT_MS: String(timeoutMs) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const code = new Promise((resolve) => child.on("close", resolve));
+  // Stop the AS as soon as it is announced: the demo waits for it until the deadline, then must tear
+  // down a process that cannot act on SIGTERM while it is stopped.
+  const asPid = await new Promise<number | undefined>((resolve) => {
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      if (stderr.includes("[demo] starting the AS")) resolve(announced(stderr).pids[0]);
+    });
+    void code.then(() => resolve(undefined));
+  });
+  assert.ok(asPid, `the demo announced its servers\n${stderr}`);
+  try {
+    process.kill(asPid, "SIGSTOP");
+    assert.equal(await code, 3, stderr);
+    assert.match(stderr, new RegExp(`deadline of ${timeoutMs} ms \\(DEMO_TIMEOUT_MS\\) passed while waiting for the AS`));
+    const report = JSON.parse(stdout);
+    assert.equal(report.ok, false);
+    // The demo's own clock, from its start to its report: the teardown happened inside the deadline.
+    assert.ok(report.durationMs <= timeoutMs, `reported ${report.durationMs} ms`);
+    await assertNothingLeftBehind(stderr);
+  } finally {
+    if (isAlive(asPid)) process.kill(asPid, "SIGKILL");
+  }
 });
 
 /** What a transcript must keep from run to run: its headings, the diagram's shape, the checklist. */

@@ -341,10 +341,10 @@ export const PROTOCOL_ATTACKS: readonly RsAttack[] = [
   {
     id: "session.long-64k",
     category: SESSIONS,
-    title: "a 64 KB session id: Node's header limit answers 431 before any handler",
-    cite: "RFC 6585 §5; B1 (no crash, the server keeps serving)",
+    title: "a 64 KB session id: Node's header limit refuses it (431, or a reset while sending) before any handler",
+    cite: "RFC 6585 §5; RFC 9112 §9.6; B1 (no crash, the server keeps serving)",
     request: send(deleteNotes(), { headers: { "mcp-session-id": "s".repeat(64 * 1024) } }),
-    expect: { status: 431, challenge: { kind: "none" }, body: { empty: true } },
+    expect: { status: 431, challenge: { kind: "none" }, body: { empty: true }, orReset: true },
   },
   {
     id: "session.two-headers",

@@ -93,6 +93,12 @@ export interface Expectation {
   effect?: "nothing" | "marker";
   /** Patterns the whole answer (status line aside) must not contain, e.g. `/files:/` for unknown tools. */
   mustNotContain?: RegExp[];
+  /**
+   * The refusal may reach the client as a connection reset instead of `status`: the server answers and
+   * closes while the client is still sending (RFC 9112 §9.6) — Node 20's client reads the answer first,
+   * Node 24's reports the reset. Either way the request was refused before any handler ran.
+   */
+  orReset?: true;
 }
 
 export interface RsAttack {
