@@ -11,7 +11,6 @@
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
-import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, SCOPE_CATALOG } from "../shared/scopes.ts";
 import { findClient } from "./clients.ts";
@@ -105,7 +104,7 @@ export function respondToClient(res: Response, issuer: string, target: ResponseT
 
 /** An error of RFC 6749 §4.1.2.1, redirected to the client. */
 export function redirectError(res: Response, issuer: string, target: ResponseTarget, error: OAuthError): void {
-  respondToClient(res, issuer, target, { error: error.error, error_description: restrictedText(error.error_description) });
+  respondToClient(res, issuer, target, { error: error.error, error_description: error.error_description });
 }
 
 /** A5: a random, single-use code, valid ≤ 60 s, bound to everything /token will check. */

@@ -57,11 +57,11 @@ export function clientMetadata(
   // the default: `null` is a value of the wrong type (RFC 7591 §2), refused like any other.
   const application_type = orDefault(body.application_type, "native");
   if (application_type !== "native" && application_type !== "web") {
-    throw new InvalidClientMetadata('application_type must be "native" or "web"');
+    throw new InvalidClientMetadata("application_type must be native or web");
   }
   // OIDC Registration §2: web clients must not use http: redirect URIs (they are for native apps).
   if (application_type === "web" && redirect_uris.some((uri) => uri.startsWith("http:"))) {
-    throw new InvalidClientMetadata('application_type "web" requires https: redirect URIs');
+    throw new InvalidClientMetadata("application_type web requires https: redirect URIs");
   }
 
   // RFC 7591 §2: omitted grant_types means ["authorization_code"] — such a client gets no refresh token.
@@ -71,7 +71,7 @@ export function clientMetadata(
   }
   const unsupported = grant_types.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
   if (unsupported !== undefined) {
-    throw new InvalidClientMetadata(`grant_type ${JSON.stringify(unsupported)} is not supported (only ${GRANT_TYPES.join(", ")})`);
+    throw new InvalidClientMetadata(`grant_type ${unsupported.slice(0, 100)} is not supported (only ${GRANT_TYPES.join(", ")})`);
   }
   // RFC 7591 §2.1: the "code" response type needs the authorization_code grant.
   if (!grant_types.includes("authorization_code")) {
@@ -80,13 +80,13 @@ export function clientMetadata(
 
   const response_types = orDefault(body.response_types, ["code"]);
   if (!isStringArray(response_types) || response_types.length === 0 || response_types.some((r) => r !== "code")) {
-    throw new InvalidClientMetadata('response_types must be ["code"]');
+    throw new InvalidClientMetadata("response_types must be [code]");
   }
 
   // Public clients only (OAuth 2.1 §2.1): omitted means "none" here, and nothing else is accepted.
   const token_endpoint_auth_method = orDefault(body.token_endpoint_auth_method, "none");
   if (token_endpoint_auth_method !== "none") {
-    throw new InvalidClientMetadata('token_endpoint_auth_method must be "none": this AS registers public clients only');
+    throw new InvalidClientMetadata("token_endpoint_auth_method must be none: this AS registers public clients only");
   }
 
   const client_name = body.client_name;
@@ -137,6 +137,6 @@ export function registerHandler(state: AsState) {
       `registered client_id=${client.client_id} redirect_uris=${client.redirect_uris.join(",")} grant_types=${client.grant_types.join(",")}`,
     );
     // RFC 7591 §3.2.1: 201 with the client_id and every registered field.
-    res.status(201).set("Cache-Control", "no-store").json(client);
+    res.status(201).json(client); // no-store, as every /register answer (app.ts)
   };
 }
