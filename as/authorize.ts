@@ -75,11 +75,10 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   // Required here even with one registered URI, so /token can always compare it exactly (A5).
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
-  // A4: exact string match; for 127.0.0.1 / [::1] any port (RFC 8252 §7.3).
-  const registered = client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri));
-  // BROKEN on purpose under --break lenient-redirect: an unregistered redirect_uri gets the code.
-  if (!registered && state.config.asBreak !== "lenient-redirect") {
-    throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
+  // A4: exact string match (RFC 9700 §4.1.3); for 127.0.0.1 / [::1] any port (RFC 8252 §7.3)
+  if (!client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri))) {
+    if (state.config.asBreak !== "lenient-redirect") throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
+    // BROKEN (pnpm demo --break lenient-redirect): an unregistered redirect_uri gets the code.
   }
   markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
   return { client, redirect_uri };

@@ -26,32 +26,37 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
-/**
- * A3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string.
- * `lenient` is the `pnpm demo --break lenient-redirect` switch (config.asBreak): any http(s) URI passes.
- */
-function redirectUris(value: unknown, lenient = false): string[] {
+/** RFC 7591 §2: `redirect_uris`, an array of 1 to `MAX_REDIRECT_URIS` strings (their policy: `redirectUriPolicy`). */
+function redirectUris(value: unknown): string[] {
   if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 §2)");
   if (!Array.isArray(value)) throw new InvalidClientMetadata("redirect_uris must be an array of strings");
   if (value.length === 0) throw new InvalidRedirectUri("redirect_uris must contain at least one redirect URI");
   if (value.length > MAX_REDIRECT_URIS) throw new InvalidClientMetadata(`at most ${MAX_REDIRECT_URIS} redirect_uris are accepted`);
-  for (const [i, uri] of value.entries()) {
-    if (typeof uri !== "string") throw new InvalidRedirectUri(`redirect_uris[${i}] is not a string`);
-    const verdict = validateRedirectUri(uri);
-    // BROKEN on purpose under --break lenient-redirect: an attacker's https://attacker.example/cb passes.
-    if (lenient && /^https?:\/\/[\x21-\x7e]+$/.test(uri) && URL.canParse(uri)) continue;
-    // RFC 8252 §7.3: native clients get loopback redirects; this demo AS accepts nothing else.
-    if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
-  }
+  const i = value.findIndex((uri) => typeof uri !== "string");
+  if (i !== -1) throw new InvalidRedirectUri(`redirect_uris[${i}] is not a string`);
   return value as string[];
 }
 
+/** A3 / RFC 8252 §7.3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string. */
+function redirectUriPolicy(redirect_uris: string[]): void {
+  for (const [i, uri] of redirect_uris.entries()) {
+    const verdict = validateRedirectUri(uri);
+    if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
+  }
+}
+
 /** Validate client metadata and apply the defaults of A3; throws a spec-shaped error on the first problem. */
-export function clientMetadata(
-  body: Record<string, unknown>,
-  lenientRedirects = false,
-): Omit<PublicClientRecord, "client_id" | "client_id_issued_at"> {
-  const redirect_uris = redirectUris(body.redirect_uris, lenientRedirects);
+export function clientMetadata(body: Record<string, unknown>): ClientMetadata {
+  const metadata = metadataFields(body);
+  redirectUriPolicy(metadata.redirect_uris);
+  return metadata;
+}
+
+type ClientMetadata = Omit<PublicClientRecord, "client_id" | "client_id_issued_at">;
+
+/** Every A3 rule but the redirect-URI policy. */
+function metadataFields(body: Record<string, unknown>): ClientMetadata {
+  const redirect_uris = redirectUris(body.redirect_uris);
 
   // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise. Only an omitted field takes
   // the default: `null` is a value of the wrong type (RFC 7591 §2), refused like any other.
@@ -122,7 +127,10 @@ export function registerHandler(state: AsState) {
       throw new InvalidClientMetadata("the request body must be a JSON object of client metadata");
     }
 
-    const metadata = clientMetadata(body as Record<string, unknown>, state.config.asBreak === "lenient-redirect");
+    const metadata = metadataFields(body as Record<string, unknown>);
+    // A3 / RFC 8252 §7.3: loopback redirect URIs only.
+    if (state.config.asBreak !== "lenient-redirect") redirectUriPolicy(metadata.redirect_uris);
+    // BROKEN (pnpm demo --break lenient-redirect): any redirect URI is registered, https://attacker.example/cb too.
     const client: PublicClientRecord = {
       client_id: nanoid(),
       client_id_issued_at: Math.floor(state.now() / 1000),
