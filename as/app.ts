@@ -23,9 +23,9 @@ import { silentLogger, type Logger } from "../shared/log.ts";
 import { authorizeHandler } from "./authorize.ts";
 import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
-import { noStore } from "./params.ts";
 import { generateSigningKey, jwks } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
+import { noStore } from "./params.ts";
 import { rateLimitPerAddress } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
@@ -113,8 +113,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
 
   // R10, on every route: DNS-rebinding defence (a page whose name resolves to 127.0.0.1 still sends its
-  // own Host; with AS_CONSENT=auto this AS grants without asking, so it answers only requests addressed to
-  // a loopback name, RFC 9110 §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no foreign Origin (MCP → 403).
+  // own Host; with AS_CONSENT=auto this AS grants without asking, so it answers only requests addressed
+  // to a loopback name, RFC 9110 §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no
+  // foreign Origin (MCP → 403).
   app.use((req, _res, next) => {
     const verdict = checkLoopbackHeaders(req);
     if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
