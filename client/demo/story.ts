@@ -8,11 +8,11 @@
  */
 import { breakRuleInfo, type BreakRule } from "../../shared/break-rules.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
-import { breakPlan, breakReport, safetyStop, type BreakReport } from "./breaks.ts";
+import { breakPlan, breakReport, safetyStop } from "./breaks.ts";
 import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS } from "./connect.ts";
 import { describeExchange, Evidence, type Parties } from "./exchanges.ts";
 import { ExchangeRecorder, withTimeout, type RecordedExchange } from "./recorder.ts";
-import { plainStyle, type CheckResult, type Style } from "./report.ts";
+import { plainStyle, reportOk, type BreakVerdict, type CheckResult, type Style } from "./report.ts";
 import * as steps from "./steps.ts";
 import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./unreachable.ts";
 
@@ -58,7 +58,7 @@ export interface StoryRun {
   exchanges: RecordedExchange[];
   parties: Parties;
   /** A break run's verdict. */
-  break?: BreakReport;
+  break?: BreakVerdict;
 }
 
 /** The servers could not be reached at all: a usage/connection problem (exit 2), not a failed check. */
@@ -157,14 +157,14 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     await Promise.all([ctx.main?.close(), ctx.second?.close()]);
   }
   const durationMs = Math.round(performance.now() - started);
-  const run: StoryRun = { ok: results.every((r) => r.ok), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: ctx.parties() };
+  const run: StoryRun = { ok: reportOk(results), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: ctx.parties() };
   if (options.breakRule) {
     const { lines, ...report } = breakReport(options.breakRule, { exchanges: run.exchanges, parties: run.parties, checks: results });
     narrate(style.bold(`BREAK ${report.rule} — what the exchanges show:`));
     for (const line of lines) narrate(`   ${line}`);
     narrate(`   ${report.demonstrated ? style.ok("demonstrated") : style.fail("NOT demonstrated")}: ${report.predicted}`);
     run.break = report;
-    run.ok = report.demonstrated;
+    run.ok = reportOk(results, report);
   }
   return run;
 }
