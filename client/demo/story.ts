@@ -6,6 +6,7 @@
  * With `breakRule` (`pnpm demo --break RULE`) one rule is broken on purpose: breaks.ts predicts, the
  * affected checks are marked "broken on purpose", and the verdict is whether the consequence was seen.
  */
+import { AssertionError } from "node:assert";
 import { breakRuleInfo, type BreakRule } from "../../shared/break-rules.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
 import { breakPlan, breakReport, safetyStop } from "./breaks.ts";
@@ -169,9 +170,10 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   return run;
 }
 
-/** One line: assertion messages carry a multi-line diff. */
+/** One line. A failed check's AssertionError keeps its message only, not the diff Node appends to it. */
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  if (error instanceof AssertionError) return error.message.split("\n")[0]!.trim();
   const cause = (error as { cause?: unknown }).cause;
   const text = cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
   return text.trim().replace(/\s*\n+\s*/g, " — ");
