@@ -27,8 +27,9 @@
  * anything is printed or sent. Exit codes: 0 all checks passed (or the call succeeded) · 1 a check
  * failed (or the call failed) · 2 usage or connection error.
  *
- * `--break RULE` (client-side rules, shared/break-rules.ts; `pnpm demo --break` also starts a broken AS
- * for the AS rules): one rule broken on purpose; exit 0 iff its predicted consequence was observed.
+ * `--break RULE` (shared/break-rules.ts): one rule broken on purpose; exit 0 iff its predicted
+ * consequence was observed. An AS rule needs an AS started with `AS_BREAK=RULE` (`pnpm demo --break`
+ * starts one); its `/healthz` must say so, else it is a usage error (exit 2).
  *
  * `--json`: stdout carries exactly one JSON document (D9) for every run that started — a failed check
  * and a server nobody answers at included. A usage error (bad flags, a bad setting such as
@@ -46,7 +47,8 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
-import { isBreakRule } from "../shared/break-rules.ts";
+import { breakRuleInfo, isBreakRule } from "../shared/break-rules.ts";
+import { asBreakProblem } from "./demo/as-break.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { connectClient } from "./demo/connect.ts";
 import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
@@ -80,6 +82,11 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   const breakRule = args.break;
   if (breakRule !== undefined && !isBreakRule(breakRule)) throw new UsageError(`unknown rule for --break: ${breakRule} (pnpm demo --break list)`);
   const timeoutMs = settings.clientTimeoutMs;
+  // An AS rule is broken by the AS, not by this client: only an AS started with AS_BREAK=RULE can show it.
+  const asProblem = breakRule && breakRuleInfo(breakRule)?.side === "as" ? await asBreakProblem(serverUrl, breakRule, timeoutMs) : undefined;
+  if (asProblem) {
+    throw new UsageError(`--break ${breakRule} is broken by the AS, which must be started with AS_BREAK=${breakRule} (pnpm demo --break ${breakRule} does that): ${asProblem}`);
+  }
   const out = args.json ? process.stderr : process.stdout;
   const style = styleFor(out);
   const narrate = (line: string) => out.write(`${line}\n`);

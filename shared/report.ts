@@ -2,6 +2,7 @@
  * The verdict of a run (D9), as the client prints it with `--json` and `pnpm demo` relays it: one check
  * per story step, and the document an examples runner reads.
  */
+import type { BreakRule } from "./break-rules.ts";
 
 export interface CheckResult {
   /** D1…D8 */
@@ -17,7 +18,7 @@ export interface CheckResult {
 
 /** `pnpm demo --break RULE` only: the rule, what breaking it predicts, and what the run observed. */
 export interface BreakVerdict {
-  rule: string;
+  rule: BreakRule;
   predicted: string;
   /** The concrete evidence from the recorded exchanges (statuses, counts). */
   observed: string;
@@ -34,7 +35,15 @@ export interface JsonReport {
   break?: BreakVerdict;
 }
 
+/**
+ * The run's verdict: a break run passes when the broken rule's consequence was demonstrated; any other
+ * run when it has checks and every one passed (no checks at all is a failure, not a vacuous pass).
+ */
+export function reportOk(checks: readonly CheckResult[], broken?: BreakVerdict): boolean {
+  if (broken) return broken.demonstrated;
+  return checks.length > 0 && checks.every((c) => c.ok);
+}
+
 export function jsonReport(checks: CheckResult[], durationMs: number, broken?: BreakVerdict): JsonReport {
-  if (broken) return { ok: broken.demonstrated, checks, durationMs, break: broken };
-  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks, durationMs };
+  return { ok: reportOk(checks, broken), checks, durationMs, ...(broken ? { break: broken } : {}) };
 }

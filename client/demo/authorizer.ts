@@ -3,9 +3,9 @@
  * primitives rather than `auth()` (which refreshes whenever it can, re-authorizes silently on some
  * refresh failures and registers with the initial scope — all of which would blur D4–D6):
  *
- *   discovery.ts (RFC 9728 PRM → RFC 8414 AS metadata) → registerClient (RFC 7591)
+ *   discovery.ts (RFC 9728 PRM → RFC 8414 AS metadata) → registration.ts (RFC 7591, or C7's client)
  *   → startAuthorization (PKCE S256, state, resource) → headless follow (provider.ts)
- *   → exchangeAuthorization | refreshAuthorization (with `resource`, RFC 8707)
+ *   → exchangeAuthorization | refresh.ts (with `resource`, RFC 8707)
  *
  * It implements `StepUpAuthorizer`: client/step-up/step-up.ts decides *when* to authorize or refresh, this file *how*.
  *
@@ -15,24 +15,19 @@
  * refresh token are then dropped and the client registers again — once per refresh or authorization,
  * never for a registration made in the same call, so a confused AS cannot keep it registering.
  *
- * A pre-registered client (C7, `--client-id`) skips DCR: it authenticates at the token endpoint with
- * the method client-auth.ts chooses from the AS metadata, and an `invalid_client` is the end (wrong
- * credentials), never a reason to register.
+ * A pre-registered client (C7, `--client-id`) skips DCR (registration.ts): an `invalid_client` is the
+ * end for it (wrong credentials), never a reason to register.
  */
-import {
-  exchangeAuthorization,
-  parseErrorResponse,
-  refreshAuthorization,
-  registerClient,
-  startAuthorization,
-} from "@modelcontextprotocol/sdk/client/auth.js";
+import { exchangeAuthorization, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { formatScope, parseScope, type StepUpAuthorizer } from "../step-up/index.ts";
 import { AuthorizationResponseError } from "./authorization-response.ts";
-import { chooseTokenEndpointAuthMethod, clientAuthentication, type PreRegisteredClient } from "./client-auth.ts";
+import type { PreRegisteredClient } from "./client-auth.ts";
 import { discoverAuthorizationServer, type Discovered } from "./discovery.ts";
+import { requestRefresh } from "./refresh.ts";
+import { ClientRegistration } from "./registration.ts";
 import { reachingAuthorizationServer } from "./unreachable.ts";
 import type { HeadlessOAuthClientProvider, NativeClientMetadata } from "./provider.ts";
 
@@ -50,7 +45,7 @@ export class Authorizer implements StepUpAuthorizer {
   private readonly serverUrl: string;
   private readonly provider: HeadlessOAuthClientProvider;
   private readonly fetchFn: FetchLike;
-  private readonly preRegistered?: PreRegisteredClient;
+  private readonly registration: ClientRegistration;
   private discovered?: Discovered;
   private granted: string[] = [];
 
@@ -58,8 +53,7 @@ export class Authorizer implements StepUpAuthorizer {
     this.serverUrl = options.serverUrl;
     this.provider = options.provider;
     this.fetchFn = options.fetchFn;
-    this.preRegistered = options.preRegistered;
-    if (this.preRegistered) this.provider.saveClientInformation({ client_id: this.preRegistered.client_id });
+    this.registration = new ClientRegistration(options.provider, options.preRegistered);
   }
 
   accessToken(): string | undefined {
@@ -119,17 +113,9 @@ export class Authorizer implements StepUpAuthorizer {
     const d = await this.discover();
     let tokens: OAuthTokens;
     try {
-      // No `scope` parameter: RFC 6749 §6, the new token has the scope of the original grant.
-      tokens = scope
-        ? await this.refreshAsking(d, refreshToken, scope)
-        : await refreshAuthorization(d.issuer, {
-            metadata: d.metadata,
-            clientInformation: await this.register(d),
-            refreshToken,
-            resource: d.resource,
-            addClientAuthentication: this.clientAuthentication(d),
-            fetchFn: this.fetchAt(d),
-          });
+      const clientInformation = await this.register(d);
+      const addClientAuthentication = this.registration.tokenEndpointAuthentication(d);
+      tokens = await requestRefresh({ d, clientInformation, refreshToken, addClientAuthentication, fetchAt: this.fetchAt(d) }, scope);
     } catch (error) {
       switch (oauthErrorCode(error)) {
         case "invalid_grant":
@@ -147,19 +133,6 @@ export class Authorizer implements StepUpAuthorizer {
     if (tokens.scope !== undefined) this.granted = parseScope(tokens.scope);
     this.provider.saveTokens(tokens);
     return true;
-  }
-
-  /** A refresh that asks for `scope` (RFC 6749 §6: it may only narrow), which the SDK's primitive cannot send. */
-  private async refreshAsking(d: Discovered, refresh_token: string, scope: string[]): Promise<OAuthTokens> {
-    const { client_id } = await this.register(d);
-    const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token, scope: formatScope(scope), resource: d.resource });
-    const headers = new Headers();
-    const authenticate = this.clientAuthentication(d);
-    if (authenticate) authenticate(headers, body);
-    else body.set("client_id", client_id); // RFC 6749 §3.2.1: a public client names itself
-    const response = await this.fetchAt(d)(d.metadata.token_endpoint, { method: "POST", headers, body });
-    if (!response.ok) throw await parseErrorResponse(response);
-    return (await response.json()) as OAuthTokens;
   }
 
   /** RFC 9728 PRM → RFC 8414 AS metadata, once; `resourceMetadataUrl` comes from a challenge (RFC 9728 §5.1). */
@@ -215,7 +188,7 @@ export class Authorizer implements StepUpAuthorizer {
       codeVerifier: this.provider.codeVerifier(),
       redirectUri: this.provider.redirectUrl,
       resource: d.resource,
-      addClientAuthentication: this.clientAuthentication(d),
+      addClientAuthentication: this.registration.tokenEndpointAuthentication(d),
       fetchFn: this.fetchAt(d),
     });
     // RFC 6749 §5.1: a response without `scope` granted exactly what was requested.
@@ -232,15 +205,7 @@ export class Authorizer implements StepUpAuthorizer {
    * A pre-registered client cannot register again: its credentials are wrong, which ends the run.
    */
   private forgetRegistration(error: unknown): void {
-    if (this.preRegistered) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `the authorization server refused the pre-registered client_id ${JSON.stringify(this.preRegistered.client_id)} ` +
-          `(invalid_client: ${why}); check --client-id and --client-secret`,
-        { cause: error },
-      );
-    }
-    this.provider.invalidateCredentials("client");
+    this.registration.forget(error);
     this.dropRefreshToken();
   }
 
@@ -254,32 +219,9 @@ export class Authorizer implements StepUpAuthorizer {
     return reachingAuthorizationServer(this.fetchFn, d.issuer);
   }
 
-  /**
-   * How a pre-registered client authenticates at the token endpoint (client-auth.ts); undefined for a
-   * DCR client, which uses the method its registration response returned (RFC 7591 §3.2.1, the SDK's choice).
-   */
-  private clientAuthentication(d: Discovered) {
-    if (!this.preRegistered) return undefined;
-    return clientAuthentication(chooseTokenEndpointAuthMethod(d.metadata, this.preRegistered), this.preRegistered);
-  }
-
-  /** RFC 7591 Dynamic Client Registration, once per client; the registered metadata is C2's. */
-  private async register(d: Discovered): Promise<OAuthClientInformationMixed> {
-    const existing = this.provider.clientInformation();
-    if (existing) return existing;
-    if (!d.metadata.registration_endpoint) {
-      throw new Error(
-        `${d.issuer} offers no registration_endpoint (RFC 7591 Dynamic Client Registration): ` +
-          `use a client registered there beforehand with --client-id ID [--client-secret SECRET]`,
-      );
-    }
-    const registered = await registerClient(d.issuer, {
-      metadata: d.metadata,
-      clientMetadata: this.provider.clientMetadata,
-      fetchFn: this.fetchAt(d),
-    });
-    this.provider.saveClientInformation(registered);
-    return registered;
+  /** The client's registration at the AS (registration.ts): DCR once, or the pre-registered client. */
+  private register(d: Discovered): Promise<OAuthClientInformationMixed> {
+    return this.registration.ensure(d, this.fetchAt(d));
   }
 }
 

@@ -9,16 +9,8 @@ import { breakRuleInfo, type BreakRule } from "../../shared/break-rules.ts";
 import { operationOf } from "../step-up/index.ts";
 import { Evidence, responseJson, type Parties } from "./exchanges.ts";
 import type { RecordedExchange } from "./recorder.ts";
-import type { CheckResult } from "./report.ts";
+import type { BreakVerdict, CheckResult } from "./report.ts";
 import type { StoryContext } from "./steps.ts";
-
-/** What a break run reports (the `break` member of `--json`). */
-export interface BreakReport {
-  rule: BreakRule;
-  predicted: string;
-  observed: string;
-  demonstrated: boolean;
-}
 
 export interface BreakView {
   exchanges: RecordedExchange[];
@@ -188,7 +180,7 @@ export function breakPlan(rule: BreakRule): BreakPlan {
   return PLANS[rule];
 }
 
-export function breakReport(rule: BreakRule, view: BreakView): BreakReport & { lines: string[] } {
+export function breakReport(rule: BreakRule, view: BreakView): BreakVerdict & { lines: string[] } {
   const { lines, demonstrated } = PLANS[rule].observe(view);
   return { rule, predicted: breakRuleInfo(rule)!.predicted, observed: lines.join("; "), demonstrated, lines };
 }

@@ -44,7 +44,15 @@ export class BrowserLogin {
     readonly redirectUri: string,
     private readonly options: BrowserLoginOptions,
   ) {
-    server.on("request", (req, res) => this.handle(req, res));
+    server.on("request", (req, res) => {
+      // Any local process or page can reach this port: nothing it sends may crash the client.
+      try {
+        this.handle(req, res);
+      } catch {
+        if (!res.headersSent) page(res, 400, "Bad request", "This address only receives authorization responses.");
+        else res.destroy();
+      }
+    });
   }
 
   /** Listen on an ephemeral loopback port (127.0.0.1 only, shared/listen.ts). */
@@ -89,7 +97,9 @@ export class BrowserLogin {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? "/", this.redirectUri);
+    // `req.url` is whatever the sender wrote (`//[` is not a URL): unparseable is a 400, never a throw.
+    const url = URL.canParse(req.url ?? "", this.redirectUri) ? new URL(req.url!, this.redirectUri) : undefined;
+    if (!url) return page(res, 400, "Bad request", "This address only receives authorization responses.");
     if (url.pathname !== CALLBACK_PATH) return page(res, 404, "Not found", "This address only receives authorization responses.");
     if (req.method !== "GET") return page(res, 405, "Method not allowed", "The authorization response arrives as a GET.");
     const waiting = this.waiting;

@@ -44,7 +44,7 @@ function assertInOrder(ev: Evidence, steps: Array<[string, RecordedExchange | un
 
 function assertStepUpError(error: unknown, reason: InsufficientScopeReason): asserts error is InsufficientScopeError {
   assert.ok(error instanceof InsufficientScopeError, `expected InsufficientScopeError (${reason}), got ${String(error)}`);
-  assert.equal(error.reason, reason);
+  assert.equal(error.reason, reason, `expected InsufficientScopeError (${reason}), got reason ${error.reason}`);
 }
 
 function challengeOf(e: RecordedExchange | undefined) {
@@ -150,21 +150,22 @@ export function verifyStepUp(ev: Evidence, written: ToolResult, listed: ToolResu
 // ---- D4 ----
 export function verifyRefresh(ev: Evidence, listed: ToolResult, replay: unknown, resource: string, clientId: string): string {
   const [unauthenticated, retried, ...more] = ev.mcpPosts({ tool: "list-files" });
-  assert.equal(more.length, 0);
+  assert.equal(more.length, 0, `list-files is sent twice (the 401, then the retry), not ${2 + more.length} times`);
   assert.equal(unauthenticated?.request.authorization, undefined, "the call goes out without the dropped token");
-  assert.equal(unauthenticated.status, 401);
+  assert.equal(unauthenticated.status, 401, `the call without a token → 401, not ${unauthenticated.status}`);
   const [refresh, replayed, ...moreRefreshes] = ev.tokenRequests("refresh_token");
   assert.equal(moreRefreshes.length, 0, "one refresh and one replay");
-  assert.equal(refresh?.status, 200);
+  assert.equal(refresh?.status, 200, `the refresh → 200, not ${refresh?.status ?? "no refresh"}`);
   assert.equal(refresh.request.form?.scope, undefined, "RFC 6749 §6: the refresh asks for no scope (same scope)");
   assert.equal(refresh.request.form?.resource, resource, "RFC 8707: resource on the refresh");
-  assert.equal(responseJson(refresh).scope, "files:read files:write", "C5: the stepped-up scope survives the refresh");
+  const refreshed = responseJson(refresh).scope;
+  assert.equal(refreshed, "files:read files:write", `C5: the stepped-up scope survives the refresh (it came back "${String(refreshed)}")`);
   assert.equal(ev.authorizations().length, 0, "no authorization");
-  assert.equal(retried?.status, 200);
+  assert.equal(retried?.status, 200, `the retried list-files → 200, not ${retried?.status ?? "never sent"}`);
   assertActedWith(listed, clientId, ["files:read", "files:write"], "list-files after refresh");
   assert.equal(replayed?.request.form?.refresh_token, refresh.request.form?.refresh_token, "the replay sends the old refresh token");
-  assert.equal(replayed.status, 400);
-  assert.equal(responseJson(replayed).error, "invalid_grant");
+  assert.equal(replayed.status, 400, `the replayed refresh token → 400, not ${replayed.status}`);
+  assert.equal(responseJson(replayed).error, "invalid_grant", "RFC 6749 §5.2: the replayed refresh token → invalid_grant");
   assert.ok(replay instanceof OAuthError && replay.errorCode === "invalid_grant", `replay gave ${String(replay)}`);
   return `401 → refresh (no scope param) → 200 scope="files:read files:write" → retry 200; replaying the old refresh token → invalid_grant`;
 }
@@ -172,17 +173,19 @@ export function verifyRefresh(ev: Evidence, listed: ToolResult, replay: unknown,
 // ---- D5 ----
 export function verifyDeclined(ev: Evidence, error: unknown, listed: ToolResult, requestedAfter: string[], clientId: string): string {
   assertStepUpError(error, "declined");
-  assert.equal(error.requiredScope, "files:admin");
-  assert.equal(error.grantedScope, "files:read files:write");
-  assert.equal(error.attempts, 1);
+  assert.equal(error.requiredScope, "files:admin", `the error's requiredScope is "files:admin", not "${error.requiredScope}"`);
+  assert.equal(error.grantedScope, "files:read files:write", `the error's grantedScope is "files:read files:write", not "${error.grantedScope}"`);
+  assert.equal(error.attempts, 1, `one step-up attempt, not ${error.attempts}`);
   const deletes = ev.mcpPosts({ tool: "delete-file" });
   assert.equal(deletes.length, 1, "the declined call is not retried");
-  assert.equal(challengeOf(deletes[0])?.scope, "files:admin");
+  assert.equal(challengeOf(deletes[0])?.scope, "files:admin", "the 403 challenges for files:admin");
   const [authorization, ...more] = ev.authorizations();
   assert.equal(more.length, 0, "exactly one authorization");
-  assert.equal(authorization?.query.scope, "files:read files:write files:admin");
-  assert.equal(responseJson(ev.tokenRequests("authorization_code")[0]).scope, "files:read files:write", "partial grant");
-  assert.equal(ev.tokenRequests("refresh_token").length, 0);
+  const asked = authorization?.query.scope;
+  assert.equal(asked, "files:read files:write files:admin", `C4.1: the authorization asks for the union, not "${asked}"`);
+  const grantedNow = responseJson(ev.tokenRequests("authorization_code")[0]).scope;
+  assert.equal(grantedNow, "files:read files:write", `RFC 6749 §3.3: a partial grant of "files:read files:write", not "${String(grantedNow)}"`);
+  assert.equal(ev.tokenRequests("refresh_token").length, 0, "RFC 6749 §6: no refresh (it cannot widen)");
   assert.deepEqual(requestedAfter, ["files:read", "files:write"], "C4.4: requested := granted");
   assertActedWith(listed, clientId, ["files:read", "files:write"], "list-files after the decline");
   return `403 scope="files:admin" → authorize scope="files:read files:write files:admin" → granted "files:read files:write" → InsufficientScopeError(declined), no retry; list-files still works`;

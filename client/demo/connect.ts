@@ -22,7 +22,8 @@ import type { PreRegisteredClient } from "./client-auth.ts";
 import { HeadlessOAuthClientProvider } from "./provider.ts";
 import { ExchangeRecorder, withTimeout } from "./recorder.ts";
 import { SessionRenewingClient } from "./session.ts";
-import { withStepUp, type StepUpBreak, type StepUpMiddleware } from "../step-up/index.ts";
+import { withStepUp, type StepUpMiddleware } from "../step-up/index.ts";
+import type { StepUpTeaching } from "../step-up/step-up.ts"; // teaching only: the --break switches, not the public API
 
 export interface ConnectOptions {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -47,7 +48,7 @@ export interface ConnectOptions {
    * Teaching only (`pnpm demo --break RULE`): break one step-up rule on purpose, or, with "stock-sdk",
    * let the v1 SDK's own `authProvider` path handle 401 and 403 instead of the step-up middleware.
    */
-  breakRule?: StepUpBreak | "stock-sdk";
+  breakRule?: StepUpTeaching["breakRule"] | "stock-sdk";
 }
 
 export interface McpClientHandle {
@@ -84,12 +85,11 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
   });
   const { breakRule } = options;
   const stockSdk = breakRule === "stock-sdk";
-  const stepUp = withStepUp(authorizer, {
-    resource: options.serverUrl,
-    onInsufficientScope: options.onInsufficientScope,
-    maxStepUpAttempts: options.maxStepUpAttempts,
-    breakRule: breakRule === "stock-sdk" ? undefined : breakRule,
-  });
+  const stepUp = withStepUp(
+    authorizer,
+    { resource: options.serverUrl, onInsufficientScope: options.onInsufficientScope, maxStepUpAttempts: options.maxStepUpAttempts },
+    { breakRule: stockSdk ? undefined : breakRule }, // teaching only (pnpm demo --break RULE)
+  );
   const fetchWithStepUp = stepUp(recorder.fetch);
 
   // No authProvider, on purpose (see the header). A failed connect() leaves the v1 transport

@@ -5,7 +5,7 @@
 
 import type { CheckResult } from "../../shared/report.ts";
 
-export { jsonReport, type CheckResult, type JsonReport } from "../../shared/report.ts";
+export { jsonReport, reportOk, type BreakVerdict, type CheckResult, type JsonReport } from "../../shared/report.ts";
 
 export interface Style {
   bold(text: string): string;

@@ -97,7 +97,7 @@ export const deleteNeedsAdmin: Step = async (ctx) => {
   const deleted = await settle(ctx.call(ctx.main, "delete-file", { name: "notes.txt" }));
   const listed = await ctx.call(ctx.main, "list-files");
   const requested = mainClient(ctx).stepUp.requestedScope();
-  if (!deleted.ok) return checks.verifyDeclined(ctx.evidence(), deleted.error, listed, requested, clientId(ctx));
+  if (!deleted.ok) return { title: "delete-file → declined", detail: checks.verifyDeclined(ctx.evidence(), deleted.error, listed, requested, clientId(ctx)) };
   const detail = checks.verifyAdminGranted(ctx.evidence(), deleted.value, listed, requested, clientId(ctx));
   return { title: "delete-file → granted (the policy grants files:admin)", detail };
 };

@@ -6,13 +6,14 @@
  * With `breakRule` (`pnpm demo --break RULE`) one rule is broken on purpose: breaks.ts predicts, the
  * affected checks are marked "broken on purpose", and the verdict is whether the consequence was seen.
  */
+import { AssertionError } from "node:assert";
 import { breakRuleInfo, type BreakRule } from "../../shared/break-rules.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
-import { breakPlan, breakReport, safetyStop, type BreakReport } from "./breaks.ts";
+import { breakPlan, breakReport, safetyStop } from "./breaks.ts";
 import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS } from "./connect.ts";
 import { describeExchange, Evidence, type Parties } from "./exchanges.ts";
 import { ExchangeRecorder, withTimeout, type RecordedExchange } from "./recorder.ts";
-import { plainStyle, type CheckResult, type Style } from "./report.ts";
+import { plainStyle, reportOk, type BreakVerdict, type CheckResult, type Style } from "./report.ts";
 import * as steps from "./steps.ts";
 import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./unreachable.ts";
 
@@ -31,7 +32,7 @@ export const STEPS: readonly StoryStep[] = [
   { id: "D2", title: "list-files with files:read", citation: "RFC 6750 §2.1: the access token travels in the Authorization header", needs: ["D1"], run: steps.listWithRead },
   { id: "D3", title: "write-file → step-up", citation: "RFC 6749 §6: a refresh cannot widen scope, so step-up re-authorizes with requested ∪ granted ∪ challenged (SEP-2350)", needs: ["D1"], run: steps.writeWithStepUp },
   { id: "D4", title: "plain refresh after a 401", citation: "RFC 6749 §6: a refresh keeps the scope; RFC 9700 §4.14.2: a rotated refresh token cannot be replayed", needs: ["D1"], run: steps.refreshAfter401 },
-  { id: "D5", title: "delete-file → declined", citation: "RFC 6749 §3.3: the AS may grant less than asked; asking again cannot help, so the client stops", needs: ["D1"], run: steps.deleteNeedsAdmin },
+  { id: "D5", title: "delete-file needs files:admin", citation: "RFC 6749 §3.3: the AS may grant less than asked; when it does, asking again cannot help, so the client stops", needs: ["D1"], run: steps.deleteNeedsAdmin },
   { id: "D6", title: "broken-challenge → retry cap", citation: 'MCP 2026-07-28 Authorization, "Step-Up Authorization Flow": clients limit step-up retries — 2 per operation, never a loop', needs: ["D1"], run: steps.retryCap },
   { id: "D7", title: "throw mode", citation: 'SEP-2350 onInsufficientScope: "throw": surface the 403 to the caller, no AS traffic', needs: ["D1"], run: steps.throwMode },
   { id: "D8", title: "hardening, live", citation: "RFC 7591 §3.2.2: a non-loopback redirect_uri is refused at registration; RFC 6749 §4.1.2.1: never redirect to an unregistered one, matched exactly (RFC 9700 §4.1.3); RFC 6749 §6: no widening refresh; RFC 7636 §4.6: no token for a code without its code_verifier", needs: ["D1", "D7"], run: steps.hardening },
@@ -58,7 +59,7 @@ export interface StoryRun {
   exchanges: RecordedExchange[];
   parties: Parties;
   /** A break run's verdict. */
-  break?: BreakReport;
+  break?: BreakVerdict;
 }
 
 /** The servers could not be reached at all: a usage/connection problem (exit 2), not a failed check. */
@@ -157,21 +158,22 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     await Promise.all([ctx.main?.close(), ctx.second?.close()]);
   }
   const durationMs = Math.round(performance.now() - started);
-  const run: StoryRun = { ok: results.every((r) => r.ok), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: ctx.parties() };
+  const run: StoryRun = { ok: reportOk(results), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: ctx.parties() };
   if (options.breakRule) {
     const { lines, ...report } = breakReport(options.breakRule, { exchanges: run.exchanges, parties: run.parties, checks: results });
     narrate(style.bold(`BREAK ${report.rule} — what the exchanges show:`));
     for (const line of lines) narrate(`   ${line}`);
     narrate(`   ${report.demonstrated ? style.ok("demonstrated") : style.fail("NOT demonstrated")}: ${report.predicted}`);
     run.break = report;
-    run.ok = report.demonstrated;
+    run.ok = reportOk(results, report);
   }
   return run;
 }
 
-/** One line: assertion messages carry a multi-line diff. */
+/** One line. A failed check's AssertionError keeps its message only, not the diff Node appends to it. */
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  if (error instanceof AssertionError) return error.message.split("\n")[0]!.trim();
   const cause = (error as { cause?: unknown }).cause;
   const text = cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
   return text.trim().replace(/\s*\n+\s*/g, " — ");

@@ -112,7 +112,7 @@ export function renderTranscript(run: StoryRun, when = new Date()): string {
   const out: string[] = [
     "# Scope step-up (SEP-2350), as it ran",
     "",
-    `Recorded ${when.toISOString()} by \`pnpm client\` against the resource \`${parties.serverUrl}\`` +
+    `Recorded ${when.toISOString()} by the demo's client (\`pnpm demo --transcript\`) against the resource \`${parties.serverUrl}\`` +
       (parties.issuer ? ` and the authorization server \`${parties.issuer}\`.` : "."),
     run.break
       ? `Verdict: **${run.ok ? "DEMONSTRATED" : "NOT DEMONSTRATED"}** (\`--break ${run.break.rule}\`) — ${passed}/${run.checks.length} checks passed in ${run.durationMs} ms.`

@@ -38,8 +38,9 @@
  *   - one lock around all AS work, so racing requests cause one authorization, not several.
  * On the v1 SDK (this project's, 1.x) none of that exists: its 403 path replaces the scope.
  *
- * `breakRule` exists for teaching only (`pnpm demo --break RULE`): it breaks one rule on purpose, and
- * each use sits on the line of the rule it breaks, marked BROKEN. Leave it unset.
+ * `withStepUp`'s third argument exists for teaching only (`pnpm demo --break RULE`, passed by
+ * client/demo/connect.ts alone; index.ts does not export it): it breaks one rule on purpose. Each
+ * broken line sits directly beside the correct line it overrides, marked BROKEN; read past them.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";
@@ -69,8 +70,11 @@ export interface StepUpAuthorizer {
   refresh(scope?: string[]): Promise<boolean>;
 }
 
-/** The rules `breakRule` can break on purpose (teaching only; see the module comment). */
-export type StepUpBreak = "replace-scope" | "refresh-to-widen" | "ignore-decline" | "no-retry-cap";
+/** Teaching only (`pnpm demo --break RULE`; see the module comment): not part of the public API. */
+export interface StepUpTeaching {
+  /** The rule to break on purpose. */
+  breakRule?: "replace-scope" | "refresh-to-widen" | "ignore-decline" | "no-retry-cap";
+}
 
 export interface StepUpOptions {
   /** The protected resource (the MCP endpoint), fixed at construction: half of the cap key. */
@@ -79,8 +83,6 @@ export interface StepUpOptions {
   onInsufficientScope?: "reauthorize" | "throw";
   /** C4.5: default 2. */
   maxStepUpAttempts?: number;
-  /** Teaching only: break one rule on purpose (`pnpm demo --break RULE`). Leave unset. */
-  breakRule?: StepUpBreak;
 }
 
 /** A mutex as a promise chain: one piece of authorization work at a time. */
@@ -111,16 +113,16 @@ export interface StepUpMiddleware {
 }
 
 /** `(next) => fetch` with 401 recovery and SEP-2350 step-up; see the module comment for the rules. */
-export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): StepUpMiddleware {
+export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions, teaching: StepUpTeaching = {}): StepUpMiddleware {
   const attempts = new StepUpAttempts(options.maxStepUpAttempts ?? 2);
   const lock = createLock();
-  const broken = options.breakRule;
+  const broken = teaching.breakRule;
   let requested: string[] = [];
   // A backstop, not a rule: the longest sequence the rules allow is one 401 recovery, `max` step-ups
   // and the 403 that meets the cap (max + 2 rounds), plus one round that finds the token already
   // replaced by another request's step-up. Past that a server is misbehaving: the caller gets its answer.
-  // BROKEN under no-retry-cap: no backstop either (the demo's own safety stop ends the loop).
-  const maxRounds = broken === "no-retry-cap" ? Infinity : attempts.max + 3;
+  let maxRounds = attempts.max + 3;
+  if (broken === "no-retry-cap") maxRounds = Infinity; // BROKEN (pnpm demo --break no-retry-cap): no backstop either; the demo's safety stop ends the loop
 
   /** C4.5: the cap counts per (resource, operation). */
   const capKey = (operation: string) => `${options.resource} ${operation}`;
@@ -146,8 +148,8 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   async function authorize(scope: string[], hint: { resourceMetadataUrl?: string }): Promise<void> {
     const keepGranted = () => {
       const granted = authorizer.grantedScope();
-      requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted;
-      if (broken === "ignore-decline") requested = computeScopeUnion(requested, scope, []); // BROKEN: the declined scope stays
+      requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted; // C4.4: a declined scope is not asked for again
+      if (broken === "ignore-decline") requested = computeScopeUnion(requested, scope, []); // BROKEN (pnpm demo --break ignore-decline): the declined scope stays
     };
     try {
       await authorizer.authorize(scope, hint);
@@ -175,28 +177,32 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
   /** 403 insufficient_scope (C4). Throws InsufficientScopeError when step-up cannot help. */
   async function stepUp(sentToken: string | undefined, challenge: BearerChallenge, operation: string) {
     if (authorizer.accessToken() !== sentToken) return; // a step-up ran meanwhile: retry with its token
-    // C4.5: the cap. BROKEN under no-retry-cap: counted, then ignored.
-    if (!attempts.tryBegin(capKey(operation)) && broken !== "no-retry-cap") throw insufficientScope("retry-limit", challenge, operation);
+    let withinCap = attempts.tryBegin(capKey(operation)); // C4.5: at most `max` step-ups per (resource, operation)
+    if (broken === "no-retry-cap") withinCap = true; // BROKEN (pnpm demo --break no-retry-cap): counted, then ignored
+    if (!withinCap) throw insufficientScope("retry-limit", challenge, operation);
     const challenged = parseScope(challenge.scope);
     const held = authorizer.grantedScope();
-    let scope = computeScopeUnion(requested, held, challenged); // C4.1
+    let scope = computeScopeUnion(requested, held, challenged); // C4.1: requested ∪ granted ∪ challenged
     const widening = isStrictScopeSuperset(scope, held); // C4.2: the held token lacks something asked for
-    if (broken === "replace-scope") scope = challenged; // BROKEN: the challenged scope alone (the v1 SDK's choice)
+    if (broken === "replace-scope") scope = challenged; // BROKEN (pnpm demo --break replace-scope): the challenged scope alone (the v1 SDK's choice)
+    // RFC 6749 §3.3 partial grant: asking again cannot help (and `authorize` dropped it from `requested`).
+    const stopIfDeclined = () => {
+      const granted = authorizer.grantedScope();
+      if (challenged.some((s) => !granted.includes(s))) throw insufficientScope("declined", challenge, operation);
+    };
+    if (widening && broken === "refresh-to-widen") {
+      await authorizer.refresh(scope); // BROKEN (pnpm demo --break refresh-to-widen): widen by refresh, instead of the authorization below
+      return stopIfDeclined();
+    }
     const hint = { resourceMetadataUrl: challenge.resourceMetadata };
     try {
-      if (widening || !authorizer.canRefresh()) {
-        if (widening && broken === "refresh-to-widen") await authorizer.refresh(scope); // BROKEN: widen by refresh
-        else await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
-      } else if (!(await authorizer.refresh())) {
-        await authorize(scope, hint); // the refresh token is dead: only a new grant helps
-      }
+      if (widening || !authorizer.canRefresh()) await authorize(scope, hint); // RFC 6749 §6: a refresh cannot widen scope
+      else if (!(await authorizer.refresh())) await authorize(scope, hint); // the refresh token is dead: only a new grant helps
     } catch (error) {
       if (!isAccessDenied(error)) throw error;
       throw insufficientScope("declined", challenge, operation, error); // the AS granted none of it
     }
-    const granted = authorizer.grantedScope();
-    // RFC 6749 §3.3 partial grant: asking again cannot help (and `authorize` dropped it from `requested`).
-    if (challenged.some((s) => !granted.includes(s))) throw insufficientScope("declined", challenge, operation);
+    stopIfDeclined();
   }
 
   const middleware = (next: FetchLike): FetchLike => async (url, init = {}) => {

@@ -119,6 +119,14 @@ test("usage and connection errors exit 2 with a clear message", async () => {
   assert.match(call.stderr, new RegExp(`^client: cannot reach the MCP server ${closed} \\(ECONNREFUSED\\)$`, "m"));
 });
 
+test("--break with an AS rule against an AS not started with AS_BREAK: a usage error (exit 2), not a failed demonstration", async () => {
+  const outcome = await client(["--server", stack.config.resource, "--break", "no-pkce"]);
+  assert.equal(outcome.code, 2, outcome.stderr);
+  assert.match(outcome.stderr, /--break no-pkce is broken by the AS, which must be started with AS_BREAK=no-pkce/);
+  assert.match(outcome.stderr, /\/healthz does not say it breaks no-pkce/);
+  assert.doesNotMatch(outcome.stdout, /BREAK/, "the story did not run");
+});
+
 test("a bad setting is a usage error, found before anything is printed or sent: exit 2, nothing on stdout", async () => {
   const rs = await startStubResourceServer(() => undefined); // counts what reaches it
   try {

@@ -11,10 +11,11 @@ import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;
 let run: StoryRun;
+const narration: string[] = [];
 
 before(async () => {
   stack = await startStack({ AS_GRANTABLE_SCOPES: "files:read files:write files:admin" });
-  run = await runStory({ serverUrl: stack.config.resource });
+  run = await runStory({ serverUrl: stack.config.resource, narrate: (line) => narration.push(line) });
 });
 after(() => stack.close());
 
@@ -26,6 +27,10 @@ test("every check passes; D5 is titled and explained as the granted outcome", ()
   const transcript = renderTranscript(run);
   assert.ok(transcript.includes("### D5 delete-file → granted (the policy grants files:admin) ✓"), "the transcript's heading says so too");
   assert.ok(transcript.includes("Note over Client,RS: D5 delete-file → granted"), "and its sequence diagram");
+  // The header is printed before the outcome is known: it must not announce "declined".
+  const header = narration.find((line) => line.includes("D5 "));
+  assert.match(header ?? "", /D5 delete-file needs files:admin/);
+  assert.ok(!narration.some((line) => /declined —|so the client stops/.test(line) && !line.includes("when it does")), narration.join("\n"));
 });
 
 test("D5: one authorization for all three scopes, all granted, and delete-file resent and run", () => {

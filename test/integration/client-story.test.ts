@@ -149,6 +149,11 @@ test("independent scopes make D3 prove the union: a client that asks for the cha
   const d3 = replaced.checks.find((c) => c.id === "D3")!;
   assert.equal(d3.ok, false, d3.detail);
   assert.match(d3.detail, /list-files after the step-up → 403 scope="files:read": the token lost files:read/);
+  // A failed check reads as its message: no assertion diff, no generated "Expected values…" line.
+  for (const check of replaced.checks.filter((c) => !c.ok)) {
+    assert.doesNotMatch(check.detail, /\+ actual|- expected|Expected values/, `${check.id}: ${check.detail}`);
+  }
+  assert.match(replaced.checks.find((c) => c.id === "D5")!.detail, /the error's grantedScope is "files:read files:write", not "files:read"/);
   // The consequence, not only the request's shape: after write-file, list-files is refused for files:read.
   const inD3 = replaced.exchanges.filter((e) => e.step === "D3");
   const authorization = inD3.find((e) => e.path === "/authorize");
