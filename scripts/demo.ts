@@ -34,7 +34,7 @@ import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
 import { ensureBundles } from "./bundle.ts";
-import { CACHE_DIR } from "./cache.ts";
+import { BUNDLE_DIR } from "./cache-paths.mjs";
 import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
 /**
@@ -48,7 +48,6 @@ const ENTRIES = {
   demo: "scripts/demo.ts",
   bundle: "scripts/bundle.ts",
 };
-const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
 
 const startedAt = performance.now();
 const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
