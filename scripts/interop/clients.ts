@@ -3,7 +3,7 @@
  * application would and prints step marks) or a reason why it cannot run on this machine.
  */
 import path from "node:path";
-import { chromiumPath } from "../../test/helpers/browser.ts";
+import { chromiumPath } from "../browser.ts";
 import { CACHE_DIR, ensureNode22, installedVersion, npmInstall } from "../cache.ts";
 
 export interface InteropClient {
@@ -27,7 +27,7 @@ export interface InteropClient {
 export const INSPECTOR_DIR = path.join(CACHE_DIR, "inspector");
 const INSPECTOR_VERSION = "2.12.0";
 
-function prepareInspector(): string | undefined {
+export function prepareInspector(): string | undefined {
   try {
     const node22 = ensureNode22();
     if (installedVersion("@modelcontextprotocol/inspector", INSPECTOR_DIR) !== INSPECTOR_VERSION) {
