@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { test } from "node:test";
 import { checkIdentity, freeLoopbackPorts, PortTakenError, startStack, stopChild, type Child } from "../../shared/processes.ts";
 
@@ -18,6 +19,13 @@ async function stranger(): Promise<{ port: number; close: () => Promise<void> }>
   const server = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}'));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { port: (server.address() as { port: number }).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A holder that accepts and drops every connection: no HTTP answer, so only the child's own exit (EADDRINUSE) tells. */
+async function silentHolder(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 function healthz(port: number): Promise<{ pid?: number }> {
@@ -64,6 +72,30 @@ test("a port taken by another server before the AS binds it: the stack starts ag
     for (const child of started.slice(0, 2)) assert.ok(child.process.exitCode !== null || child.process.signalCode !== null, `${child.name} of attempt 1 stopped`);
     // The stranger was never mistaken for the AS, and still answers as itself.
     assert.equal((await healthz(busy.port)).pid, undefined);
+  } finally {
+    await Promise.all(started.map((child) => stopChild(child)));
+    await busy.close();
+  }
+});
+
+test("the RS's port held by a silent process: the RS exits with EADDRINUSE, and the stack starts again on fresh ports", { timeout: 60_000 }, async () => {
+  const busy = await silentHolder();
+  const started: Child[] = [];
+  const retries: string[] = [];
+  try {
+    const stack = await startStack({
+      entries,
+      env,
+      signal: AbortSignal.timeout(45_000),
+      choosePorts: async (attempt) => (attempt === 1 ? [(await freeLoopbackPorts(1))[0]!, busy.port] : freeLoopbackPorts(2)),
+      onStart: ({ as, rs }) => started.push(as, rs),
+      onRetry: (reason) => retries.push(reason),
+    });
+    assert.equal(retries.length, 1, retries.join("\n"));
+    assert.match(retries[0]!, /^rs exited .*: its port was taken$/);
+    assert.ok(started[1]!.log.some((line) => line.includes("EADDRINUSE")), started[1]!.log.join("\n"));
+    assert.notEqual(stack.rsPort, busy.port);
+    assert.equal((await healthz(stack.rsPort)).pid, stack.rs.process.pid);
   } finally {
     await Promise.all(started.map((child) => stopChild(child)));
     await busy.close();
