@@ -159,7 +159,7 @@ async function openSession(
     sessionIdGenerator: () => randomUUID(),
     // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that
     // mode keeps one stream-mapping entry per request for the session's lifetime (memory grows with
-    // every call, modelcontextprotocol/typescript-sdk#2559), while SSE streams are released when done.
+    // every call, https://github.com/modelcontextprotocol/typescript-sdk/issues/2559), while SSE streams are released when done.
     // The principal is recorded when the session comes into being (R6).
     onsessioninitialized: (id) => {
       sessions.add({ id, principal, server, transport });

@@ -1,5 +1,5 @@
 /**
- * `pnpm demo` — the one-command walkthrough and the examples-runner contract (D9).
+ * `pnpm demo` — the one-command walkthrough: it verifies itself, stops what it started, reports by exit code (D9).
  *
  * What runs where: this orchestrator starts three child processes on free loopback ports —
  * the authorization server (`as/server.ts`), the MCP resource server (`resource-server/server.ts`) and

@@ -38,7 +38,7 @@ export const BREAK_RULES = [
   {
     rule: "no-retry-cap",
     side: "client",
-    breaks: "C4.5 at most 2 step-ups per operation (MCP: clients SHOULD bound retries)",
+    breaks: 'C4.5 at most 2 step-ups per operation (MCP 2026-07-28 Authorization, "Step-Up Authorization Flow")',
     predicted: "broken-challenge loops, refreshing each time, until the demo's safety stop ends it after 10 rounds",
   },
   {
@@ -50,7 +50,7 @@ export const BREAK_RULES = [
   {
     rule: "lenient-redirect",
     side: "as",
-    breaks: "A3/A4 loopback-only redirect URIs at DCR, exact matching at /authorize (RFC 8252 §7.3, RFC 6749 §3.1.2)",
+    breaks: "A3/A4 loopback-only redirect URIs at DCR, exact matching at /authorize (RFC 8252 §7.3; RFC 6749 §4.1.2.1, RFC 9700 §4.1.3)",
     predicted: "the AS registers https://attacker.example/cb and /authorize answers 302 with a code in a Location on attacker.example (shown, never followed)",
   },
   {

@@ -34,7 +34,7 @@ async function within(ms: number, check: () => boolean | Promise<boolean>): Prom
   }
 }
 
-/** The promise under test (README, "In an examples runner or CI"). */
+/** The promise under test (README, "Using `pnpm demo` as a smoke test or in CI"). */
 const STOP_WITHIN_MS = 2_000;
 /** Bound on start-up (tsx compiles on a cold start; the machine is shared). */
 const START_WITHIN_MS = 30_000;

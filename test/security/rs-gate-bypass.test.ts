@@ -145,7 +145,7 @@ test("R9 layer 2: with no gate in front, each handler refuses a token without it
     // and a call with no verified token at all
     assert.equal((await callTool("list-files", undefined)).result.isError, true);
     assert.deepEqual(store.list(), before);
-    // the scope the tool needs is enough (the hierarchy applies)
+    // each tool needs only its own scope, named in the token (independent scopes, S1)
     assert.match((await callTool("write-file", { name: "ok.txt", content: "y" }, ["files:write"])).result.content[0].text, /^wrote ok\.txt/);
     assert.match((await callTool("list-files", undefined, ["files:read"])).result.content[0].text, /^listed \d+ files/);
   } finally {
