@@ -25,12 +25,13 @@ import { createConsent } from "./consent.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
 import { generateSigningKey, jwks } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
+import { noStore } from "./params.ts";
 import { rateLimitPerAddress } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
 import { openStateDir, type StateFileWriter } from "./state-file.ts";
-import { noStore, tokenHandler } from "./token.ts";
+import { tokenHandler } from "./token.ts";
 
 /** R10: how each refused header is answered. */
 const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
@@ -112,8 +113,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(["/register", "/authorize", "/token", "/revoke"], noStore);
 
   // R10, on every route: DNS-rebinding defence (a page whose name resolves to 127.0.0.1 still sends its
-  // own Host; this AS auto-consents, so it answers only requests addressed to a loopback name, RFC 9110
-  // §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no foreign Origin (MCP → 403).
+  // own Host; with AS_CONSENT=auto this AS grants without asking, so it answers only requests addressed
+  // to a loopback name, RFC 9110 §7.2 → 421), one Host header only (RFC 9112 §3.2 → 400), and no
+  // foreign Origin (MCP → 403).
   app.use((req, _res, next) => {
     const verdict = checkLoopbackHeaders(req);
     if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
@@ -155,7 +157,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     let error = err instanceof OAuthError ? err : bodyError(err ?? {});
     if (!error) {
-      logger.warn(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+      // B3: the class only — a message might quote a token.
+      logger.warn(`unexpected error: ${err instanceof Error ? err.name : typeof err}`);
       error = new ServerError();
     }
     // One line per refused request, so a refused refresh shows in the log like an accepted one. Only

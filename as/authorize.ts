@@ -11,7 +11,6 @@
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
-import { restrictedText } from "../shared/error-text.ts";
 import { redact } from "../shared/log.ts";
 import { formatScope, inCatalogOrder, SCOPE_CATALOG } from "../shared/scopes.ts";
 import { findClient } from "./clients.ts";
@@ -76,11 +75,10 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   // Required here even with one registered URI, so /token can always compare it exactly (A5).
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
-  // A4: exact string match; for 127.0.0.1 / [::1] any port (RFC 8252 §7.3).
-  const registered = client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri));
-  // BROKEN on purpose under --break lenient-redirect: an unregistered redirect_uri gets the code.
-  if (!registered && state.config.asBreak !== "lenient-redirect") {
-    throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
+  // A4: exact string match (RFC 9700 §4.1.3); for 127.0.0.1 / [::1] any port (RFC 8252 §7.3)
+  if (!client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri))) {
+    if (state.config.asBreak !== "lenient-redirect") throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
+    // BROKEN (pnpm demo --break lenient-redirect): an unregistered redirect_uri gets the code.
   }
   markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
   return { client, redirect_uri };
@@ -105,7 +103,7 @@ export function respondToClient(res: Response, issuer: string, target: ResponseT
 
 /** An error of RFC 6749 §4.1.2.1, redirected to the client. */
 export function redirectError(res: Response, issuer: string, target: ResponseTarget, error: OAuthError): void {
-  respondToClient(res, issuer, target, { error: error.error, error_description: restrictedText(error.error_description) });
+  respondToClient(res, issuer, target, { error: error.error, error_description: error.error_description });
 }
 
 /** A5: a random, single-use code, valid ≤ 60 s, bound to everything /token will check. */

@@ -15,7 +15,7 @@ import { ConfigError, type Config } from "../shared/config.ts";
 import { InvalidClient, InvalidRequest, OAuthError } from "./errors.ts";
 import type { Params } from "./params.ts";
 import { validateRedirectUri } from "./redirect-uri.ts";
-import type { AsState, ClientRecord } from "./state.ts";
+import { markClientInUse, type AsState, type ClientRecord } from "./state.ts";
 
 const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
 
@@ -77,6 +77,12 @@ function basicCredentials(state: AsState, header: string | undefined): { client_
  * equal length), so response timing does not reveal how much of a guess was right.
  */
 export function authenticateClient(state: AsState, req: Request, params: Params): ClientRecord {
+  const client = authenticate(state, req, params);
+  markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
+  return client;
+}
+
+function authenticate(state: AsState, req: Request, params: Params): ClientRecord {
   const basic = basicCredentials(state, req.headers.authorization);
   const formId = params.get("client_id");
   const formSecret = params.get("client_secret");

@@ -3,18 +3,23 @@
  * the registered `error` code and a human-readable `error_description`, and serializes to the JSON body
  * of RFC 6749 §5.2 / RFC 7591 §3.2.2 / RFC 7009 §2.2.1.
  */
+import { restrictedText } from "../shared/error-text.ts";
 
 export class OAuthError extends Error {
   override name = "OAuthError";
 
+  /** RFC 6749 §5.2 / RFC 7591 §3.2.2: only %x20-21 / %x23-5B / %x5D-7E, whatever input it mentions. */
+  readonly error_description: string;
+
   constructor(
     readonly status: number,
     readonly error: string,
-    readonly error_description: string,
+    description: string,
     /** Extra response headers (e.g. `Retry-After`). */
     readonly headers: Record<string, string> = {},
   ) {
-    super(`${error}: ${error_description}`);
+    super(`${error}: ${restrictedText(description)}`);
+    this.error_description = restrictedText(description);
   }
 
   toJSON(): { error: string; error_description: string } {
@@ -71,7 +76,7 @@ export class InvalidScope extends OAuthError {
   }
 }
 
-/** RFC 6749 §4.1.2.1: the resource owner (here: the auto-consent policy) denied the request. */
+/** RFC 6749 §4.1.2.1: the resource owner denied the request (the consent page's Deny, or S3's grantable scopes). */
 export class AccessDenied extends OAuthError {
   constructor(description: string) {
     super(403, "access_denied", description);
@@ -82,6 +87,14 @@ export class AccessDenied extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description: string) {
     super(400, "invalid_target", description);
+  }
+}
+
+// ---- RFC 7009 §2.2.1 (token revocation) ----
+
+export class UnsupportedTokenType extends OAuthError {
+  constructor(description: string) {
+    super(400, "unsupported_token_type", description);
   }
 }
 

@@ -6,7 +6,18 @@
  * tokens signed before a restart still verify. The public half is published at `jwks_uri` (RFC 8414 §2)
  * for the RS to verify with.
  */
-import { calculateJwkThumbprint, CompactSign, compactVerify, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
+import {
+  calculateJwkThumbprint,
+  CompactSign,
+  compactVerify,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+} from "jose";
 
 export const ACCESS_TOKEN_ALG = "ES256";
 /** RFC 9068 §2.1: the `typ` header of a JWT access token. */
@@ -74,4 +85,14 @@ export function signAccessToken(key: SigningKey, claims: AccessTokenClaims): Pro
     .setExpirationTime(exp)
     .setJti(jti)
     .sign(key.privateKey);
+}
+
+/** True when `token` is a live access token this AS signed: its key, its `iss`, `typ: at+jwt` (RFC 9068 §4). */
+export async function isOwnAccessToken(key: SigningKey, issuer: string, token: string, now: number): Promise<boolean> {
+  try {
+    await jwtVerify(token, key.publicKey, { issuer, typ: ACCESS_TOKEN_TYP, algorithms: [ACCESS_TOKEN_ALG], currentDate: new Date(now) });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -7,8 +7,8 @@
  * query is re-read from the raw string with `URLSearchParams` (counting every occurrence), and a parsed
  * form is refused as soon as a value is anything but a string.
  */
-import type { Request } from "express";
-import { InvalidScope } from "./errors.ts";
+import type { NextFunction, Request, Response } from "express";
+import { InvalidRequest, InvalidScope } from "./errors.ts";
 
 export interface Params {
   /** The value of a parameter sent once; `undefined` when absent or empty (RFC 6749 §3.1). */
@@ -53,6 +53,27 @@ export function hasBody(req: Request): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
+/** RFC 6749 §5.1 / RFC 7591 §3.2.1: token and registration responses (and their errors) must not be cached. */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.set({ "Cache-Control": "no-store", Pragma: "no-cache" });
+  next();
+}
+
+/**
+ * The form of a token or revocation request. RFC 6749 §3.2 / RFC 7009 §2.1: the body is
+ * `application/x-www-form-urlencoded`; no parameter may appear twice.
+ */
+export function strictForm(req: Request): Params {
+  if (hasBody(req) && !req.is("application/x-www-form-urlencoded")) {
+    throw new InvalidRequest("content type must be application/x-www-form-urlencoded");
+  }
+  const params = formParams(req.body);
+  if (params.duplicated.length > 0) {
+    throw new InvalidRequest(`repeated or malformed parameter: ${params.duplicated.join(", ")} (RFC 6749 §3.2)`);
+  }
+  return params;
+}
+
 /**
  * A10 / RFC 6749 §3.3: `scope = scope-token *( SP scope-token )`, `scope-token = 1*( %x21 / %x23-5B /
  * %x5D-7E )`. Exactly one space separates tokens: a TAB, NBSP, U+FEFF, U+2028, a control character, a
@@ -68,7 +89,7 @@ export function scopeParam(value: string): string[] {
   }
   const bad = tokens.find((token) => !SCOPE_TOKEN.test(token));
   if (bad !== undefined) {
-    throw new InvalidScope(`scope token ${JSON.stringify(bad.slice(0, 100))} has a character RFC 6749 §3.3 does not allow; only a single space separates scopes`);
+    throw new InvalidScope(`scope token ${bad.slice(0, 100)} has a character RFC 6749 §3.3 does not allow; only a single space separates scopes`);
   }
   return [...new Set(tokens)];
 }

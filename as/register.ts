@@ -26,42 +26,47 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
-/**
- * A3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string.
- * `lenient` is the `pnpm demo --break lenient-redirect` switch (config.asBreak): any http(s) URI passes.
- */
-function redirectUris(value: unknown, lenient = false): string[] {
+/** RFC 7591 §2: `redirect_uris`, an array of 1 to `MAX_REDIRECT_URIS` strings (their policy: `redirectUriPolicy`). */
+function redirectUris(value: unknown): string[] {
   if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 §2)");
   if (!Array.isArray(value)) throw new InvalidClientMetadata("redirect_uris must be an array of strings");
   if (value.length === 0) throw new InvalidRedirectUri("redirect_uris must contain at least one redirect URI");
   if (value.length > MAX_REDIRECT_URIS) throw new InvalidClientMetadata(`at most ${MAX_REDIRECT_URIS} redirect_uris are accepted`);
-  for (const [i, uri] of value.entries()) {
-    if (typeof uri !== "string") throw new InvalidRedirectUri(`redirect_uris[${i}] is not a string`);
-    const verdict = validateRedirectUri(uri);
-    // BROKEN on purpose under --break lenient-redirect: an attacker's https://attacker.example/cb passes.
-    if (lenient && /^https?:\/\/[\x21-\x7e]+$/.test(uri) && URL.canParse(uri)) continue;
-    // RFC 8252 §7.3: native clients get loopback redirects; this demo AS accepts nothing else.
-    if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
-  }
+  const i = value.findIndex((uri) => typeof uri !== "string");
+  if (i !== -1) throw new InvalidRedirectUri(`redirect_uris[${i}] is not a string`);
   return value as string[];
 }
 
+/** A3 / RFC 8252 §7.3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string. */
+function redirectUriPolicy(redirect_uris: string[]): void {
+  for (const [i, uri] of redirect_uris.entries()) {
+    const verdict = validateRedirectUri(uri);
+    if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
+  }
+}
+
 /** Validate client metadata and apply the defaults of A3; throws a spec-shaped error on the first problem. */
-export function clientMetadata(
-  body: Record<string, unknown>,
-  lenientRedirects = false,
-): Omit<PublicClientRecord, "client_id" | "client_id_issued_at"> {
-  const redirect_uris = redirectUris(body.redirect_uris, lenientRedirects);
+export function clientMetadata(body: Record<string, unknown>): ClientMetadata {
+  const metadata = metadataFields(body);
+  redirectUriPolicy(metadata.redirect_uris);
+  return metadata;
+}
+
+type ClientMetadata = Omit<PublicClientRecord, "client_id" | "client_id_issued_at">;
+
+/** Every A3 rule but the redirect-URI policy. */
+function metadataFields(body: Record<string, unknown>): ClientMetadata {
+  const redirect_uris = redirectUris(body.redirect_uris);
 
   // SEP-837 / OIDC Registration §2: `native` unless the client says otherwise. Only an omitted field takes
   // the default: `null` is a value of the wrong type (RFC 7591 §2), refused like any other.
   const application_type = orDefault(body.application_type, "native");
   if (application_type !== "native" && application_type !== "web") {
-    throw new InvalidClientMetadata('application_type must be "native" or "web"');
+    throw new InvalidClientMetadata("application_type must be native or web");
   }
   // OIDC Registration §2: web clients must not use http: redirect URIs (they are for native apps).
   if (application_type === "web" && redirect_uris.some((uri) => uri.startsWith("http:"))) {
-    throw new InvalidClientMetadata('application_type "web" requires https: redirect URIs');
+    throw new InvalidClientMetadata("application_type web requires https: redirect URIs");
   }
 
   // RFC 7591 §2: omitted grant_types means ["authorization_code"] — such a client gets no refresh token.
@@ -71,7 +76,7 @@ export function clientMetadata(
   }
   const unsupported = grant_types.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
   if (unsupported !== undefined) {
-    throw new InvalidClientMetadata(`grant_type ${JSON.stringify(unsupported)} is not supported (only ${GRANT_TYPES.join(", ")})`);
+    throw new InvalidClientMetadata(`grant_type ${unsupported.slice(0, 100)} is not supported (only ${GRANT_TYPES.join(", ")})`);
   }
   // RFC 7591 §2.1: the "code" response type needs the authorization_code grant.
   if (!grant_types.includes("authorization_code")) {
@@ -80,13 +85,13 @@ export function clientMetadata(
 
   const response_types = orDefault(body.response_types, ["code"]);
   if (!isStringArray(response_types) || response_types.length === 0 || response_types.some((r) => r !== "code")) {
-    throw new InvalidClientMetadata('response_types must be ["code"]');
+    throw new InvalidClientMetadata("response_types must be [code]");
   }
 
   // Public clients only (OAuth 2.1 §2.1): omitted means "none" here, and nothing else is accepted.
   const token_endpoint_auth_method = orDefault(body.token_endpoint_auth_method, "none");
   if (token_endpoint_auth_method !== "none") {
-    throw new InvalidClientMetadata('token_endpoint_auth_method must be "none": this AS registers public clients only');
+    throw new InvalidClientMetadata("token_endpoint_auth_method must be none: this AS registers public clients only");
   }
 
   const client_name = body.client_name;
@@ -122,7 +127,10 @@ export function registerHandler(state: AsState) {
       throw new InvalidClientMetadata("the request body must be a JSON object of client metadata");
     }
 
-    const metadata = clientMetadata(body as Record<string, unknown>, state.config.asBreak === "lenient-redirect");
+    const metadata = metadataFields(body as Record<string, unknown>);
+    // A3 / RFC 8252 §7.3: loopback redirect URIs only.
+    if (state.config.asBreak !== "lenient-redirect") redirectUriPolicy(metadata.redirect_uris);
+    // BROKEN (pnpm demo --break lenient-redirect): any redirect URI is registered, https://attacker.example/cb too.
     const client: PublicClientRecord = {
       client_id: nanoid(),
       client_id_issued_at: Math.floor(state.now() / 1000),
@@ -137,6 +145,6 @@ export function registerHandler(state: AsState) {
       `registered client_id=${client.client_id} redirect_uris=${client.redirect_uris.join(",")} grant_types=${client.grant_types.join(",")}`,
     );
     // RFC 7591 §3.2.1: 201 with the client_id and every registered field.
-    res.status(201).set("Cache-Control", "no-store").json(client);
+    res.status(201).json(client); // no-store, as every /register answer (app.ts)
   };
 }

@@ -7,15 +7,17 @@
  * Flow:
  *   1. client discovers /.well-known/oauth-authorization-server (RFC 8414)
  *   2. client registers at POST /register — loopback redirect URIs only (RFC 7591, RFC 8252 §7.3)
- *   3. client sends GET /authorize with PKCE S256, `resource` and `scope`; the demo user consents
- *      automatically to what policy allows (files:read, files:write) → 302 with code, state, iss (RFC 9207)
+ *   3. client sends GET /authorize with PKCE S256, `resource` and `scope`; the demo user grants what policy
+ *      allows (files:read, files:write) — at once, or on a consent page with AS_CONSENT=prompt (A11)
+ *      → 302 with code, state, iss (RFC 9207)
  *   4. client redeems the code at POST /token → ES256 JWT access token (RFC 9068) + rotating refresh token
  *   5. step-up: a wider scope needs a new authorization (3–4); a refresh can only narrow (RFC 6749 §6)
  *   6. POST /revoke ends a grant (RFC 7009)
  *
- * Demo-only shortcuts: plain http on loopback, one auto-consenting user, in-memory stores (lost on
- * restart, capped — unless AS_STATE_DIR keeps them, as `pnpm dev` does: state-file.ts), a signing key
- * generated at start-up, DCR instead of client ID metadata documents.
+ * Demo-only shortcuts: plain http on loopback, one demo user (consenting automatically unless
+ * AS_CONSENT=prompt), in-memory stores (lost on restart, capped — unless AS_STATE_DIR keeps them, as
+ * `pnpm dev` does: state-file.ts), a signing key generated at start-up, DCR instead of client ID
+ * metadata documents.
  */
 import { loadConfig } from "../shared/config.ts";
 import { listenLoopback, runServerEntry } from "../shared/listen.ts";

@@ -13,7 +13,7 @@ import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
 import { BoundedStore } from "./store.ts";
 
-/** The demo's only resource owner (S3); consent is automatic. */
+/** The demo's only resource owner (S3); it consents automatically, or on the consent page with AS_CONSENT=prompt (A11). */
 export const DEMO_USER = "demo-user";
 
 /** RFC 7591 §3.2.1: the registered metadata, as echoed to the client. */

@@ -4,43 +4,21 @@
  * confidential client also authenticates with its secret (`clients.ts`).
  *
  * Order of checks: form encoding → repeated parameters (RFC 6749 §3.2, before anything else) → client →
- * grant type → the grant's own checks (`grants/`). Every response, errors included, is `no-store`.
+ * grant type → the grant's own checks (`grants/`). Every response, errors included, is `no-store` (`app.ts`).
  */
-import type { NextFunction, Request, Response } from "express";
+import type { Request, Response } from "express";
 import { authenticateClient } from "./clients.ts";
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "./errors.ts";
 import { authorizationCodeGrant } from "./grants/authorization-code.ts";
 import type { TokenResponse } from "./grants/issue.ts";
 import { refreshTokenGrant } from "./grants/refresh-token.ts";
-import { formParams, hasBody, type Params } from "./params.ts";
-import { markClientInUse, type AsState } from "./state.ts";
-
-/** RFC 6749 §5.1: token responses (and their errors) must not be cached. */
-export function noStore(_req: Request, res: Response, next: NextFunction): void {
-  res.set({ "Cache-Control": "no-store", Pragma: "no-cache" });
-  next();
-}
-
-/**
- * The form of a token or revocation request. RFC 6749 §3.2 / RFC 7009 §2.1: the body is
- * `application/x-www-form-urlencoded`; no parameter may appear twice.
- */
-export function strictForm(req: Request): Params {
-  if (hasBody(req) && !req.is("application/x-www-form-urlencoded")) {
-    throw new InvalidRequest("content type must be application/x-www-form-urlencoded");
-  }
-  const params = formParams(req.body);
-  if (params.duplicated.length > 0) {
-    throw new InvalidRequest(`repeated or malformed parameter: ${params.duplicated.join(", ")} (RFC 6749 §3.2)`);
-  }
-  return params;
-}
+import { strictForm } from "./params.ts";
+import type { AsState } from "./state.ts";
 
 export function tokenHandler(state: AsState) {
   return async (req: Request, res: Response): Promise<void> => {
     const params = strictForm(req);
     const client = authenticateClient(state, req, params);
-    markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
 
     const grant_type = params.get("grant_type");
     let tokens: TokenResponse;

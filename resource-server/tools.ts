@@ -109,8 +109,8 @@ export function createMcpServer(store: FileStore): McpServer {
         "It exists to show that a client caps its step-up retries instead of looping.",
       annotations: { readOnlyHint: true },
     },
-    // Only reachable without the scope gate (P2's baseline, bench/rs-without-gate.ts): the gate answers 403 first.
-    (extra) => refuse(BROKEN_CHALLENGE_TOOL, extra.authInfo) ?? text(`broken-challenge ran (the auth gate is off) — called by ${actor(extra.authInfo)}`),
+    // R9: the gate answers every call 403 first (scope-gate.ts); should one get here, it is refused the same way.
+    () => ({ content: [{ type: "text", text: `insufficient_scope: ${BROKEN_CHALLENGE_TOOL} requires ${TOOL_SCOPES.get(BROKEN_CHALLENGE_TOOL)}` }], isError: true }),
   );
 
   return server;

@@ -1,5 +1,5 @@
 /**
- * `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5–4.6, A5/A6).
+ * `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, A5/A6).
  *
  * The code is consumed by the first redemption attempt, whatever its outcome; a second attempt is a
  * replay: refused, and everything issued from the code is revoked (RFC 6749 §4.1.2).
@@ -23,10 +23,13 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   const code_verifier = params.get("code_verifier");
   const redirect_uri = params.get("redirect_uri");
   const resource = params.get("resource");
-  // BROKEN on purpose under --break no-pkce: the code_verifier is not checked at all.
-  const checkPkce = state.config.asBreak !== "no-pkce";
+  const noPkce = state.config.asBreak === "no-pkce";
   if (!code) throw new InvalidRequest("code is required");
-  if (!code_verifier && checkPkce) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.5)");
+  // RFC 7636 §4.6: the code was issued for a code_challenge, so the code_verifier is required.
+  if (!code_verifier) {
+    if (!noPkce) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.6)");
+    // BROKEN (pnpm demo --break no-pkce): a redemption without code_verifier goes on.
+  }
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required (it was sent in the authorization request)");
 
   const redeemed = state.redeemedCodes.get(code);
@@ -49,7 +52,10 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   if (record.client_id !== client.client_id) throw new InvalidGrant("authorization code was issued to another client");
   if (record.redirect_uri !== redirect_uri) throw new InvalidGrant("redirect_uri does not match the authorization request");
   // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code_challenge.
-  if (checkPkce && !verifyS256(code_verifier ?? "", record.code_challenge)) throw new InvalidGrant("code_verifier does not match the code_challenge");
+  if (!verifyS256(code_verifier ?? "", record.code_challenge)) {
+    if (!noPkce) throw new InvalidGrant("code_verifier does not match the code_challenge (RFC 7636 §4.6)");
+    // BROKEN (pnpm demo --break no-pkce): a wrong code_verifier is accepted.
+  }
   // RFC 8707 §2.2: `resource` may be repeated at the token endpoint, but must be the one authorized.
   if (resource !== undefined && resource !== record.resource) throw new InvalidTarget("resource does not match the authorization request");
 

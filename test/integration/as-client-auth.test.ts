@@ -52,6 +52,7 @@ async function codeForm() {
 test("metadata lists the secret methods only when pre-registered clients exist", async () => {
   const withClients = await (await fetch(`${as.config.issuer}/.well-known/oauth-authorization-server`)).json();
   assert.deepEqual(withClients.token_endpoint_auth_methods_supported, ["none", "client_secret_basic", "client_secret_post"]);
+  assert.deepEqual(withClients.revocation_endpoint_auth_methods_supported, ["none", "client_secret_basic", "client_secret_post"]);
   const plain = await startAuthorizationServer();
   try {
     const metadata = await (await fetch(`${plain.config.issuer}/.well-known/oauth-authorization-server`)).json();

@@ -59,6 +59,7 @@ test("A2: the RFC 8414 metadata document, exactly", async () => {
     response_types_supported: ["code"],
     grant_types_supported: ["authorization_code", "refresh_token"],
     token_endpoint_auth_methods_supported: ["none"],
+    revocation_endpoint_auth_methods_supported: ["none"],
     code_challenge_methods_supported: ["S256"],
     authorization_response_iss_parameter_supported: true,
   });
@@ -180,21 +181,34 @@ test("register → authorize → code exchange → refresh → revoke", async ()
   );
 });
 
-test("A8: revoking an access token is answered 200 and changes nothing (no access-token revocation); foreign tokens change nothing", async () => {
+test("A8: revoking an access token → 400 unsupported_token_type, and nothing changes; unknown and foreign tokens → 200", async () => {
   const mine = await obtainTokens(as.config);
   const other = await obtainTokens(as.config);
 
-  // another client's tokens: 200 (RFC 7009 §2.2), but nothing is revoked
-  assert.equal((await revoke(as.config, { client_id: other.client_id, token: mine.access_token })).status, 200);
+  // another client's refresh token: 200 (RFC 7009 §2.2), but nothing is revoked
   assert.equal((await revoke(as.config, { client_id: other.client_id, token: mine.refresh_token! })).status, 200);
   await refresh(as.config, { client_id: mine.client_id, refresh_token: mine.refresh_token! }).then((t) => (mine.refresh_token = t.refresh_token));
 
+  // unknown or invalid tokens: 200 (RFC 7009 §2.2)
   assert.equal((await revoke(as.config, { client_id: mine.client_id, token: "not-a-token" })).status, 200);
-  // RFC 7009 §2: access-token revocation is a SHOULD; nothing could enforce it (the RS verifies JWTs
-  // locally), so this AS does not pretend to: the grant is untouched and the JWT still verifies.
-  assert.equal((await revoke(as.config, { client_id: mine.client_id, token: mine.access_token })).status, 200);
+  const [header, payload] = mine.access_token.split(".");
+  const forged = `${header}.${payload}.${"A".repeat(86)}`; // this AS's claims, not its signature
+  assert.equal((await revoke(as.config, { client_id: mine.client_id, token: forged })).status, 200);
+
+  // RFC 7009 §2.2.1: nothing could enforce access-token revocation (the RS verifies JWTs locally), so this
+  // AS says it does not support that token type; the grant is untouched and the JWT still verifies.
+  for (const token_type_hint of [undefined, "access_token", "refresh_token"]) {
+    const response = await revoke(as.config, { client_id: mine.client_id, token: mine.access_token, token_type_hint });
+    await expectOAuthError(response, 400, "unsupported_token_type");
+    assert.equal(response.headers.get("cache-control"), "no-store");
+  }
   await verifyAccessToken(mine.access_token);
   await refresh(as.config, { client_id: mine.client_id, refresh_token: mine.refresh_token! });
+});
+
+test("RFC 8414 §2: /revoke authenticates clients as /token does", async () => {
+  const metadata = (await (await fetch(`${as.config.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+  assert.deepEqual(metadata.revocation_endpoint_auth_methods_supported, metadata.token_endpoint_auth_methods_supported);
 });
 
 test("S3: a request for more than policy allows is partially granted", async () => {

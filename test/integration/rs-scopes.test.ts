@@ -178,7 +178,11 @@ describe("bench/rs-without-gate.ts — P2's baseline, assembled outside the teac
       const everyScope = `[${SCOPE_CATALOG.join(" ")}]`;
       assert.ok((await s.callText("list-files")).includes(`read by ${UNGATED_CLIENT_ID} ${everyScope}`));
       assert.ok((await s.callText("write-file", { name: "x.txt", content: "x" })).includes(`written by ${UNGATED_CLIENT_ID}`));
-      assert.match(await s.callText("broken-challenge"), /^broken-challenge ran/);
+      // R9: without the gate, the tool itself still refuses, as the gate would (always insufficient_scope).
+      const refused = await s.call("broken-challenge");
+      assert.equal(refused.status, 200);
+      assert.equal(refused.body.result.isError, true);
+      assert.equal(refused.body.result.content[0].text, "insufficient_scope: broken-challenge requires files:read");
     } finally {
       await closeServer(rs.server);
     }

@@ -26,9 +26,10 @@ import { runStory } from "../../client/demo/story.ts";
 import { renderTranscript } from "../../client/demo/transcript.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
-import { createApp as createAuthorizationServer } from "../../as/app.ts";
+import { createApp as createAuthorizationServer, stateOf } from "../../as/app.ts";
 import { createApp as createResourceServer } from "../../resource-server/app.ts";
 import { capturingLogger } from "./catalog/rs-stack.ts";
+import { expectOAuthError, obtainTokens, postToken, startAuthorizationServer } from "../helpers/oauth.ts";
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, "../..");
 const WINDOW = 20;
@@ -99,6 +100,23 @@ async function collectingSecrets<T>(run: (secrets: Secrets) => Promise<T>): Prom
     globalThis.fetch = realFetch;
   }
 }
+
+test("B3: an unexpected error at the AS is logged by its class only, never its message (which may quote a token)", async () => {
+  const lines: string[] = [];
+  const as = await startAuthorizationServer({}, { logger: capturingLogger("[as]", lines) });
+  try {
+    const tokens = await obtainTokens(as.config);
+    // A fault planted in the store: its message quotes the token it was asked for.
+    stateOf(as.app).refreshTokens.get = (key) => {
+      throw new Error(`store failed on ${key}`);
+    };
+    await expectOAuthError(await postToken(as.config, { grant_type: "refresh_token", client_id: tokens.client_id, refresh_token: tokens.refresh_token }), 500, "server_error");
+    assert.ok(lines.includes("[as] warn: unexpected error: Error"), lines.join("\n"));
+    assert.deepEqual(leaks(new Map([[tokens.refresh_token!, "refresh_token"]]), lines.join("\n")), []);
+  } finally {
+    await as.close();
+  }
+});
 
 test("in-process story: no secret in the AS/RS log lines, the narration, the transcript or the recorded exchanges", { timeout: 30_000 }, async () => {
   const lines: string[] = [];

@@ -12,9 +12,11 @@ import { exportJWK } from "jose";
 import { createApp, stateFileOf, stateOf } from "../../as/app.ts";
 import { generateSigningKey } from "../../as/keys.ts";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
-import { readStateFile, STATE_FILE_NAME, STATE_FORMAT_VERSION, type StateFile } from "../../as/state-file.ts";
+import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "../../as/state-file-schema.ts";
+import { STATE_FILE_NAME } from "../../as/state-file.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
-import { obtainTokens, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
+import { closeServer, listenLoopback } from "../../shared/listen.ts";
+import { defaultClientMetadata, obtainTokens, postRegister, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "as-state-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -92,6 +94,25 @@ test("an AS built on the file knows its clients, families and refresh tokens, an
   assert.equal(state.key.kid, stateOf(as.app).key.kid);
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /^state restored from .*: 1 clients, 1 token families, 2 refresh tokens/);
+});
+
+test("A9 after a restart: a registration flood never evicts a restored client whose refresh token is live", async () => {
+  const dir = path.dirname(stateFile(saved));
+  const refresh_token = saved.refreshTokens.find((r) => !r.value.rotated)!.key;
+  // The saved file names the old issuer; the restored AS listens elsewhere, and is reached there.
+  const app = await createApp({ ...as.config, stateDir: dir, dcrRateLimit: 1000 }, { limits: { maxClients: 2 } });
+  const { server, address } = await listenLoopback(0);
+  server.on("request", app);
+  const here = { ...as.config, issuer: `http://127.0.0.1:${address.port}` };
+  try {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await postRegister(here, defaultClientMetadata())).status);
+    // one fresh client fits beside the restored one; then every client is in use, and the store refuses
+    assert.deepEqual(statuses, [201, 429, 429, 429]);
+    await refresh(here, { client_id, refresh_token });
+  } finally {
+    await closeServer(server);
+  }
 });
 
 test("a missing file is reported as missing (a first start), not as a problem", async () => {

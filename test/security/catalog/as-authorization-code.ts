@@ -190,7 +190,7 @@ const tokenAttacks: Attack[] = [
     ...codeForm(ctx, c),
     resource: `${ctx.config.resource}/`,
   })),
-  harmlessAttack("a missing code_verifier → invalid_request; the code is not spent", "A5, RFC 7636 §4.5", 400, "invalid_request", (ctx, c) => ({
+  harmlessAttack("a missing code_verifier → invalid_request; the code is not spent", "A5, RFC 7636 §4.6", 400, "invalid_request", (ctx, c) => ({
     ...codeForm(ctx, c),
     code_verifier: undefined,
   })),

@@ -55,7 +55,7 @@ export function remember(ctx: Ctx, tokens: Partial<TokenResponse>): void {
   if (tokens.refresh_token) ctx.secrets.add(tokens.refresh_token);
 }
 
-/** The valid code-exchange form for `c` (RFC 6749 §4.1.3 + RFC 7636 §4.5 + RFC 8707). */
+/** The valid code-exchange form for `c` (RFC 6749 §4.1.3 + RFC 7636 §4.6 + RFC 8707). */
 export function codeForm(ctx: Ctx, c: FreshCode): Record<string, string> {
   return {
     grant_type: "authorization_code",
