@@ -124,7 +124,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   app.get("/healthz", (req, res) => {
     const broken = config.asBreak ? { broken: `${config.asBreak} (AS_BREAK): a rule is broken on purpose` } : {};
-    res.json({ status: "ok", service: "as", listening: listeningAddressOf(req) ?? null, ...broken });
+    res.json({ status: "ok", service: "as", pid: process.pid, listening: listeningAddressOf(req) ?? null, ...broken });
   });
 
   app.get(METADATA_PATH, (_req, res) => {

@@ -39,7 +39,7 @@ export function createAppWithoutGate(config: Config): express.Express {
   app.disable("x-powered-by");
   app.get("/healthz", (req, res) => {
     const address = listeningAddressOf(req);
-    res.json({ status: "ok", service: "rs-without-gate", listening: address ? { address: address.address, port: address.port } : null });
+    res.json({ status: "ok", service: "rs-without-gate", pid: process.pid, listening: address ? { address: address.address, port: address.port } : null });
   });
   app.post("/mcp", asUngated, ...mcpJsonBody(), bind, handleMcp);
   app.get("/mcp", asUngated, bind, handleMcp);

@@ -47,6 +47,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json({
       status: "ok",
       service: "rs",
+      pid: process.pid, // lets a launcher tell its own child from another process on the port
       listening: address ? { address: address.address, port: address.port, family: address.family } : null,
     });
   });

@@ -129,7 +129,8 @@ async function build(root: string, cacheDir: string, entries: Record<string, str
   const recordSources: Plugin = {
     name: "record-sources",
     setup(builder) {
-      builder.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+      // Every project source: TypeScript, and the plain-JavaScript modules (.mjs) it imports.
+      builder.onLoad({ filter: /\.(?:[cm]?ts|mjs)$/ }, async (args) => {
         if (isPackageFile(args.path)) return undefined;
         const content = await readFile(args.path);
         sources[path.relative(root, args.path)] = sha256(content);

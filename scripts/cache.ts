@@ -7,8 +7,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "../shared/processes.ts";
+import { CACHE_DIR } from "./cache-paths.mjs";
 
-export const CACHE_DIR = path.join(PROJECT_ROOT, ".cache");
+export { BUNDLE_DIR, CACHE_DIR, installedVersion } from "./cache-paths.mjs";
 export const NODE_22 = path.join(CACHE_DIR, "node-22/node_modules/node/bin/node");
 
 /** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node, so packages needing it install cleanly. */

@@ -10,39 +10,35 @@
  * checks what the client did; its exit code says whether every check passed.
  *
  * Exit 0 when exactly the listed scenarios fail; 1 when another fails or a listed one passes; 2 on a
- * setup problem.
+ * bad flag; 3 on a setup problem (the suite could not be installed or run).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { ensureNode22, NODE_22, npmInstall } from "./cache.ts";
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../shared/processes.ts";
+import { CACHE_DIR, ensureNode22, installedVersion, NODE_22, npmInstall } from "./cache.ts";
 
 export const CONFORMANCE_VERSION = "0.1.16";
 /** A scenario that has not finished after this long is killed and counts as failed. */
 const SCENARIO_TIMEOUT_MS = 120_000;
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const cache = `${root}.cache`;
 const node = NODE_22;
-const suitePackage = `${cache}/conformance/node_modules/@modelcontextprotocol/conformance`;
-const suite = `${suitePackage}/dist/index.js`;
+const SUITE_PACKAGE = "@modelcontextprotocol/conformance";
+const suitePrefix = path.join(CACHE_DIR, "conformance");
+const suite = path.join(suitePrefix, "node_modules", SUITE_PACKAGE, "dist/index.js");
 const CLIENT_COMMAND = "node --import tsx scripts/conformance-client.ts";
-
-function installedVersion(): string | undefined {
-  if (!existsSync(`${suitePackage}/package.json`)) return undefined;
-  return (JSON.parse(readFileSync(`${suitePackage}/package.json`, "utf8")) as { version?: string }).version;
-}
 
 function setup(): void {
   ensureNode22();
-  if (installedVersion() !== CONFORMANCE_VERSION) {
-    npmInstall(`${cache}/conformance`, `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`, node);
+  if (installedVersion(SUITE_PACKAGE, suitePrefix) !== CONFORMANCE_VERSION) {
+    npmInstall(suitePrefix, `${SUITE_PACKAGE}@${CONFORMANCE_VERSION}`, node);
   }
 }
 
 /** `name  reason` per line; `#` starts a comment. */
 function expectedFailures(): Map<string, string> {
-  const text = readFileSync(`${root}scripts/conformance-expected-failures.txt`, "utf8");
+  const text = readFileSync(path.join(PROJECT_ROOT, "scripts/conformance-expected-failures.txt"), "utf8");
   const entries = new Map<string, string>();
   for (const line of text.split("\n")) {
     const trimmed = line.trim();
@@ -70,7 +66,7 @@ function runScenario(scenario: string): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(node, [suite, "client", "--command", CLIENT_COMMAND, "--scenario", scenario], {
-      cwd: root,
+      cwd: PROJECT_ROOT,
       env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -88,13 +84,24 @@ function runScenario(scenario: string): Promise<Outcome> {
   });
 }
 
+const USAGE = "usage: pnpm conformance [--scenario NAME]";
+
+/** A bad flag or an unknown scenario: exit 2, as every command here does for a usage error. */
+class UsageError extends Error {}
+
 async function main(): Promise<number> {
-  const only = process.argv.indexOf("--scenario");
+  let only: string | undefined;
+  try {
+    only = parseArgs({ options: { scenario: { type: "string" } } }).values.scenario;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   setup();
   const expected = expectedFailures();
   const listed = listScenarios();
-  const scenarios = only === -1 ? listed : listed.filter((s) => s === process.argv[only + 1]);
-  if (scenarios.length === 0) throw new Error("no scenario to run");
+  const scenarios = only === undefined ? listed : listed.filter((s) => s === only);
+  if (only !== undefined && scenarios.length === 0) throw new UsageError(`no such scenario: ${only}`);
+  if (scenarios.length === 0) throw new Error("the suite lists no scenario");
   const unknown = [...expected.keys()].filter((name) => !listed.includes(name));
   if (unknown.length > 0) throw new Error(`expected failures name scenarios the suite does not list: ${unknown.join(", ")}`);
 
@@ -118,6 +125,8 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`[conformance] ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(2);
+    if (error instanceof UsageError) console.error(USAGE);
+    // 2: a usage error; 3: the suite could not be set up or run (as `pnpm demo` and `pnpm interop` use 3).
+    process.exit(error instanceof UsageError ? 2 : 3);
   },
 );

@@ -34,8 +34,8 @@ import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import type { JsonReport } from "../shared/report.ts";
 import { ensureBundles } from "./bundle.ts";
-import { CACHE_DIR } from "./cache.ts";
-import { startChild, stopChild, freeLoopbackPorts, waitForHealthy, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
+import { BUNDLE_DIR } from "./cache-paths.mjs";
+import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
 /**
  * Each process runs from a bundle of its entry that scripts/bundle.ts keeps fresh: the three this
@@ -48,7 +48,6 @@ const ENTRIES = {
   demo: "scripts/demo.ts",
   bundle: "scripts/bundle.ts",
 };
-const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
 
 const startedAt = performance.now();
 const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
@@ -88,7 +87,7 @@ try {
 
 // Two things end a run early, through the same teardown: the deadline and a signal. `waitingFor`
 // always says what the run is waiting for, so a hung run explains itself.
-let waitingFor = "free loopback ports and the bundles of the processes";
+let waitingFor = "the bundles of the processes";
 const stop = new AbortController();
 const stopped = new Promise<never>((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason)));
 stopped.catch(() => {}); // observed below through Promise.race
@@ -127,36 +126,39 @@ let clientExit: number | string | undefined;
 let clientStdout = "";
 let failure: string | undefined;
 try {
-  // ---- 1. free ports, and each process bundled from the sources as they are now ----
-  const [ports, bundles] = await Promise.race([Promise.all([freeLoopbackPorts(2), ensureBundles(PROJECT_ROOT, BUNDLE_DIR, ENTRIES)]), stopped]);
-  const [asPort, rsPort] = ports as [number, number];
+  // ---- 1. each process bundled from the sources as they are now ----
+  const bundles = await Promise.race([ensureBundles(PROJECT_ROOT, BUNDLE_DIR, ENTRIES), stopped]);
   stop.signal.throwIfAborted();
-  // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
-  // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
-  const { issuer, healthUrl: asHealthUrl } = asUrls(asPort);
-  const { resource, healthUrl: rsHealthUrl } = rsUrls(rsPort);
 
-  // ---- 2. start the servers and wait until both answer ----
+  // ---- 2. start the servers on free ports and wait until both answer (startStack: fresh ports again
+  // if another process took one first) ----
   // --verbose: the servers' own log lines join the narration, in the order they arrive (a broken AS's
   // start-up lines always do: it says it is broken).
-  const serverLog = (name: string) => (_stream: string, line: string) => {
+  const serverLog = (name: string, _stream: string, line: string) => {
     if (args.verbose || line.includes("BROKEN ON PURPOSE")) narrate(line.startsWith(`[${name}]`) ? line : `[${name}] ${line}`);
   };
-  // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
-  const asEnv = broken?.side === "as" ? { ...env, AS_BREAK: broken.rule } : env;
-  const as = startChild("as", bundles.as, [], asEnv, serverLog("as"));
-  const rs = startChild("rs", bundles.rs, [], env, serverLog("rs"));
-  children.push(as, rs);
-  narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
-  waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
-  await Promise.race([
-    Promise.all([
-      waitForHealthy(as, asHealthUrl, stop.signal),
-      waitForHealthy(rs, rsHealthUrl, stop.signal),
-    ]),
+  const { env, rsPort } = await Promise.race([
+    startStack({
+      entries: bundles,
+      // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
+      // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
+      env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto" },
+      // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
+      asEnv: broken?.side === "as" ? { AS_BREAK: broken.rule } : {},
+      signal: stop.signal,
+      onLine: serverLog,
+      onStart: ({ as, rs, asPort, rsPort }) => {
+        children.push(as, rs);
+        const { issuer, healthUrl: asHealthUrl } = asUrls(asPort);
+        const { resource, healthUrl: rsHealthUrl } = rsUrls(rsPort);
+        narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
+        waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
+      },
+      onRetry: (reason) => narrate(`[demo] ${reason}; starting both servers again on fresh ports`),
+    }),
     stopped,
   ]);
+  const { resource } = rsUrls(rsPort);
   narrate(`[demo] both servers answer; running the client story against ${resource}`);
 
   // ---- 3. the client story ----

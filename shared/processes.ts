@@ -1,13 +1,15 @@
 /**
- * Child-process plumbing shared by `pnpm demo` (scripts/demo.ts) and `pnpm bench` (bench/): start a
- * project process under tsx, keep its output prefixed (`[as] …`), wait until it answers, and stop it in
- * every outcome.
+ * Child-process plumbing shared by `pnpm demo` (scripts/demo.ts), `pnpm interop` and `pnpm bench`
+ * (bench/): start a project process (from its bundle, or a `.ts` entry under the tsx loader), keep its
+ * output prefixed (`[as] …`), wait until it answers — it, not another process on its port — and stop
+ * it in every outcome. `startStack()` brings up the AS and the RS together, on fresh ports.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { asUrls, rsUrls } from "./config.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -110,23 +112,102 @@ export async function freeLoopbackPort(): Promise<number> {
 }
 
 /**
- * Poll `url` until it answers 200, the child exits, or `signal` aborts. Resolves with the parsed JSON
- * body; rejects with a message that says what it was waiting for.
+ * Raised when `child` cannot have its port: it exited with EADDRINUSE, or another process answers
+ * there. Ports come from `freeLoopbackPorts`, which must release them before the child binds, so
+ * another process may take one in between; `startStack()` then starts again on fresh ports.
+ */
+export class PortTakenError extends Error {}
+
+/**
+ * Poll `url` until OUR child answers 200 — the body's `pid` (every `/healthz` here reports it) must be
+ * the child's, or a stranger holds the port — the child exits, or `signal` aborts. Resolves with the
+ * parsed JSON body; rejects with a message that says what it was waiting for.
  */
 export async function waitForHealthy(child: Child, url: string, signal: AbortSignal): Promise<unknown> {
   let exitCode: number | string | undefined;
   void child.exited.then((code) => (exitCode = code));
   while (!signal.aborted) {
-    if (exitCode !== undefined) throw new Error(`${child.name} exited (${exitCode}) before answering ${url}`);
+    if (exitCode !== undefined) {
+      const message = `${child.name} exited (${exitCode}) before answering ${url}`;
+      throw child.log.some((line) => line.includes("EADDRINUSE")) ? new PortTakenError(`${message}: its port was taken`) : new Error(message);
+    }
+    let body: unknown;
     try {
-      const body = await getJson(url, AbortSignal.any([signal, AbortSignal.timeout(1_000)]));
-      if (body !== undefined) return body;
+      body = await getJson(url, AbortSignal.any([signal, AbortSignal.timeout(1_000)]));
     } catch {
       // Not listening yet: keep polling until the deadline.
+    }
+    if (body !== undefined) {
+      checkIdentity(child, url, body);
+      return body;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`gave up waiting for ${child.name} at ${url}`);
+}
+
+/** Throws PortTakenError unless `body` (a `/healthz` answer) comes from `child`'s own process. */
+export function checkIdentity(child: Pick<Child, "name" | "process">, url: string, body: unknown): void {
+  const pid = (body as { pid?: unknown } | null)?.pid;
+  if (pid !== child.process.pid) {
+    throw new PortTakenError(`another process (pid ${String(pid ?? "unknown")}) answers ${url}, not ${child.name} (pid ${child.process.pid})`);
+  }
+}
+
+export interface StackOptions {
+  /** The entry (a bundle, or a `.ts` file) of each server. */
+  entries: { as: string; rs: string };
+  /** Environment of both servers; AS_PORT and RS_PORT are set here. */
+  env: NodeJS.ProcessEnv;
+  /** Extra environment for the AS only (e.g. AS_BREAK). */
+  asEnv?: NodeJS.ProcessEnv;
+  /** Ends the wait (a deadline, a signal). */
+  signal: AbortSignal;
+  onLine?: (name: "as" | "rs", stream: "stdout" | "stderr", line: string) => void;
+  /** Told why an attempt is given up before the stack starts again on fresh ports. */
+  onRetry?: (reason: string) => void;
+  /** Called as soon as an attempt's servers are spawned (not yet healthy), so a caller can announce and stop them whatever happens. */
+  onStart?: (attempt: Stack) => void;
+  /** How many times to start on fresh ports when a port was taken (default 3). */
+  attempts?: number;
+  /** Chooses the two ports of an attempt (a test injects a busy one). */
+  choosePorts?: (attempt: number) => Promise<number[]>;
+}
+
+export interface Stack {
+  as: Child;
+  rs: Child;
+  asPort: number;
+  rsPort: number;
+  /** The environment the servers got (AS_PORT, RS_PORT included), for a client of this stack. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Start the AS and the RS on fresh loopback ports and wait until each of them answers `/healthz`.
+ * When a port was taken before its child could bind it (PortTakenError), both are stopped and the
+ * stack starts again on fresh ports, up to `attempts` times, within `signal`.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const attempts = options.attempts ?? 3;
+  const choosePorts = options.choosePorts ?? (() => freeLoopbackPorts(2));
+  for (let attempt = 1; ; attempt++) {
+    options.signal.throwIfAborted();
+    const [asPort, rsPort] = (await choosePorts(attempt)) as [number, number];
+    const env = { ...options.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
+    const line = (name: "as" | "rs") => (stream: "stdout" | "stderr", text: string) => options.onLine?.(name, stream, text);
+    const as = startChild("as", options.entries.as, [], { ...env, ...options.asEnv }, line("as"));
+    const rs = startChild("rs", options.entries.rs, [], env, line("rs"));
+    options.onStart?.({ as, rs, asPort, rsPort, env });
+    try {
+      await Promise.all([waitForHealthy(as, asUrls(asPort).healthUrl, options.signal), waitForHealthy(rs, rsUrls(rsPort).healthUrl, options.signal)]);
+      return { as, rs, asPort, rsPort, env };
+    } catch (error) {
+      await Promise.all([stopChild(as), stopChild(rs)]);
+      if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
+      options.onRetry?.(error.message);
+    }
+  }
 }
 
 /**

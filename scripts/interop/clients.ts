@@ -2,11 +2,9 @@
  * The clients `pnpm interop` measures. Each has a driver (a small program that uses the client as a host
  * application would and prints step marks) or a reason why it cannot run on this machine.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
-import { chromiumPath } from "../../test/helpers/browser.ts";
-import { CACHE_DIR, ensureNode22, npmInstall } from "../cache.ts";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { chromiumPath } from "../browser.ts";
+import { CACHE_DIR, ensureNode22, installedVersion, npmInstall } from "../cache.ts";
 
 export interface InteropClient {
   id: string;
@@ -25,20 +23,11 @@ export interface InteropClient {
   prepare?: () => string | undefined;
 }
 
-function installedVersion(packageName: string, root = PROJECT_ROOT): string {
-  try {
-    const manifest = path.join(root, "node_modules", packageName, "package.json");
-    return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
-  } catch {
-    return "not installed";
-  }
-}
-
 /** The Inspector (it needs Node ≥ 22) lives in the git-ignored `.cache/`, installed on first use. */
 export const INSPECTOR_DIR = path.join(CACHE_DIR, "inspector");
 const INSPECTOR_VERSION = "2.12.0";
 
-function prepareInspector(): string | undefined {
+export function prepareInspector(): string | undefined {
   try {
     const node22 = ensureNode22();
     if (installedVersion("@modelcontextprotocol/inspector", INSPECTOR_DIR) !== INSPECTOR_VERSION) {
@@ -55,14 +44,14 @@ export function interopClients(): InteropClient[] {
     {
       id: "v2-client",
       name: "@modelcontextprotocol/client",
-      version: installedVersion("@modelcontextprotocol/client"),
+      version: installedVersion("@modelcontextprotocol/client") ?? "not installed",
       needsBrowser: false,
       driver: "scripts/interop/drivers/v2-client.ts",
     },
     {
       id: "mcp-remote",
       name: "mcp-remote",
-      version: installedVersion("mcp-remote"),
+      version: installedVersion("mcp-remote") ?? "not installed",
       needsBrowser: false,
       driver: "scripts/interop/drivers/mcp-remote.ts",
     },

@@ -1,10 +1,11 @@
 /**
- * One client, one fresh stack: start the AS and the RS on free loopback ports (the helpers `pnpm demo`
- * uses), run the client's driver against the RS, cut the servers' logs at the driver's step marks, judge
+ * One client, one fresh stack: start the AS and the RS on free loopback ports (`startStack`, as `pnpm demo`
+ * does), run the client's driver against the RS, cut the servers' logs at the driver's step marks, judge
  * each step, stop everything. A fresh stack per client keeps one client's leftovers (an authorization it
  * left open, a session) out of the next client's verdicts.
  */
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
+import { rsUrls } from "../../shared/config.ts";
+import { startChild, startStack, stopChild, type Child } from "../../shared/processes.ts";
 import type { InteropClient } from "./clients.ts";
 import { judgeStep, notRun, type StepVerdict } from "./judge.ts";
 import { parseServerLog } from "./server-log.ts";
@@ -36,25 +37,25 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
   if (!client.driver) return { client, steps: STEPS.map((step) => notRun(step, client.skip ?? "not run")), log: [] };
   const stepTimeoutMs = defaultStepTimeoutMs * (client.stepTimeoutScale ?? 1);
 
-  const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
-  // A12: a fresh, in-memory AS for every client (an exported AS_STATE_DIR is ignored); auto-consent,
-  // because the "browsers" here are headless (a consent page would stop every client at connect).
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "", AS_CONSENT: "auto" };
-  const resource = `http://127.0.0.1:${rsPort}/mcp`;
   const children: Child[] = [];
   const track = (child: Child) => (children.push(child), live.add(child), child);
-  const startup = AbortSignal.timeout(15_000);
   try {
-    const as = track(startChild("as", "as/server.ts", [], env));
-    const rs = track(startChild("rs", "resource-server/server.ts", [], env));
+    let stack;
     try {
-      await Promise.all([
-        waitForHealthy(as, `http://127.0.0.1:${asPort}/healthz`, startup),
-        waitForHealthy(rs, `http://127.0.0.1:${rsPort}/healthz`, startup),
-      ]);
+      stack = await startStack({
+        // Under tsx, not the demo's bundles: a run takes minutes, so the loader's start-up does not matter.
+        entries: { as: "as/server.ts", rs: "resource-server/server.ts" },
+        // A12: a fresh, in-memory AS for every client (an exported AS_STATE_DIR is ignored); auto-consent,
+        // because the "browsers" here are headless (a consent page would stop every client at connect).
+        env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto" },
+        signal: AbortSignal.timeout(15_000),
+        onStart: (attempt) => (track(attempt.as), track(attempt.rs)),
+      });
     } catch (error) {
       throw new StackError(`the stack did not come up: ${(error as Error).message}`);
     }
+    const { as, rs, env } = stack;
+    const { resource } = rsUrls(stack.rsPort);
 
     // Step boundaries: the servers' log length when each step started.
     const marks: { mark: StepMark; as: number; rs: number }[] = [];

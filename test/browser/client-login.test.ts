@@ -1,6 +1,6 @@
 /**
  * `pnpm client --call write-file --browser --no-open` with a person at the consent page (A11, C7),
- * played by headless Chromium (test/helpers/browser.ts): the test reads each printed authorization
+ * played by headless Chromium (scripts/browser.ts): the test reads each printed authorization
  * URL, opens it, and decides on the AS's consent page — the step-up opens a second one.
  *
  *   pnpm test:browser        (needs `apt-get install -y chromium`, or CHROMIUM_PATH)
@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.ts";
+import { launchChromium } from "../../scripts/browser.ts";
 import { startClient, type ClientProcess } from "../helpers/client-process.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 

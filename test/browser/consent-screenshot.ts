@@ -6,7 +6,7 @@
  *   node --import tsx test/browser/consent-screenshot.ts [OUT.png]
  */
 import { fileURLToPath } from "node:url";
-import { launchChromium } from "../helpers/browser.ts";
+import { launchChromium } from "../../scripts/browser.ts";
 import { authorizationParams, authorizationUrl, pkcePair, registerClient, startAuthorizationServer } from "../helpers/oauth.ts";
 
 const out = process.argv[2] ?? fileURLToPath(new URL("../../docs/consent-page.png", import.meta.url));

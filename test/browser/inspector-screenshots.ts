@@ -1,7 +1,7 @@
 /**
  * `node --import tsx test/browser/inspector-screenshots.ts` — retakes the README's MCP Inspector
  * pictures (docs/inspector-*.png) from a real run: the demo's AS and RS, MCP Inspector 2.x, and
- * headless Chromium (test/helpers/browser.ts).
+ * headless Chromium (scripts/browser.ts).
  *
  * What runs where, all on 127.0.0.1 and on free ports: the AS and the RS (as `pnpm dev` runs them),
  * MCP Inspector's web app (its backend does all the OAuth and MCP traffic), and Chromium as the user.
@@ -15,45 +15,36 @@
  *
  * Needs: Debian's `chromium` (or `CHROMIUM_PATH`); Node ≥ 22.19 for the Inspector, which is not a
  * dependency of the project: both are installed with npm into the git-ignored `.cache/` on first use,
- * as scripts/conformance.ts does.
+ * as `pnpm interop` does (scripts/interop/clients.ts).
  */
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import type { Browser } from "playwright-core";
-import { asUrls, rsUrls } from "../../shared/config.ts";
+import { rsUrls } from "../../shared/config.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
-import { freeLoopbackPorts, PROJECT_ROOT, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
-import { launchChromium } from "../helpers/browser.ts";
+import { freeLoopbackPorts, PROJECT_ROOT, startStack, stopChild, type Child } from "../../shared/processes.ts";
+import { launchChromium } from "../../scripts/browser.ts";
+import { NODE_22 } from "../../scripts/cache.ts";
+import { INSPECTOR_DIR, prepareInspector } from "../../scripts/interop/clients.ts";
 
-const INSPECTOR = "@modelcontextprotocol/inspector@2.12.0";
-const CACHE = path.join(PROJECT_ROOT, ".cache");
-const NODE_22 = path.join(CACHE, "node-22/node_modules/node/bin/node");
-const INSPECTOR_DIR = path.join(CACHE, "inspector");
 const DOCS = path.join(PROJECT_ROOT, "docs");
 
-/** `npm install` into `prefix`; with `nodeFirst`, npm runs on that Node (the Inspector's engines need 22). */
-function npmInstall(prefix: string, spec: string, nodeFirst?: string): void {
-  console.log(`[shots] npm install --prefix ${path.relative(PROJECT_ROOT, prefix)} ${spec}`);
-  const PATH = nodeFirst ? `${path.dirname(nodeFirst)}${path.delimiter}${process.env.PATH ?? ""}` : process.env.PATH;
-  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, spec], { stdio: "inherit", env: { ...process.env, PATH } });
-}
-
-if (!existsSync(NODE_22)) npmInstall(path.join(CACHE, "node-22"), "node@22");
-if (!existsSync(path.join(INSPECTOR_DIR, "node_modules/@modelcontextprotocol/inspector"))) npmInstall(INSPECTOR_DIR, INSPECTOR, NODE_22);
+// Node 22 and the Inspector `pnpm interop` pins, installed into `.cache/` on first use.
+const notInstalled = prepareInspector();
+if (notInstalled) throw new Error(`MCP Inspector: ${notInstalled}`);
 
 const children: Child[] = [];
 let inspector: ReturnType<typeof spawn> | undefined;
 let browser: Browser | undefined;
 
 try {
-  const [asPort, rsPort, inspectorPort, sandboxPort] = (await freeLoopbackPorts(4)) as [number, number, number, number];
-  const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: "" }; // fresh, in memory (A12)
-  const as = startChild("as", "as/server.ts", [], env);
-  const rs = startChild("rs", "resource-server/server.ts", [], env);
-  children.push(as, rs);
-  const deadline = AbortSignal.timeout(60_000);
-  await Promise.all([waitForHealthy(as, asUrls(asPort).healthUrl, deadline), waitForHealthy(rs, rsUrls(rsPort).healthUrl, deadline)]);
+  const { rsPort } = await startStack({
+    entries: { as: "as/server.ts", rs: "resource-server/server.ts" },
+    env: { ...process.env, AS_STATE_DIR: "" }, // fresh, in memory (A12)
+    signal: AbortSignal.timeout(60_000),
+    onStart: ({ as, rs }) => children.push(as, rs),
+  });
+  const [inspectorPort, sandboxPort] = (await freeLoopbackPorts(2)) as [number, number];
 
   // The Inspector prints the URL of its web app, with the token that guards its backend.
   const { resource } = rsUrls(rsPort);

@@ -80,11 +80,12 @@ test("A7: the JWKS holds one public ES256 key", async () => {
   assert.equal(key!.d, undefined, "no private key material");
 });
 
-test("/healthz reports the loopback socket it listens on", async () => {
+test("/healthz reports its pid and the loopback socket it listens on", async () => {
   const response = await fetch(`${as.config.issuer}/healthz`);
   assert.deepEqual(await response.json(), {
     status: "ok",
     service: "as",
+    pid: process.pid, // the AS runs in this test's process
     listening: { address: "127.0.0.1", family: "IPv4", port: as.config.asPort },
   });
 });

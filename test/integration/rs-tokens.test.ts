@@ -64,11 +64,12 @@ describe("R2 protected resource metadata", () => {
     });
   });
 
-  test("GET /healthz reports the loopback socket it listens on", async () => {
+  test("GET /healthz reports its pid and the loopback socket it listens on", async () => {
     const response = await fetch(`http://127.0.0.1:${rsPort}/healthz`);
     assert.deepEqual(await response.json(), {
       status: "ok",
       service: "rs",
+      pid: process.pid, // the RS runs in this test's process
       listening: { address: "127.0.0.1", port: rsPort, family: "IPv4" },
     });
   });

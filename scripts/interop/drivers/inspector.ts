@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { freeLoopbackPorts } from "../../../shared/processes.ts";
 import { NODE_22 } from "../../cache.ts";
-import { launchChromium } from "../../../test/helpers/browser.ts";
+import { launchChromium } from "../../browser.ts";
 import { INSPECTOR_DIR } from "../clients.ts";
 import { isLoopbackHttpUrl } from "../opener.ts";
 import { runSteps, type DrivenClient } from "../steps.ts";

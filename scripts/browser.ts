@@ -1,7 +1,8 @@
 /**
- * A headless Chromium for tests and scripts, driven by `playwright-core` (no bundled browser download):
- * the system's Debian `chromium` (`apt-get install -y chromium`), or `CHROMIUM_PATH`. Flags keep it
- * quiet and local: no GPU, no QUIC, no background or update traffic — the tests talk to 127.0.0.1 only.
+ * A headless Chromium for `pnpm interop` and the browser tests, driven by `playwright-core` (no bundled
+ * browser download): the system's Debian `chromium` (`apt-get install -y chromium`), or `CHROMIUM_PATH`
+ * — read here and nowhere else. Flags keep it quiet and local: no GPU, no QUIC, no background or update
+ * traffic — everything it opens is on 127.0.0.1.
  */
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
