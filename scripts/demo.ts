@@ -32,7 +32,7 @@ import { constants } from "node:os";
 import path from "node:path";
 import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
-import type { JsonReport } from "../shared/report.ts";
+import { reportOk, type JsonReport } from "../shared/report.ts";
 import { ensureBundles } from "./bundle.ts";
 import { BUNDLE_DIR } from "./cache-paths.mjs";
 import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
@@ -196,7 +196,7 @@ if (json) {
     // The stack itself failed (or the deadline passed): say so as a check of its own.
     report.checks.push({ id: "demo", title: "demo stack ran to completion", ok: false, detail: failure, ms: durationMs });
   }
-  report.ok = !failure && (report.break ? report.break.demonstrated : report.checks.every((check) => check.ok));
+  report.ok = !failure && reportOk(report.checks, report.break);
   report.durationMs = durationMs;
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else if (!failure) {
