@@ -30,7 +30,7 @@ await runServerEntry("as", async () => {
   // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
   const { server, address } = await listenLoopback(requested.asPort);
   const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
-  const app = await createApp(config, { logger: createLogger("[as]") });
+  const app = await createApp(config, { logger: createLogger("[as]", undefined, { timestamps: config.logTimestamps }) });
   server.on("request", app);
   // A12: whatever changed since the last save is written on the way out (SIGTERM, SIGINT, or a crash).
   process.once("exit", () => stateFileOf(app)?.flush());

@@ -60,6 +60,7 @@ import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
 import { InsufficientScopeError } from "./step-up/index.ts";
 import { runStory, ServerUnreachableError } from "./demo/story.ts";
 import { renderTranscript } from "./demo/transcript.ts";
+import { stamp } from "../shared/log.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
        pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
@@ -89,7 +90,10 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   }
   const out = args.json ? process.stderr : process.stdout;
   const style = styleFor(out);
-  const narrate = (line: string) => out.write(`${line}\n`);
+  // LOG_TIMESTAMPS=1 (`pnpm demo --verbose`): every narrated line carries its stamp, as the servers' do.
+  const narrate = settings.logTimestamps
+    ? (line: string) => out.write(`${line.split("\n").map((part) => `${stamp()}${part}`).join("\n")}\n`)
+    : (line: string) => out.write(`${line}\n`);
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {

@@ -31,7 +31,7 @@ await runServerEntry("rs", async () => {
   // Bind first, so RS_PORT=0 works: the resource URL (the token audience) needs the real port.
   const { server, address } = await listenLoopback(requested.rsPort);
   const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
-  server.on("request", await createApp(config, { logger: createLogger("[rs]") }));
+  server.on("request", await createApp(config, { logger: createLogger("[rs]", undefined, { timestamps: config.logTimestamps }) }));
 
   console.log(`[rs] listening on ${config.resource}`);
   console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}`);

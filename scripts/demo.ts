@@ -15,9 +15,10 @@
  *
  * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr),
  * `--transcript FILE.md` (the client writes the Markdown transcript of the real run),
- * `--verbose` (the AS's and RS's own log lines, `[as]` / `[rs]`, interleaved with the narration as
- * they arrive), and `--break RULE` (one rule broken on purpose — a client rule by the client, an AS
- * rule by an AS started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
+ * `--verbose` (the AS's and RS's own log lines, `[as]` / `[rs]`, interleaved with the narration in
+ * the order they were written: each process stamps its lines, scripts/ordered-lines.ts), and
+ * `--break RULE` (one rule broken on purpose — a client rule by the client, an AS rule by an AS
+ * started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
  * `--break list` lists the rules, shared/break-rules.ts).
  * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included.
  * SIGINT or SIGTERM (Ctrl-C, or a runner signalling the pid it started: `pnpm` passes the signal on
@@ -35,6 +36,8 @@ import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import { reportOk, type JsonReport } from "../shared/report.ts";
 import { ensureBundles } from "./bundle.ts";
 import { BUNDLE_DIR } from "./cache-paths.mjs";
+import { stamp } from "../shared/log.ts";
+import { OrderedLines } from "./ordered-lines.ts";
 import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
 
 /**
@@ -76,6 +79,10 @@ if (args.break !== undefined && !broken) {
 }
 const json = args.json === true;
 const narrate = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+// --verbose: the processes stamp their lines (LOG_TIMESTAMPS=1) and `ordered` prints them in the order
+// they were written, not the order their pipes deliver them; this process's own lines join that order.
+const ordered = args.verbose ? new OrderedLines() : undefined;
+const say = (line: string) => (ordered ? ordered.push(`${stamp()}${line}`, narrate) : narrate(line));
 
 let timeoutMs: number;
 try {
@@ -132,17 +139,19 @@ try {
 
   // ---- 2. start the servers on free ports and wait until both answer (startStack: fresh ports again
   // if another process took one first) ----
-  // --verbose: the servers' own log lines join the narration, in the order they arrive (a broken AS's
+  // --verbose: the servers' own log lines join the narration, in the order they were written (a broken AS's
   // start-up lines always do: it says it is broken).
   const serverLog = (name: string, _stream: string, line: string) => {
-    if (args.verbose || line.includes("BROKEN ON PURPOSE")) narrate(line.startsWith(`[${name}]`) ? line : `[${name}] ${line}`);
+    const show = (text: string) => narrate(text.startsWith(`[${name}]`) ? text : `[${name}] ${text}`);
+    if (ordered) ordered.push(line, show);
+    else if (line.includes("BROKEN ON PURPOSE")) show(line);
   };
   const { env, rsPort } = await Promise.race([
     startStack({
       entries: bundles,
       // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
       // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
-      env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto" },
+      env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto", LOG_TIMESTAMPS: args.verbose ? "1" : "" },
       // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
       asEnv: broken?.side === "as" ? { AS_BREAK: broken.rule } : {},
       signal: stop.signal,
@@ -151,25 +160,27 @@ try {
         children.push(as, rs);
         const { issuer, healthUrl: asHealthUrl } = asUrls(asPort);
         const { resource, healthUrl: rsHealthUrl } = rsUrls(rsPort);
-        narrate(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
+        say(`[demo] starting the AS on ${issuer} (pid ${as.process.pid}) and the RS on ${resource} (pid ${rs.process.pid})`);
         waitingFor = `the AS (${asHealthUrl}) and the RS (${rsHealthUrl}) to answer`;
       },
-      onRetry: (reason) => narrate(`[demo] ${reason}; starting both servers again on fresh ports`),
+      onRetry: (reason) => say(`[demo] ${reason}; starting both servers again on fresh ports`),
     }),
     stopped,
   ]);
   const { resource } = rsUrls(rsPort);
-  narrate(`[demo] both servers answer; running the client story against ${resource}`);
+  say(`[demo] both servers answer; running the client story against ${resource}`);
 
   // ---- 3. the client story ----
   const clientArgs = ["--server", resource];
   if (json) clientArgs.push("--json");
   if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
   if (broken) clientArgs.push("--break", broken.rule);
+  const show = (stream: "stdout" | "stderr", line: string) =>
+    stream === "stdout" ? process.stdout.write(`${line}\n`) : narrate(json ? line : `[client] ${line}`);
   const client = startChild("client", bundles.client, clientArgs, env, (stream, line) => {
     if (stream === "stdout" && json) clientStdout += `${line}\n`;
-    else if (stream === "stdout") process.stdout.write(`${line}\n`);
-    else narrate(json ? line : `[client] ${line}`);
+    else if (ordered) ordered.push(line, (text) => show(stream, text));
+    else show(stream, line);
   });
   children.push(client);
   waitingFor = `the client story to finish (pid ${client.process.pid})`;
@@ -182,6 +193,7 @@ try {
   clearTimeout(deadlineTimer);
   const graceMs = Math.max(0, Math.min(STOP_GRACE_MS, endBy - performance.now() - 100)); // 100 ms to report and exit
   await Promise.all(children.map((child) => stopChild(child, graceMs)));
+  ordered?.end();
 }
 
 const durationMs = Math.round(performance.now() - startedAt);

@@ -41,6 +41,8 @@ export interface Config {
   consent: "auto" | "prompt";
   /** Confidential clients registered by configuration rather than DCR (`AS_CLIENTS`, a JSON array). */
   preRegisteredClients: PreRegisteredClientSetting[];
+  /** `LOG_TIMESTAMPS=1` (set by `pnpm demo --verbose`): each log line starts with its wall-clock stamp. */
+  logTimestamps: boolean;
 }
 
 /** One entry of `AS_CLIENTS`; the AS applies the DCR redirect-URI policy to it before it starts. */
@@ -76,6 +78,13 @@ function positiveInt(env: Env, name: string, fallback: number): number {
     throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** `LOG_TIMESTAMPS`: "1" on; unset, "" or "0" off (the default). */
+function logTimestamps(env: Env): boolean {
+  const raw = env.LOG_TIMESTAMPS ?? "";
+  if (raw !== "" && raw !== "0" && raw !== "1") throw new ConfigError(`LOG_TIMESTAMPS must be "1" or "0", got ${JSON.stringify(raw)}`);
+  return raw === "1";
 }
 
 function consentMode(env: Env): Config["consent"] {
@@ -174,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
     consent: consentMode(env),
     preRegisteredClients: preRegisteredClients(env),
+    logTimestamps: logTimestamps(env),
   };
 }
 
@@ -184,6 +194,8 @@ export interface ClientConfig {
   clientTimeoutMs: number;
   /** `--browser`: how long one authorization waits for the person at the browser (`CLIENT_BROWSER_TIMEOUT_MS`). */
   browserTimeoutMs: number;
+  /** `LOG_TIMESTAMPS=1`: the story's narration lines carry the same stamp as the servers' log lines. */
+  logTimestamps: boolean;
 }
 
 /**
@@ -195,6 +207,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     rsUrl: env.RS_URL || rsUrls(port(env, "RS_PORT", 3000)).resource,
     clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
     browserTimeoutMs: positiveInt(env, "CLIENT_BROWSER_TIMEOUT_MS", 300_000),
+    logTimestamps: logTimestamps(env),
   };
 }
 

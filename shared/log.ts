@@ -20,8 +20,29 @@ export interface Logger {
   warn(message: string): void;
 }
 
-export function createLogger(name: string, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const emit = (level: string, message: string) => write(`${name}${level} ${message}\n`);
+/**
+ * The optional stamp at the start of a line (`LOG_TIMESTAMPS=1`): `@<ms since the epoch, 3 decimals> `.
+ * `performance.timeOrigin + performance.now()` is a high-resolution wall clock, so stamps written by
+ * different processes on one machine compare; `pnpm demo --verbose` orders the lines by them.
+ */
+const STAMP = /^@(\d+\.\d{3}) /;
+
+export function stamp(ms = performance.timeOrigin + performance.now()): string {
+  return `@${ms.toFixed(3)} `;
+}
+
+/** The stamp's time and the line without it; `time` is undefined for an unstamped line. */
+export function parseStamp(line: string): { time: number | undefined; text: string } {
+  const match = STAMP.exec(line);
+  return match ? { time: Number(match[1]), text: line.slice(match[0].length) } : { time: undefined, text: line };
+}
+
+export function createLogger(
+  name: string,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+  { timestamps = false }: { timestamps?: boolean } = {},
+): Logger {
+  const emit = (level: string, message: string) => write(`${timestamps ? stamp() : ""}${name}${level} ${message}\n`);
   return {
     info: (message) => emit("", message),
     warn: (message) => emit(" warn:", message),

@@ -10,6 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { asUrls, rsUrls } from "./config.ts";
+import { parseStamp } from "./log.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -49,13 +50,14 @@ export function startChild(
       const lines = pending.split("\n");
       pending = lines.pop()!;
       for (const line of lines) {
-        log.push(line.startsWith(`[${name}]`) ? line : `[${name}] ${line}`);
+        const { text } = parseStamp(line); // the log keeps arrival order; a stamp (LOG_TIMESTAMPS) only orders live output
+        log.push(text.startsWith(`[${name}]`) ? text : `[${name}] ${text}`);
         onLine(stream, line);
       }
     });
     child[stream]!.on("end", () => {
       if (pending) {
-        log.push(`[${name}] ${pending}`);
+        log.push(`[${name}] ${parseStamp(pending).text}`);
         onLine(stream, pending);
       }
     });
