@@ -5,22 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { BREAK_RULES } from "../../shared/break-rules.ts";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
-
-function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+import { runDemo } from "../helpers/demo-process.ts";
 
 /** What each run's `observed` must name: the concrete evidence of its consequence. */
 const EVIDENCE: Record<string, RegExp[]> = {

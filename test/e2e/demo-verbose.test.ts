@@ -3,19 +3,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { runDemo } from "../helpers/demo-process.ts";
 
 test("pnpm demo --verbose interleaves [as] and [rs] lines with the steps they belong to, tokens redacted", async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--verbose"], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.resume();
-  const code = await new Promise((resolve) => child.on("close", resolve));
+  const { code, stdout } = await runDemo(["--verbose"]);
   assert.equal(code, 0, stdout.slice(-3000));
 
   const lines = stdout.split("\n");

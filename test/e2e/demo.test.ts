@@ -6,25 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { PROJECT_ROOT } from "../../shared/processes.ts";
-
-interface DemoRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runDemo(args: string[], env: Record<string, string> = {}): Promise<DemoRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+import { runDemo } from "../helpers/demo-process.ts";
 
 /** The pids and ports the demo announced (`[demo] starting the AS on http://127.0.0.1:P (pid N) …`). */
 function announced(output: string): { pids: number[]; ports: number[] } {
