@@ -5,32 +5,34 @@
  *   GET  /.well-known/jwks.json                    signing key (RFC 7517)   (keys.ts)
  *   POST /register                                 RFC 7591 DCR             (register.ts)
  *   GET  /authorize                                RFC 6749 §4.1.1 + PKCE   (authorize.ts)
- *   POST /authorize                                the consent form, AS_CONSENT=prompt only (consent.ts)
  *   POST /token                                    RFC 6749 §3.2            (token.ts, grants/)
  *   POST /revoke                                   RFC 7009                 (revoke.ts)
  *   GET  /healthz                                  liveness + the socket it listens on (D8)
  *
- * Every answer with a body is JSON, errors included (Express's default HTML error page never shows) —
- * except the few pages meant for a person (`page.ts`): the consent page, and the `/authorize` errors
- * that cannot redirect when a browser asks for HTML. The answers without a body are `/authorize`'s
- * `302` (its result is in `Location`) and `/revoke`'s `200` (RFC 7009 §2.2). No input yields a 5xx (B1).
+ * Every answer with a body is JSON, errors included (Express's default HTML error page never shows);
+ * the answers without one are `/authorize`'s `302` (its result is in `Location`) and `/revoke`'s `200`
+ * (RFC 7009 §2.2). No input yields a 5xx (B1).
+ *
+ * `options.extras` (as/extras/, passed by `server.ts`) adds what real clients and `pnpm dev` need and the
+ * lesson does not: a consent page (`POST /authorize`), pages for a person, a state file, confidential clients.
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
-import { authorizeHandler } from "./authorize.ts";
-import { createConsent } from "./consent.ts";
+import { authorizeHandler, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
+import { BROKEN_POLICY } from "./breaks.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
-import { generateSigningKey, jwks } from "./keys.ts";
+import { generateSigningKey, jwks, type SigningKey } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
 import { noStore } from "./params.ts";
+import { checkCodeVerifier } from "./pkce.ts";
 import { rateLimitPerAddress } from "./rate-limit.ts";
+import { redirectUriMatches, validateRedirectUri } from "./redirect-uri.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
-import { createState, DEFAULT_LIMITS, type AsState, type Limits } from "./state.ts";
-import { openStateDir, type StateFileWriter } from "./state-file.ts";
+import { createState, DEFAULT_LIMITS, type AsPolicy, type AsState, type ClientRecord, type Limits } from "./state.ts";
 import { tokenHandler } from "./token.ts";
 
 /** R10: how each refused header is answered. */
@@ -39,6 +41,29 @@ const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
 
+/** The rules every request is judged by (A3, A4, A6); `--break` swaps one for its variant (as/breaks.ts). */
+export const POLICY: AsPolicy = { validateRedirectUri, redirectUriMatches, verifyCodeVerifier: checkCodeVerifier };
+
+/** A12: where the AS keeps what must survive a restart (as/extras/state-file.ts). */
+export interface Persistence {
+  /** The signing key to use: the one kept, or a new one to keep. */
+  key: SigningKey;
+  /** Fill the new state from what was kept; returns the writer that keeps it from now on. */
+  attach(state: AsState): { saveAfterResponse: RequestHandler; flush(): void };
+}
+
+/** What as/extras/ adds to the AS; the lesson runs without any of it. */
+export interface AsExtras {
+  /** A11 (`AS_CONSENT=prompt`): the user decides on a page, answered by `POST /authorize`. */
+  consent?: (state: AsState) => { prompt: ConsentPrompt; submit: RequestHandler };
+  /** A12: a readable page for a person whose `/authorize` cannot be redirected. */
+  informResourceOwner?: InformResourceOwner;
+  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps. */
+  openState?: (limits: Limits) => Promise<Persistence>;
+  /** A13 (`AS_CLIENTS`): clients with a secret, and how a request authenticates with it. */
+  confidentialClients?: { clients: ReadonlyMap<string, ClientRecord>; authenticate: NonNullable<AsState["authenticateWithSecret"]> };
+}
+
 export interface AppOptions {
   /** Where info lines go (one per registration, authorization, issuance); silent by default. */
   logger?: Logger;
@@ -46,6 +71,7 @@ export interface AppOptions {
   now?: () => number;
   /** Store caps (A9); tests lower them to watch the oldest entry get evicted. */
   limits?: Partial<Limits>;
+  extras?: AsExtras;
 }
 
 /** Map body-parser's errors (`err.type`) to OAuth JSON; RFC 6749 §5.2 answers malformed requests with 400. */
@@ -81,21 +107,34 @@ export function stateOf(app: express.Express): AsState {
 }
 
 /** The writer of the state file (A12) behind an app, when a state directory is configured. */
-export function stateFileOf(app: express.Express): StateFileWriter | undefined {
-  return app.locals.stateFile as StateFileWriter | undefined;
+export function stateFileOf(app: express.Express): ReturnType<Persistence["attach"]> | undefined {
+  return app.locals.stateFile as ReturnType<Persistence["attach"]> | undefined;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { extras = {} } = options;
   // A12: with a state directory, the key (and clients, refresh-token families) kept there, if usable.
-  const stateDir = config.stateDir ? await openStateDir(config.stateDir, config, limits, logger) : undefined;
+  const persistence = await extras.openState?.(limits);
   // A7: otherwise a fresh ES256 key pair per process.
-  const key = stateDir?.key ?? (await generateSigningKey());
-  const state = createState(config, key, logger, now, limits);
-  const stateFile = stateDir?.attach(state);
-  const metadata = authorizationServerMetadata(config);
+  const key = persistence?.key ?? (await generateSigningKey());
+  // The correct rules, or — pnpm demo --break lenient-redirect|no-pkce only (AS_BREAK) — one broken on purpose.
+  const policy = config.asBreak ? { ...POLICY, ...BROKEN_POLICY[config.asBreak] } : POLICY;
+  const confidential = extras.confidentialClients;
+  const state = createState({
+    config,
+    key,
+    logger,
+    now,
+    limits,
+    policy,
+    preRegisteredClients: confidential?.clients,
+    authenticateWithSecret: confidential?.authenticate,
+  });
+  const stateFile = persistence?.attach(state);
+  const metadata = authorizationServerMetadata(config, { clientSecrets: confidential !== undefined && confidential.clients.size > 0 });
 
   const app = express();
   app.disable("x-powered-by");
@@ -140,8 +179,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
-  const consent = config.consent === "prompt" ? createConsent(state) : undefined;
-  app.get("/authorize", authorizeHandler(state, consent?.prompt));
+  const consent = extras.consent?.(state);
+  app.get("/authorize", authorizeHandler(state, { prompt: consent?.prompt, informResourceOwner: extras.informResourceOwner }));
   if (consent) app.post("/authorize", form, consent.submit);
   app.post("/token", form, tokenHandler(state));
   app.post("/revoke", form, revokeHandler(state));

@@ -5,9 +5,9 @@
  * 1. the redirect target cannot be trusted (client_id or redirect_uri missing, repeated, unknown or
  *    unregistered) → `400` JSON, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1);
  * 2. anything else → redirect to the client with `error`, `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207).
- * Failures of kind 1 answer a browser with a readable page (`error-page.ts`), everyone else with JSON.
- * The demo user may be granted only `config.grantableScopes` (S3). With `AS_CONSENT=auto` that is
- * granted at once; with `prompt`, once every check has passed, the user chooses on a page (`consent.ts`).
+ * Failures of kind 1 answer JSON (as/extras/ adds a readable page for a browser).
+ * The demo user may be granted only `config.grantableScopes` (S3), at once — or, with the consent page
+ * of as/extras/ (`AS_CONSENT=prompt`), once every check has passed, as the user chooses.
  */
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
@@ -23,11 +23,8 @@ import {
   OAuthError,
   UnsupportedResponseType,
 } from "./errors.ts";
-import { sendNotRedirectingPage } from "./error-page.ts";
-import { prefersHtml } from "./page.ts";
 import { queryParams, scopeParam, type Params } from "./params.ts";
 import { isS256CodeChallenge } from "./pkce.ts";
-import { redirectUriMatches } from "./redirect-uri.ts";
 import { CODE_TTL_MS, DEMO_USER, markClientInUse, type AsState, type ClientRecord } from "./state.ts";
 
 /** Scope when the request names none (A4): the minimum for basic use. */
@@ -50,8 +47,11 @@ export interface AuthorizationRequest {
 /** Where an authorization response goes. */
 export type ResponseTarget = Pick<AuthorizationRequest, "redirect_uri" | "state">;
 
-/** How `AS_CONSENT=prompt` asks the user (`consent.ts`); it answers the response itself. */
+/** How `AS_CONSENT=prompt` asks the user (as/extras/consent.ts); it answers the response itself. */
 export type ConsentPrompt = (req: Request, res: Response, request: AuthorizationRequest) => void;
+
+/** A page for a person whose request cannot be redirected (as/extras/error-page.ts); false: answer JSON. */
+export type InformResourceOwner = (req: Request, res: Response, error: OAuthError) => boolean;
 
 /** RFC 6749 §3.1.2: keep the redirect URI's own query and add ours (never rebuild it through a parser). */
 function redirectTo(redirect_uri: string, params: Record<string, string | undefined>): string {
@@ -76,9 +76,8 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   const redirect_uri = params.get("redirect_uri");
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required");
   // A4: exact string match (RFC 9700 §4.1.3); for 127.0.0.1 / [::1] any port (RFC 8252 §7.3)
-  if (!client.redirect_uris.some((uri) => redirectUriMatches(uri, redirect_uri))) {
-    if (state.config.asBreak !== "lenient-redirect") throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
-    // BROKEN (pnpm demo --break lenient-redirect): an unregistered redirect_uri gets the code.
+  if (!client.redirect_uris.some((uri) => state.policy.redirectUriMatches(uri, redirect_uri))) {
+    throw new InvalidRequest("redirect_uri is not registered for this client; not redirecting");
   }
   markClientInUse(state, client.client_id); // A9: a client in use is never evicted by a registration flood
   return { client, redirect_uri };
@@ -129,7 +128,7 @@ export function issueCode(state: AsState, request: AuthorizationRequest, scope: 
   return code;
 }
 
-export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
+export function authorizeHandler(state: AsState, { prompt, informResourceOwner }: { prompt?: ConsentPrompt; informResourceOwner?: InformResourceOwner } = {}) {
   return (req: Request, res: Response): void => {
     const params = queryParams(req);
     let trusted: { client: ClientRecord; redirect_uri: string };
@@ -137,7 +136,7 @@ export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
       trusted = trustedRedirect(state, params);
     } catch (error) {
       // RFC 6749 §4.1.2.1: the AS "SHOULD inform the resource owner of the error" — a person reads a page.
-      if (error instanceof OAuthError && prefersHtml(req)) return sendNotRedirectingPage(res, error);
+      if (error instanceof OAuthError && informResourceOwner?.(req, res, error)) return;
       throw error;
     }
     const { client, redirect_uri } = trusted;
@@ -165,7 +164,7 @@ export function authorizeHandler(state: AsState, prompt?: ConsentPrompt) {
       if (resource !== state.config.resource) throw new InvalidTarget(`unknown resource; this AS issues tokens for ${state.config.resource}`);
 
       const request: AuthorizationRequest = { client, ...target, code_challenge, resource, ...scopeOf(state, params.get("scope")) };
-      // A11: with a consent page the user decides, after every check above (consent.ts answers the form).
+      // A11: with a consent page the user decides, after every check above (as/extras/consent.ts answers the form).
       if (prompt) return prompt(req, res, request);
       respondToClient(res, state.config.issuer, target, { code: issueCode(state, request, request.grantable) });
     } catch (error) {

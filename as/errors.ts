@@ -46,6 +46,16 @@ export class InvalidClient extends OAuthError {
   }
 }
 
+/**
+ * RFC 6749 §5.2: a client that authenticated through the `Authorization` header (HTTP Basic) and failed
+ * gets 401, with a challenge naming the scheme (RFC 7617 §2).
+ */
+export class InvalidClientCredentials extends OAuthError {
+  constructor(issuer: string, description: string) {
+    super(401, "invalid_client", description, { "WWW-Authenticate": `Basic realm="${issuer}"` });
+  }
+}
+
 export class InvalidGrant extends OAuthError {
   constructor(description: string) {
     super(400, "invalid_grant", description);

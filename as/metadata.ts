@@ -24,13 +24,13 @@ export interface AuthorizationServerMetadata {
   authorization_response_iss_parameter_supported: true;
 }
 
-export function authorizationServerMetadata(config: Config): AuthorizationServerMetadata {
+/** `clientSecrets`: confidential clients exist (as/extras/, `AS_CLIENTS`). */
+export function authorizationServerMetadata(config: Config, { clientSecrets = false } = {}): AuthorizationServerMetadata {
   // RFC 8414 §3.3: `issuer` is byte-equal to the URL the metadata was discovered from (minus the well-known part).
   const { issuer } = config;
   // DCR clients are public: PKCE instead of a client secret (OAuth 2.1 §2.1). Pre-registered clients
   // (AS_CLIENTS) authenticate with their secret, RFC 6749 §2.3.1 (Basic required, post allowed).
-  const authMethods: AuthMethod[] =
-    config.preRegisteredClients.length > 0 ? ["none", "client_secret_basic", "client_secret_post"] : ["none"];
+  const authMethods: AuthMethod[] = clientSecrets ? ["none", "client_secret_basic", "client_secret_post"] : ["none"];
   return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,

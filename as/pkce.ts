@@ -22,6 +22,18 @@ export function s256(code_verifier: string): string {
   return createHash("sha256").update(code_verifier, "ascii").digest("base64url");
 }
 
+/** What a code redemption's `code_verifier` proves (RFC 7636 §4.6): the token endpoint's verdict. */
+export type PkceVerdict = "verified" | "missing" | "mismatch";
+
+/**
+ * RFC 7636 §4.6: the code was issued for `code_challenge`, so a redemption must send the `code_verifier`
+ * whose S256 hash it is. (AS policy `verifyCodeVerifier`; `--break no-pkce` swaps it, as/breaks.ts.)
+ */
+export function checkCodeVerifier(code_verifier: string | undefined, code_challenge: string): PkceVerdict {
+  if (code_verifier === undefined) return "missing";
+  return verifyS256(code_verifier, code_challenge) ? "verified" : "mismatch";
+}
+
 /** RFC 7636 §4.6: does `code_verifier` hash to the `code_challenge` recorded with the code? */
 export function verifyS256(code_verifier: string, code_challenge: string): boolean {
   if (!isCodeVerifier(code_verifier)) return false;

@@ -9,13 +9,11 @@
  * Authorization (A4): exact string comparison, except that for the loopback IP literals the port is
  * ignored (RFC 8252 §7.3; OAuth 2.1 §8.4.2: the AS "MUST allow any port" for loopback IP redirect URIs).
  */
-import { hostAlternation, LOOPBACK_HOSTS, LOOPBACK_IP_HOSTS, type LoopbackHost } from "../shared/loopback.ts";
+import { hostAlternation, LOOPBACK_HOSTS, LOOPBACK_IP_HOSTS } from "../shared/loopback.ts";
 
 export const MAX_REDIRECT_URI_LENGTH = 2000;
 
-export type RedirectUriVerdict =
-  | { ok: true; scheme: "http" | "https"; host: LoopbackHost }
-  | { ok: false; reason: string };
+export type RedirectUriVerdict = { ok: true } | { ok: false; reason: string };
 
 // `http://` or `https://`, in lowercase: RFC 3986 §3.1 makes schemes case-insensitive, but the URI is
 // stored and compared as a string (A4), so only the canonical lowercase spelling is accepted.
@@ -69,7 +67,7 @@ export function validateRedirectUri(raw: string): RedirectUriVerdict {
   if (parsed.protocol !== `${scheme[1]}:` || parsed.hostname !== host[1]) return reject("does not parse to the host it names");
   if (parsed.username !== "" || parsed.password !== "") return reject("contains userinfo");
 
-  return { ok: true, scheme: scheme[1] as "http" | "https", host: host[1] as LoopbackHost };
+  return { ok: true };
 }
 
 // A redirect URI whose host is a loopback IP literal, split around its optional port.

@@ -38,9 +38,9 @@ function redirectUris(value: unknown): string[] {
 }
 
 /** A3 / RFC 8252 §7.3: every entry an absolute, loopback, fragment-free http(s) URI — judged on the raw string. */
-function redirectUriPolicy(redirect_uris: string[]): void {
+function checkRedirectUris(redirect_uris: string[], validate = validateRedirectUri): void {
   for (const [i, uri] of redirect_uris.entries()) {
-    const verdict = validateRedirectUri(uri);
+    const verdict = validate(uri);
     if (!verdict.ok) throw new InvalidRedirectUri(`redirect_uris[${i}] ${verdict.reason}`);
   }
 }
@@ -48,7 +48,7 @@ function redirectUriPolicy(redirect_uris: string[]): void {
 /** Validate client metadata and apply the defaults of A3; throws a spec-shaped error on the first problem. */
 export function clientMetadata(body: Record<string, unknown>): ClientMetadata {
   const metadata = metadataFields(body);
-  redirectUriPolicy(metadata.redirect_uris);
+  checkRedirectUris(metadata.redirect_uris);
   return metadata;
 }
 
@@ -128,9 +128,7 @@ export function registerHandler(state: AsState) {
     }
 
     const metadata = metadataFields(body as Record<string, unknown>);
-    // A3 / RFC 8252 §7.3: loopback redirect URIs only.
-    if (state.config.asBreak !== "lenient-redirect") redirectUriPolicy(metadata.redirect_uris);
-    // BROKEN (pnpm demo --break lenient-redirect): any redirect URI is registered, https://attacker.example/cb too.
+    checkRedirectUris(metadata.redirect_uris, state.policy.validateRedirectUri); // A3 / RFC 8252 §7.3: loopback only
     const client: PublicClientRecord = {
       client_id: nanoid(),
       client_id_issued_at: Math.floor(state.now() / 1000),

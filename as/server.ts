@@ -16,13 +16,14 @@
  *
  * Demo-only shortcuts: plain http on loopback, one demo user (consenting automatically unless
  * AS_CONSENT=prompt), in-memory stores (lost on restart, capped — unless AS_STATE_DIR keeps them, as
- * `pnpm dev` does: state-file.ts), a signing key generated at start-up, DCR instead of client ID
+ * `pnpm dev` does: extras/state-file.ts), a signing key generated at start-up, DCR instead of client ID
  * metadata documents.
  */
 import { loadConfig } from "../shared/config.ts";
 import { listenLoopback, runServerEntry } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
 import { createApp, stateFileOf } from "./app.ts";
+import { asExtras } from "./extras/index.ts";
 import { METADATA_PATH } from "./metadata.ts";
 
 await runServerEntry("as", async () => {
@@ -30,7 +31,9 @@ await runServerEntry("as", async () => {
   // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
   const { server, address } = await listenLoopback(requested.asPort);
   const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
-  const app = await createApp(config, { logger: createLogger("[as]", undefined, { timestamps: config.logTimestamps }) });
+  const logger = createLogger("[as]", undefined, { timestamps: config.logTimestamps });
+  // The extras (as/extras/): consent page, pages for a person, state file, confidential clients — as configured.
+  const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   server.on("request", app);
   // A12: whatever changed since the last save is written on the way out (SIGTERM, SIGINT, or a crash).
   process.once("exit", () => stateFileOf(app)?.flush());

@@ -7,10 +7,13 @@
  * family. Access tokens are not recorded: they are JWTs the RS verifies on its own, so a revoked
  * family's access tokens stay valid until their `exp` (A8) — nothing here pretends otherwise.
  */
+import type { Request } from "express";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
-import { preRegisteredClients } from "./clients.ts";
 import type { SigningKey } from "./keys.ts";
+import type { Params } from "./params.ts";
+import type { PkceVerdict } from "./pkce.ts";
+import type { RedirectUriVerdict } from "./redirect-uri.ts";
 import { BoundedStore } from "./store.ts";
 
 /** The demo's only resource owner (S3); it consents automatically, or on the consent page with AS_CONSENT=prompt (A11). */
@@ -94,14 +97,30 @@ export const CLIENT_RECENT_USE_MS = 10 * 60_000;
 /** Refresh tokens: each rotation issues a fresh one valid this long (no rule sets it; a demo day). */
 export const REFRESH_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
+/**
+ * The rules the AS judges requests by, chosen once where the app is built (as/app.ts): the correct ones
+ * below, or — only under `pnpm demo --break lenient-redirect|no-pkce` — a broken variant (as/breaks.ts).
+ */
+export interface AsPolicy {
+  /** A3: may this redirect URI be registered? (`validateRedirectUri`, redirect-uri.ts) */
+  validateRedirectUri(raw: string): RedirectUriVerdict;
+  /** A4: is the requested `redirect_uri` one the client registered? (`redirectUriMatches`, redirect-uri.ts) */
+  redirectUriMatches(registered: string, requested: string): boolean;
+  /** A6, RFC 7636 §4.6: does the `code_verifier` prove the code is the caller's? (`verifyS256`, pkce.ts) */
+  verifyCodeVerifier(code_verifier: string | undefined, code_challenge: string): PkceVerdict;
+}
+
 export interface AsState {
   config: Config;
   logger: Logger;
   now: () => number;
   key: SigningKey;
+  policy: AsPolicy;
   clients: BoundedStore<PublicClientRecord>;
-  /** Confidential clients from `AS_CLIENTS`, outside the bounded DCR store (never evicted). */
+  /** Confidential clients from `AS_CLIENTS` (as/extras/), outside the bounded DCR store (never evicted). */
   preRegisteredClients: ReadonlyMap<string, ClientRecord>;
+  /** A13 (as/extras/confidential-clients.ts): the client a request authenticates as with a secret, if it presents one. */
+  authenticateWithSecret?: (state: AsState, req: Request, params: Params) => ClientRecord | undefined;
   /** Pending codes: issued, not yet presented. */
   codes: BoundedStore<CodeRecord>;
   /** Codes presented once (A5): a second presentation is a replay. */
@@ -112,12 +131,25 @@ export interface AsState {
   families: BoundedStore<TokenFamily>;
 }
 
-export function createState(config: Config, key: SigningKey, logger: Logger, now: () => number, limits: Limits): AsState {
+export interface StateOptions {
+  config: Config;
+  key: SigningKey;
+  logger: Logger;
+  now: () => number;
+  limits: Limits;
+  policy: AsPolicy;
+  preRegisteredClients?: ReadonlyMap<string, ClientRecord>;
+  authenticateWithSecret?: AsState["authenticateWithSecret"];
+}
+
+export function createState({ config, key, logger, now, limits, policy, preRegisteredClients, authenticateWithSecret }: StateOptions): AsState {
   const state: AsState = {
     config,
     logger,
     now,
     key,
+    policy,
+    authenticateWithSecret,
     // A9: a registration flood must not evict a client in use — a full store refuses instead (register.ts).
     clients: new BoundedStore({
       capacity: limits.maxClients,
@@ -125,7 +157,7 @@ export function createState(config: Config, key: SigningKey, logger: Logger, now
       keep: (_client, client_id) => clientInUseUntil(state, client_id) > now(),
       onEvict: (_client, client_id) => state.clientsInUse.delete(client_id),
     }),
-    preRegisteredClients: preRegisteredClients(config),
+    preRegisteredClients: preRegisteredClients ?? new Map(),
     codes: new BoundedStore({ capacity: limits.maxCodes, now }),
     redeemedCodes: new BoundedStore({
       capacity: limits.maxRedeemedCodes,

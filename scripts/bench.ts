@@ -2,14 +2,14 @@
  * `pnpm bench` — the performance figures P1–P4, each measured in this one run.
  *
  * What runs where: this process is the load generator and the client; the servers under test run as
- * child processes on free loopback ports (bench/children.ts), so no figure is measured inside the
+ * child processes on free loopback ports (scripts/bench/children.ts), so no figure is measured inside the
  * server's own event loop. Nothing leaves 127.0.0.1.
  *
  * Flow:
- *   1. P1 step-up latency — real AS + RS children, the project's client, ≥ 50 step-ups (bench/p1-step-up.ts)
- *   2. P2 gate cost — two RS children (gate on / off), same load, same sessions (bench/p2-gate.ts)
- *   3. P3 token throughput — AS child, code exchanges + refreshes under load (bench/p3-tokens.ts)
- *   4. P4 demo wall and CPU time — `pnpm demo` as a cold process tree, median of 5 (bench/p4-demo.ts)
+ *   1. P1 step-up latency — real AS + RS children, the project's client, ≥ 50 step-ups (scripts/bench/p1-step-up.ts)
+ *   2. P2 gate cost — two RS children (gate on / off), same load, same sessions (scripts/bench/p2-gate.ts)
+ *   3. P3 token throughput — AS child, code exchanges + refreshes under load (scripts/bench/p3-tokens.ts)
+ *   4. P4 demo wall and CPU time — `pnpm demo` as a cold process tree, median of 5 (scripts/bench/p4-demo.ts)
  *   5. the table (or, with `--json`, one JSON document on stdout); progress goes to stderr.
  *
  * Flags: `--json` · `--smoke` (or BENCH_SMOKE=1: tiny counts, checks the harness, figures mean
@@ -21,12 +21,12 @@ import { constants } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { setChildEnv, stopAll } from "../bench/children.ts";
-import { runP1, type P1Options } from "../bench/p1-step-up.ts";
-import { runP2, type P2Options } from "../bench/p2-gate.ts";
-import { runP3, type P3Options } from "../bench/p3-tokens.ts";
-import { runP4, type P4Options } from "../bench/p4-demo.ts";
-import { buildReport, renderTable, type BenchResults } from "../bench/report.ts";
+import { setChildEnv, stopAll } from "./bench/children.ts";
+import { runP1, type P1Options } from "./bench/p1-step-up.ts";
+import { runP2, type P2Options } from "./bench/p2-gate.ts";
+import { runP3, type P3Options } from "./bench/p3-tokens.ts";
+import { runP4, type P4Options } from "./bench/p4-demo.ts";
+import { buildReport, renderTable, type BenchResults } from "./bench/report.ts";
 import { PROJECT_ROOT } from "../shared/processes.ts";
 
 const USAGE = "usage: pnpm bench [--json] [--smoke] [--only p1,p2,p3,p4] [--profile DIR]";
@@ -85,12 +85,12 @@ const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 if (args.profile) {
   const dir = path.resolve(args.profile);
-  const preload = pathToFileURL(path.join(PROJECT_ROOT, "bench/cpu-profile.mjs")).href;
+  const preload = pathToFileURL(path.join(PROJECT_ROOT, "scripts/bench/cpu-profile.mjs")).href;
   setChildEnv({
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${preload}`.trim(),
     BENCH_CPU_PROFILE_DIR: dir,
   });
-  progress(`servers are profiled (bench/cpu-profile.mjs); .cpuprofile files go to ${dir}`);
+  progress(`servers are profiled (scripts/bench/cpu-profile.mjs); .cpuprofile files go to ${dir}`);
 }
 
 // Ctrl-C, or a runner signalling the pid it started (`pnpm` passes the signal on: the script `exec`s

@@ -13,7 +13,6 @@ export const LOOPBACK_IP_HOSTS = [LOOPBACK_HOST, "[::1]"] as const;
 
 /** Every loopback name: the IP literals and `localhost` (RFC 8252 §8.3 discourages it, but it is loopback). */
 export const LOOPBACK_HOSTS = [...LOOPBACK_IP_HOSTS, "localhost"] as const;
-export type LoopbackHost = (typeof LOOPBACK_HOSTS)[number];
 
 /** A regular-expression alternation of `hosts`, escaped: `(?:127\.0\.0\.1|\[::1\])`. */
 export function hostAlternation(hosts: readonly string[]): string {

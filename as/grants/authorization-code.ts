@@ -1,13 +1,13 @@
 /**
  * `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6, A5/A6).
  *
- * The code is consumed by the first redemption attempt, whatever its outcome; a second attempt is a
- * replay: refused, and everything issued from the code is revoked (RFC 6749 §4.1.2).
+ * The code is consumed by the first redemption attempt that names it with a `code_verifier`, whatever
+ * its outcome; a second attempt is a replay: refused, and everything issued from the code is revoked
+ * (RFC 6749 §4.1.2).
  */
 import { nanoid } from "nanoid";
 import { InvalidGrant, InvalidRequest, InvalidTarget } from "../errors.ts";
 import type { Params } from "../params.ts";
-import { verifyS256 } from "../pkce.ts";
 import {
   REDEEMED_CODE_RETENTION_MS,
   revokeFamily,
@@ -23,13 +23,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   const code_verifier = params.get("code_verifier");
   const redirect_uri = params.get("redirect_uri");
   const resource = params.get("resource");
-  const noPkce = state.config.asBreak === "no-pkce";
   if (!code) throw new InvalidRequest("code is required");
-  // RFC 7636 §4.6: the code was issued for a code_challenge, so the code_verifier is required.
-  if (!code_verifier) {
-    if (!noPkce) throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.6)");
-    // BROKEN (pnpm demo --break no-pkce): a redemption without code_verifier goes on.
-  }
   if (!redirect_uri) throw new InvalidRequest("redirect_uri is required (it was sent in the authorization request)");
 
   const redeemed = state.redeemedCodes.get(code);
@@ -40,6 +34,9 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   }
   const record = state.codes.get(code);
   if (!record) throw new InvalidGrant("unknown or expired authorization code");
+  // RFC 7636 §4.6: the code was issued for a code_challenge; only its code_verifier redeems it (pkce.ts).
+  const pkce = state.policy.verifyCodeVerifier(code_verifier, record.code_challenge);
+  if (pkce === "missing") throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.6)");
 
   // A5: single use — from here on the code is spent, even if this redemption fails. Its record moves
   // to a store that only `/token` writes, so no flood of `/authorize` can erase it (A9).
@@ -51,11 +48,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   // RFC 6749 §4.1.3: issued to this client, for this exact redirect_uri.
   if (record.client_id !== client.client_id) throw new InvalidGrant("authorization code was issued to another client");
   if (record.redirect_uri !== redirect_uri) throw new InvalidGrant("redirect_uri does not match the authorization request");
-  // RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code_challenge.
-  if (!verifyS256(code_verifier ?? "", record.code_challenge)) {
-    if (!noPkce) throw new InvalidGrant("code_verifier does not match the code_challenge (RFC 7636 §4.6)");
-    // BROKEN (pnpm demo --break no-pkce): a wrong code_verifier is accepted.
-  }
+  if (pkce === "mismatch") throw new InvalidGrant("code_verifier does not match the code_challenge (RFC 7636 §4.6)");
   // RFC 8707 §2.2: `resource` may be repeated at the token endpoint, but must be the one authorized.
   if (resource !== undefined && resource !== record.resource) throw new InvalidTarget("resource does not match the authorization request");
 

@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
-import { readStateFile } from "../../as/state-file-schema.ts";
-import { STATE_FILE_NAME } from "../../as/state-file.ts";
+import { readStateFile } from "../../as/extras/state-file-schema.ts";
+import { STATE_FILE_NAME } from "../../as/extras/state-file.ts";
 import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
 import { loadConfig } from "../../shared/config.ts";
 import {

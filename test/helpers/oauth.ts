@@ -12,8 +12,9 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Express } from "express";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
-import type { Logger } from "../../shared/log.ts";
 import { createApp } from "../../as/app.ts";
+import { asExtras } from "../../as/extras/index.ts";
+import { silentLogger, type Logger } from "../../shared/log.ts";
 import type { Limits } from "../../as/state.ts";
 
 /** The redirect URI the helpers register by default (a loopback IP literal, RFC 8252 §7.3). */
@@ -224,8 +225,9 @@ export interface TestAuthorizationServer {
 }
 
 /**
- * Start only the AS, in-process on port 0 (bound first, so the issuer carries the real port). The
- * resource is derived from `RS_PORT` as usual; nothing is listening there, and nothing needs to be.
+ * Start only the AS, in-process on port 0 (bound first, so the issuer carries the real port), with the
+ * extras its configuration asks for, as `as/server.ts` does. The resource is derived from `RS_PORT` as
+ * usual; nothing is listening there, and nothing needs to be.
  */
 export async function startAuthorizationServer(
   env: Record<string, string> = {},
@@ -235,7 +237,7 @@ export async function startAuthorizationServer(
   const config = loadConfig({ RS_PORT: "3000", ...env, AS_PORT: String(address.port) });
   let offset = 0;
   const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-  const app = await createApp(config, { now: clock.now, ...options });
+  const app = await createApp(config, { now: clock.now, ...options, extras: asExtras(config, options.logger ?? silentLogger) });
   server.on("request", app);
   return { config, app, clock, close: () => closeServer(server) };
 }

@@ -6,7 +6,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createApp } from "../../as/app.ts";
+import { asExtras } from "../../as/extras/index.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { loadConfig, ConfigError } from "../../shared/config.ts";
 import {
   defaultClientMetadata,
@@ -127,6 +128,6 @@ test("AS_CLIENTS: bad JSON, short secrets, non-loopback redirects and duplicate 
     assert.throws(() => loadConfig({ AS_CLIENTS: value }), ConfigError, value);
   }
   for (const clients of [[{ ...entry, redirect_uris: ["https://attacker.example/cb"] }], [entry, entry]]) {
-    await assert.rejects(createApp(loadConfig({ AS_CLIENTS: JSON.stringify(clients) })), ConfigError);
+    assert.throws(() => asExtras(loadConfig({ AS_CLIENTS: JSON.stringify(clients) }), silentLogger), ConfigError);
   }
 });

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { CONSENT_TTL_MS } from "../../as/consent.ts";
+import { CONSENT_TTL_MS } from "../../as/extras/consent.ts";
 import {
   authorize,
   authorizationParams,

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { startStack, type Stack } from "../helpers/stack.ts";
 import { obtainTokens } from "../helpers/oauth.ts";
 import { assertChallenge, McpTestSession, toolCall } from "../helpers/rs-mcp.ts";
-import { createAppWithoutGate, UNGATED_CLIENT_ID } from "../../bench/rs-without-gate.ts";
+import { createAppWithoutGate, UNGATED_CLIENT_ID } from "../../scripts/bench/rs-without-gate.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { SCOPE_CATALOG } from "../../shared/scopes.ts";
@@ -168,7 +168,7 @@ describe("the file store is bounded (tool errors, not crashes)", () => {
   });
 });
 
-describe("bench/rs-without-gate.ts — P2's baseline, assembled outside the teaching server", () => {
+describe("scripts/bench/rs-without-gate.ts — P2's baseline, assembled outside the teaching server", () => {
   test("serves /mcp with no token and no scope gate; the tools report the ungated principal", async () => {
     const rs = await listenLoopback(0);
     const config = loadConfig({ RS_PORT: String(rs.address.port) });

@@ -100,8 +100,6 @@ test("property: validateRedirectUri never accepts a non-loopback host — as the
       assert.ok(url.protocol === "http:" || url.protocol === "https:", uri);
       assert.ok(LOOPBACK_HOSTS.includes(url.hostname), `WHATWG host ${url.hostname} accepted: ${uri}`);
       assert.equal(url.username + url.password + url.hash, "", uri);
-      // and the verdict names that same host
-      assert.equal(verdict.host, url.hostname);
     }),
     { numRuns: NUM_RUNS },
   );

@@ -9,11 +9,13 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { exportJWK } from "jose";
+import { asExtras } from "../../as/extras/index.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { createApp, stateFileOf, stateOf } from "../../as/app.ts";
 import { generateSigningKey } from "../../as/keys.ts";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
-import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "../../as/state-file-schema.ts";
-import { STATE_FILE_NAME } from "../../as/state-file.ts";
+import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "../../as/extras/state-file-schema.ts";
+import { STATE_FILE_NAME } from "../../as/extras/state-file.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { defaultClientMetadata, obtainTokens, postRegister, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
@@ -86,7 +88,9 @@ test("the file and its directory are private (0600 / 0700), and no temp file is 
 test("an AS built on the file knows its clients, families and refresh tokens, and signs with the same key", async () => {
   const dir = path.dirname(stateFile(saved));
   const lines: string[] = [];
-  const app = await createApp({ ...as.config, stateDir: dir }, { logger: { info: (l) => lines.push(l), warn: (l) => lines.push(l) } });
+  const logger = { info: (l: string) => lines.push(l), warn: (l: string) => lines.push(l) };
+  const config = { ...as.config, stateDir: dir };
+  const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   const state = stateOf(app);
   assert.deepEqual(state.clients.get(client_id), saved.clients[0]!.value);
   assert.equal(state.refreshTokens.size, 2);
@@ -100,7 +104,8 @@ test("A9 after a restart: a registration flood never evicts a restored client wh
   const dir = path.dirname(stateFile(saved));
   const refresh_token = saved.refreshTokens.find((r) => !r.value.rotated)!.key;
   // The saved file names the old issuer; the restored AS listens elsewhere, and is reached there.
-  const app = await createApp({ ...as.config, stateDir: dir, dcrRateLimit: 1000 }, { limits: { maxClients: 2 } });
+  const config = { ...as.config, stateDir: dir, dcrRateLimit: 1000 };
+  const app = await createApp(config, { limits: { maxClients: 2 }, extras: asExtras(config, silentLogger) });
   const { server, address } = await listenLoopback(0);
   server.on("request", app);
   const here = { ...as.config, issuer: `http://127.0.0.1:${address.port}` };
@@ -180,7 +185,8 @@ test("an AS built on a refused file logs one line, starts fresh with a new key, 
   const dir = path.dirname(stateFile(edited((f) => (f.refreshTokens[1].value.expiresAt = -1))));
   const lines: string[] = [];
   const config: Config = { ...as.config, stateDir: dir };
-  const app = await createApp(config, { logger: { info: (l) => lines.push(`info ${l}`), warn: (l) => lines.push(`warn ${l}`) } });
+  const logger = { info: (l: string) => lines.push(`info ${l}`), warn: (l: string) => lines.push(`warn ${l}`) };
+  const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   const state = stateOf(app);
   assert.deepEqual(lines, [
     `warn ignoring state file ${path.join(dir, STATE_FILE_NAME)}: unexpected content at refreshTokens.1.value.expiresAt (too_small); ` +

@@ -23,8 +23,8 @@ test("loopback http(s) redirect URIs are accepted", () => {
     const verdict = validateRedirectUri(uri);
     assert.equal(verdict.ok, true, `${uri}: ${verdict.ok ? "" : verdict.reason}`);
   }
-  assert.deepEqual(validateRedirectUri("http://[::1]:8080/cb"), { ok: true, scheme: "http", host: "[::1]" });
-  assert.deepEqual(validateRedirectUri("https://localhost/cb"), { ok: true, scheme: "https", host: "localhost" });
+  assert.deepEqual(validateRedirectUri("http://[::1]:8080/cb"), { ok: true });
+  assert.deepEqual(validateRedirectUri("https://localhost/cb"), { ok: true });
 });
 
 const rejected: Array<[uri: string, reason: RegExp]> = [

@@ -3,9 +3,9 @@
  * authorization server SHOULD inform the resource owner of the error and MUST NOT automatically redirect
  * the user-agent to the invalid redirection URI"). Same status code as the JSON answer; no script.
  */
-import type { Response } from "express";
-import type { OAuthError } from "./errors.ts";
-import { html, sendPage, type SafeHtml } from "./page.ts";
+import type { Request, Response } from "express";
+import type { OAuthError } from "../errors.ts";
+import { html, prefersHtml, sendPage, type SafeHtml } from "./page.ts";
 
 /** What a person can do about each failure. */
 function advice(error: OAuthError): { title: string; what: SafeHtml } {
@@ -30,7 +30,9 @@ redirect URI.</p>`,
   };
 }
 
-export function sendNotRedirectingPage(res: Response, error: OAuthError): void {
+/** `/authorize`'s hook (`InformResourceOwner`): a page for a browser that asked for HTML, else false (JSON). */
+export function informResourceOwner(req: Request, res: Response, error: OAuthError): boolean {
+  if (!prefersHtml(req)) return false;
   const { title, what } = advice(error);
   sendPage(res, {
     status: error.status,
@@ -40,4 +42,5 @@ export function sendNotRedirectingPage(res: Response, error: OAuthError): void {
 <p class="sub">Error <code>${error.error}</code>: ${error.error_description}</p>
 ${what}`,
   });
+  return true;
 }

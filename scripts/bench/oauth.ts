@@ -5,7 +5,7 @@
  * The requests are `LoadRequest`s, so the load generator can send thousands of them.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Config } from "../shared/config.ts";
+import type { Config } from "../../shared/config.ts";
 import type { LoadRequest, LoadResponse } from "./load.ts";
 
 /** RFC 8252 §7.3 loopback redirect; nothing listens on it: the code is read from `Location`. */

@@ -5,7 +5,7 @@
  *
  * Reported per run: wall time, and CPU time of the whole tree (user + system of every process, read
  * from this process's `cutime`/`cstime` in /proc, which count each child once it has been reaped,
- * with its own reaped children). The breakdown comes from bench/p4-probe.mjs, preloaded into each
+ * with its own reaped children). The breakdown comes from scripts/bench/p4-probe.mjs, preloaded into each
  * node process: when it started, when it first wrote a line, when it exited, and its CPU time.
  *
  * "Cold" means new processes every run (no warm event loop, JIT or sockets). The caches on disk are
@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { stopChild } from "../shared/processes.ts";
+import { stopChild } from "../../shared/processes.ts";
 import { track } from "./children.ts";
 import { median } from "./stats.ts";
 
@@ -71,7 +71,7 @@ export interface P4Result {
 /** Longer than the demo's own 30 s deadline: the demo should end itself; this is the backstop. */
 const RUN_TIMEOUT_MS = 45_000;
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PROBE = pathToFileURL(path.join(PROJECT_ROOT, "bench/p4-probe.mjs")).href;
+const PROBE = pathToFileURL(path.join(PROJECT_ROOT, "scripts/bench/p4-probe.mjs")).href;
 
 interface ProbeRecord {
   script: string;

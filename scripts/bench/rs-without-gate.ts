@@ -7,15 +7,15 @@
  */
 import express from "express";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { Config } from "../shared/config.ts";
-import { listeningAddressOf } from "../shared/listen.ts";
-import { silentLogger } from "../shared/log.ts";
-import { SCOPE_CATALOG } from "../shared/scopes.ts";
-import type { AuthenticatedRequest } from "../resource-server/bearer.ts";
-import { jsonRpcErrorHandler } from "../resource-server/errors.ts";
-import { bindSession, handleMcp, mcpJsonBody } from "../resource-server/mcp-endpoint.ts";
-import { SessionRegistry } from "../resource-server/sessions.ts";
-import { FileStore } from "../resource-server/store.ts";
+import type { Config } from "../../shared/config.ts";
+import { listeningAddressOf } from "../../shared/listen.ts";
+import { silentLogger } from "../../shared/log.ts";
+import { SCOPE_CATALOG } from "../../shared/scopes.ts";
+import type { AuthenticatedRequest } from "../../resource-server/bearer.ts";
+import { jsonRpcErrorHandler } from "../../resource-server/errors.ts";
+import { bindSession, handleMcp, mcpJsonBody } from "../../resource-server/mcp-endpoint.ts";
+import { SessionRegistry } from "../../resource-server/sessions.ts";
+import { FileStore } from "../../resource-server/store.ts";
 
 /** Who every caller is without the gate (what the tools say acted, R7). */
 export const UNGATED_CLIENT_ID = "ungated-bench";

@@ -10,7 +10,7 @@
  * The figure is all 200 token responses over the measured time of steps 2 and 3; every response is
  * checked (status 200, an access token, a refresh token from the code exchange).
  */
-import type { Config } from "../shared/config.ts";
+import type { Config } from "../../shared/config.ts";
 import { freshConfig, startAuthorizationServer } from "./children.ts";
 import { runLoad, type LoadRequest, type LoadResult } from "./load.ts";
 import {

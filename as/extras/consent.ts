@@ -19,12 +19,12 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { nanoid } from "nanoid";
-import { inCatalogOrder } from "../shared/scopes.ts";
-import { issueCode, redirectError, respondToClient, type AuthorizationRequest } from "./authorize.ts";
-import { AccessDenied } from "./errors.ts";
+import { inCatalogOrder } from "../../shared/scopes.ts";
+import { issueCode, redirectError, respondToClient, type AuthorizationRequest } from "../authorize.ts";
+import { AccessDenied } from "../errors.ts";
 import { html, sendPage, type SafeHtml } from "./page.ts";
-import { DEMO_USER, type AsState } from "./state.ts";
-import { BoundedStore } from "./store.ts";
+import { DEMO_USER, type AsState } from "../state.ts";
+import { BoundedStore } from "../store.ts";
 
 /** How long a consent page stays answerable. */
 export const CONSENT_TTL_MS = 10 * 60_000;

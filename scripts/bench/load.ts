@@ -10,7 +10,7 @@
  * no dependency, and measures the same thing.
  */
 import http from "node:http";
-import { LOOPBACK_HOST } from "../shared/loopback.ts";
+import { LOOPBACK_HOST } from "../../shared/loopback.ts";
 import { median, perSecond } from "./stats.ts";
 
 export interface LoadRequest {

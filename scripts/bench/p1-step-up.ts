@@ -14,10 +14,10 @@
  * be worse than none.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { createMcpClient } from "../client/demo/connect.ts";
-import { ExchangeRecorder } from "../client/demo/recorder.ts";
-import { loadConfig, rsUrls } from "../shared/config.ts";
-import { isLoopbackUrl } from "../shared/loopback.ts";
+import { createMcpClient } from "../../client/demo/connect.ts";
+import { ExchangeRecorder } from "../../client/demo/recorder.ts";
+import { loadConfig, rsUrls } from "../../shared/config.ts";
+import { isLoopbackUrl } from "../../shared/loopback.ts";
 import { freshConfig, portEnv, startAuthorizationServer, startServer } from "./children.ts";
 import { median, p95 } from "./stats.ts";
 

@@ -1,5 +1,5 @@
 /**
- * P4's probe: a preload (`NODE_OPTIONS=--import …/p4-probe.mjs`, set by bench/p4-demo.ts) in every
+ * P4's probe: a preload (`NODE_OPTIONS=--import …/p4-probe.mjs`, set by scripts/bench/p4-demo.ts) in every
  * node process of a `pnpm demo` run — pnpm itself, the demo orchestrator, the AS, the RS and the
  * client. When its process exits it appends one JSON line to BENCH_P4_PROBE_FILE: the entry script,
  * when the process started, when it first wrote a line (a server's "listening", the orchestrator's

@@ -3,7 +3,7 @@
  * scope gate (R3–R5), divided by the throughput of the same pieces without that gate
  * (`rs-without-gate.ts`, benchmark only).
  *
- * Set-up (not measured): a real AS child; two RS children from `bench/rs-under-test.ts`, one with the
+ * Set-up (not measured): a real AS child; two RS children from `scripts/bench/rs-under-test.ts`, one with the
  * gate on, one off, trusting that AS. Each load worker registers its own client, gets a `files:read`
  * token, and opens one MCP session on each RS with it (initialize → notifications/initialized) — the
  * same requests against both, the `Authorization` header included (the gate-off RS ignores it).
@@ -15,9 +15,9 @@
  * per second with the gate over calls per second without, within the block); the figure is the median
  * of the block ratios, which one disturbed block cannot move. The aggregate rates are reported too.
  */
-import { rsUrls, type Config } from "../shared/config.ts";
-import { freeLoopbackPort } from "../shared/processes.ts";
-import { SCOPE_CATALOG } from "../shared/scopes.ts";
+import { rsUrls, type Config } from "../../shared/config.ts";
+import { freeLoopbackPort } from "../../shared/processes.ts";
+import { SCOPE_CATALOG } from "../../shared/scopes.ts";
 import { cpuTimeMs, freshConfig, startAuthorizationServer, startServer } from "./children.ts";
 import { runLoad, type LoadRequest, type LoadResult } from "./load.ts";
 import { obtainTokens } from "./oauth.ts";
@@ -131,7 +131,7 @@ export async function runP2(options: P2Options, progress: (line: string) => void
   const startRs = (gate: "on" | "off", port: number) =>
     startServer(
       `rs-gate-${gate}`,
-      "bench/rs-under-test.ts",
+      "scripts/bench/rs-under-test.ts",
       { AS_PORT: String(config.asPort), RS_PORT: String(port), BENCH_AUTH_GATE: gate },
       rsUrls(port).healthUrl,
     );

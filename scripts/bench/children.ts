@@ -4,15 +4,15 @@
  * stopped — `stopAll()` runs in the harness's `finally` and on SIGINT/SIGTERM.
  */
 import { readFileSync } from "node:fs";
-import { asUrls, loadConfig, type Config } from "../shared/config.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../shared/processes.ts";
+import { asUrls, loadConfig, type Config } from "../../shared/config.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
 
 /** How long a child may take to answer `/healthz` (tsx compiles on first start; the machine is shared). */
 const START_TIMEOUT_MS = 30_000;
 
 const live = new Set<Child>();
 
-/** Extra environment for every child (`--profile` adds the CPU-profile preload, bench/cpu-profile.mjs). */
+/** Extra environment for every child (`--profile` adds the CPU-profile preload, scripts/bench/cpu-profile.mjs). */
 let childEnv: NodeJS.ProcessEnv = {};
 export function setChildEnv(env: NodeJS.ProcessEnv): void {
   childEnv = env;

@@ -11,10 +11,10 @@
  * Logging is off (a benchmark should not measure stderr), except the one warning line that says the
  * gate is off.
  */
-import { ConfigError, loadConfig } from "../shared/config.ts";
-import { listenLoopback, runServerEntry } from "../shared/listen.ts";
-import { createLogger, silentLogger } from "../shared/log.ts";
-import { createApp } from "../resource-server/app.ts";
+import { ConfigError, loadConfig } from "../../shared/config.ts";
+import { listenLoopback, runServerEntry } from "../../shared/listen.ts";
+import { createLogger, silentLogger } from "../../shared/log.ts";
+import { createApp } from "../../resource-server/app.ts";
 import { createAppWithoutGate } from "./rs-without-gate.ts";
 
 await runServerEntry("rs-bench", async () => {

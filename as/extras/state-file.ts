@@ -17,12 +17,12 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { NextFunction, Request, Response } from "express";
 import { exportJWK, type JWK } from "jose";
-import type { Config } from "../shared/config.ts";
-import type { Logger } from "../shared/log.ts";
-import { generateSigningKey, type SigningKey } from "./keys.ts";
+import type { Config } from "../../shared/config.ts";
+import type { Logger } from "../../shared/log.ts";
+import { generateSigningKey, type SigningKey } from "../keys.ts";
 import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "./state-file-schema.ts";
-import { markClientInUse, type AsState, type Limits } from "./state.ts";
-import type { BoundedStore } from "./store.ts";
+import { markClientInUse, type AsState, type Limits } from "../state.ts";
+import type { BoundedStore } from "../store.ts";
 
 export const STATE_FILE_NAME = "as-state.json";
 /** Changes within this window are written together. */

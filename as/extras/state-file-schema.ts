@@ -5,9 +5,9 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
-import { importSigningKey, type SigningKey } from "./keys.ts";
-import { clientMetadata } from "./register.ts";
-import type { ClientRecord, Limits, RefreshTokenRecord, TokenFamily } from "./state.ts";
+import { importSigningKey, type SigningKey } from "../keys.ts";
+import { clientMetadata } from "../register.ts";
+import type { ClientRecord, Limits, RefreshTokenRecord, TokenFamily } from "../state.ts";
 
 /** Bump when the layout changes: a file of another version is not read (fresh start), never migrated. */
 export const STATE_FORMAT_VERSION = 2; // 2: families no longer list their access tokens
