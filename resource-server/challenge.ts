@@ -21,7 +21,7 @@ export function quoteString(value: string): string {
 }
 
 /** `Bearer name="value", …` — throws on a repeated or ill-formed parameter name (a programming error). */
-export function formatChallenge(params: ChallengeParams, scheme = "Bearer"): string {
+export function formatChallenge(params: ChallengeParams): string {
   const seen = new Set<string>();
   const parts = params.map(([name, value]) => {
     const key = name.toLowerCase(); // RFC 9110 §11.2: parameter names are case-insensitive
@@ -30,7 +30,7 @@ export function formatChallenge(params: ChallengeParams, scheme = "Bearer"): str
     const restricted = key === "error_description" || key === "scope" || key === "error";
     return `${name}=${quoteString(restricted ? restrictedText(value) : value)}`;
   });
-  return parts.length === 0 ? scheme : `${scheme} ${parts.join(", ")}`;
+  return parts.length === 0 ? "Bearer" : `Bearer ${parts.join(", ")}`;
 }
 
 /** R4, RFC 6750 §3.1: no credentials → no `error` code, just where to learn how to get some. */
