@@ -70,7 +70,7 @@ export interface P4Result {
 
 /** Longer than the demo's own 30 s deadline: the demo should end itself; this is the backstop. */
 const RUN_TIMEOUT_MS = 45_000;
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const PROBE = pathToFileURL(path.join(PROJECT_ROOT, "scripts/bench/p4-probe.mjs")).href;
 
 interface ProbeRecord {
