@@ -11,13 +11,14 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 
 export class AuthorizationResponseError extends Error {
   override name = "AuthorizationResponseError";
-  constructor(
-    message: string,
-    /** The AS's `error` code, when the AS sent one (RFC 6749 §4.1.2.1). */
-    readonly error?: string,
-    readonly errorDescription?: string,
-  ) {
+  /** The AS's `error` code, when the AS sent one (RFC 6749 §4.1.2.1). */
+  readonly error?: string;
+  readonly errorDescription?: string;
+
+  constructor(message: string, error?: string, errorDescription?: string) {
     super(message);
+    this.error = error;
+    this.errorDescription = errorDescription;
   }
 }
 

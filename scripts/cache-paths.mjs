@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The project root (shared/processes.ts derives the same, for the processes; this file is one level below it too). */
+/** The project root (scripts/processes.ts derives the same, for the processes; this file is one level below it too). */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export const CACHE_DIR = path.join(root, ".cache");

@@ -77,7 +77,15 @@ export class StateFileWriter {
   #dirty = false;
   #failing = false;
 
-  constructor(readonly file: string, private readonly state: AsState, private readonly privateJwk: JWK) {}
+  readonly file: string;
+  private readonly state: AsState;
+  private readonly privateJwk: JWK;
+
+  constructor(file: string, state: AsState, privateJwk: JWK) {
+    this.file = file;
+    this.state = state;
+    this.privateJwk = privateJwk;
+  }
 
   /** Something may have changed: save soon (several changes in a row make one write). */
   changed(): void {

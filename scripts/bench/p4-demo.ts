@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { stopChild } from "../../shared/processes.ts";
+import { stopChild } from "../processes.ts";
 import { track } from "./children.ts";
 import { median } from "./stats.ts";
 

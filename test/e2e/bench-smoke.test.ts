@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
 
 interface Run {
   code: number | null;

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freeLoopbackPorts, PROJECT_ROOT } from "../../shared/processes.ts";
+import { freeLoopbackPorts, PROJECT_ROOT } from "../../scripts/processes.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { isAlive, isListening, listeningPorts, processTree, supported } from "../helpers/process-tree.ts";
 

@@ -9,8 +9,8 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asUrls, rsUrls } from "./config.ts";
-import { parseStamp } from "./log.ts";
+import { asUrls, rsUrls } from "../shared/config.ts";
+import { parseStamp } from "../shared/log.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 

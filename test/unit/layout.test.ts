@@ -1,0 +1,70 @@
+/**
+ * The line between the lesson and its tooling, kept by a test.
+ *
+ * The lesson is the servers' protocol code (as/, resource-server/), the client with its liftable step-up
+ * module and its story (client/), and what two processes share (shared/). The tooling is what a learner
+ * never needs to understand step-up: scripts/ (the demo's launcher and bundles, the benchmarks, interop,
+ * conformance, the live view), as/extras/ (consent page, pages for a person, the dev state file,
+ * confidential clients) and client/cli/ (the generic `pnpm client --call` and its logins). Tooling may use
+ * the lesson; no lesson file imports tooling. Only a process's entry (`as/server.ts`, `client/main.ts`)
+ * composes the two.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const TRACKED = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
+
+const TOOLING = ["scripts/", "as/extras/", "client/cli/"];
+const ENTRIES = new Set(["as/server.ts", "client/main.ts"]);
+const LESSON = ["as/", "resource-server/", "client/", "shared/"];
+
+const isTooling = (file: string) => TOOLING.some((dir) => file.startsWith(dir));
+const isLesson = (file: string) => LESSON.some((dir) => file.startsWith(dir)) && !isTooling(file);
+
+/** The project files a source file imports (relative specifiers only, resolved against the file). */
+function importsOf(file: string): string[] {
+  const source = readFileSync(path.join(ROOT, file), "utf8");
+  const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+  return specifiers.map((specifier) => path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)));
+}
+
+test("the top level keeps its layout: the three processes, shared/, scripts/, docs/, test/ and the project files", () => {
+  const top = new Set(TRACKED.map((file) => file.split("/")[0]!));
+  const allowed = [
+    "as", "resource-server", "client", "shared", "scripts", "docs", "test", ".ci",
+    "package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "tsconfig.json", ".npmrc", ".gitignore",
+    "README.md", "SECURITY.md", "BENCHMARKS.md",
+  ];
+  assert.deepEqual([...top].filter((name) => !allowed.includes(name)), [], "unexpected top-level entries");
+  for (const name of ["as", "resource-server", "client", "shared", "scripts", "docs", "test", "README.md"]) assert.ok(top.has(name), name);
+});
+
+test("no lesson file imports tooling; only a process's entry composes the two", () => {
+  const lessonFiles = TRACKED.filter((file) => /\.(ts|mts|mjs)$/.test(file) && isLesson(file) && !ENTRIES.has(file));
+  assert.ok(lessonFiles.length > 40, `the scan found ${lessonFiles.length} lesson files: it is not looking at the repository`);
+  const crossings = lessonFiles.flatMap((file) => importsOf(file).filter(isTooling).map((target) => `${file} → ${target}`));
+  assert.deepEqual(crossings, []);
+});
+
+test("the liftable module and the servers never import the client's or each other's folders", () => {
+  const own = (file: string) => file.split("/")[0]!;
+  const crossings = TRACKED.filter((file) => /\.ts$/.test(file) && ["as", "resource-server", "client"].includes(own(file))).flatMap((file) =>
+    importsOf(file)
+      .filter((target) => ["as", "resource-server", "client"].includes(own(target)) && own(target) !== own(file))
+      .map((target) => `${file} → ${target}`),
+  );
+  assert.deepEqual(crossings, [], "a process never imports another process's folder (shared/ holds what they share)");
+});
+
+test("scripts/README.md says what each tool is for", () => {
+  const readme = readFileSync(path.join(ROOT, "scripts/README.md"), "utf8");
+  const tools = TRACKED.filter((file) => file.startsWith("scripts/") && file !== "scripts/README.md")
+    .map((file) => file.slice("scripts/".length).split("/")[0]!)
+    .filter((name, i, all) => all.indexOf(name) === i);
+  const missing = tools.filter((name) => !readme.includes(`\`${name}`));
+  assert.deepEqual(missing, [], "scripts/README.md does not name these");
+});
