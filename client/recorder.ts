@@ -6,7 +6,7 @@
  * credentials) keeps nothing at all. An SSE response body is never read or cloned.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { redact } from "../shared/log.ts";
+import { redactAuthorization, redactParams, redactUrl, scrub } from "../shared/log.ts";
 
 export interface RecordedExchange {
   seq: number;
@@ -47,38 +47,6 @@ export interface RecordedExchange {
     /** A JSON body (never an SSE stream), secrets redacted, long strings cut. */
     json?: unknown;
   };
-}
-
-/** Values never kept whole — in query strings, forms and JSON bodies alike. */
-const SECRET_FIELDS = new Set([
-  "access_token", "refresh_token", "id_token", "code", "code_verifier", "code_challenge",
-  "state", "client_secret", "registration_access_token", "assertion",
-]);
-
-/** A long-lived credential that no prefix of may be shown (RFC 6749 §2.3.1 client password). */
-const hide = (name: string, value: string) => (name === "client_secret" ? "…" : redact(value));
-
-function redactParams(params: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of params) out[name] = SECRET_FIELDS.has(name) ? hide(name, value) : value;
-  return out;
-}
-
-/** For reading, not for sending: the query is shown decoded, secrets cut to a prefix. */
-function redactUrl(url: URL): string {
-  const base = `${url.origin}${url.pathname}`;
-  if (!url.search) return base;
-  return `${base}?${Object.entries(redactParams(url.searchParams)).map(([k, v]) => `${k}=${v}`).join("&")}`;
-}
-
-/** Deep copy with secret fields redacted and strings capped (a record, not a dump). */
-function scrub(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.length > 400 ? `${value.slice(0, 400)}…` : value;
-  if (value === null || typeof value !== "object" || depth > 6) return value;
-  if (Array.isArray(value)) return value.slice(0, 20).map((v) => scrub(v, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? hide(k, v) : scrub(v, depth + 1)]),
-  );
 }
 
 function describeBody(body: RequestInit["body"], record: RecordedExchange["request"]): void {
@@ -155,11 +123,7 @@ export class ExchangeRecorder {
       response: {},
     };
     const authorization = headers.get("authorization");
-    if (authorization) {
-      const [scheme, credentials] = authorization.split(" ", 2);
-      // RFC 7617: Basic credentials are the client id and secret, merely base64-encoded — keep none of it.
-      exchange.request.authorization = /^basic$/i.test(scheme ?? "") ? `${scheme} …` : `${scheme} ${redact(credentials ?? "")}`;
-    }
+    if (authorization) exchange.request.authorization = redactAuthorization(authorization);
     exchange.request.mcpSessionId = headers.get("mcp-session-id") ?? undefined;
     describeBody(init?.body, exchange.request);
     this.exchanges.push(exchange); // in send order, so concurrent requests keep their real sequence

@@ -15,6 +15,59 @@ export function redact(secret: string | undefined | null, keep = 6): string {
   return secret.length <= keep ? "…" : `${secret.slice(0, keep)}…`;
 }
 
+/** Values never kept whole — in query strings, forms and JSON bodies alike. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  "access_token", "refresh_token", "id_token", "code", "code_verifier", "code_challenge",
+  "state", "client_secret", "registration_access_token", "assertion",
+  "token", // RFC 7009 §2.1: the token being revoked
+  "request_id", // the consent form's binding to its pending request (as/extras/consent.ts)
+]);
+
+/** A secret field's value as shown: a long-lived credential keeps nothing (RFC 6749 §2.3.1 client password). */
+export function hideSecret(name: string, value: string): string {
+  return name === "client_secret" ? "…" : redact(value);
+}
+
+/** Query or form parameters, decoded, secrets cut to a prefix; a repeated name keeps every value, comma-separated. */
+export function redactParams(params: URLSearchParams): Record<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of params) {
+    const shown = SECRET_FIELDS.has(name) ? hideSecret(name, value) : value;
+    out.set(name, out.has(name) ? `${out.get(name)}, ${shown}` : shown);
+  }
+  return Object.fromEntries(out);
+}
+
+/** For reading, not for sending: the query is shown decoded, secrets cut to a prefix. */
+export function redactUrl(url: URL): string {
+  const base = `${url.origin}${url.pathname}`;
+  if (!url.search) return base;
+  return `${base}?${Object.entries(redactParams(url.searchParams)).map(([k, v]) => `${k}=${v}`).join("&")}`;
+}
+
+/** An `Authorization` header as shown: `Bearer eyJ….<prefix>…`; Basic credentials (RFC 7617: id and secret, merely base64) keep nothing. */
+export function redactAuthorization(value: string): string {
+  const [scheme = "", credentials = ""] = value.split(" ", 2);
+  return /^basic$/i.test(scheme) ? `${scheme} …` : `${scheme.slice(0, 20)} ${redact(credentials)}`;
+}
+
+/** A JWS in compact serialization (RFC 7515 §7.1) whose header is JSON: three base64url parts, `eyJ…`. */
+const JWT = /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Deep copy with secret fields redacted and strings capped at `maxString` (a record, not a dump). */
+export function scrub(value: unknown, { maxString = 400, depth = 0 }: { maxString?: number; depth?: number } = {}): unknown {
+  if (typeof value === "string") {
+    if (JWT.test(value)) return redact(value); // a token under a name not listed above
+    return value.length > maxString ? `${value.slice(0, maxString)}…` : value;
+  }
+  if (value === null || typeof value !== "object" || depth > 6) return value;
+  const inner = { maxString, depth: depth + 1 };
+  if (Array.isArray(value)) return value.slice(0, 20).map((v) => scrub(v, inner));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_FIELDS.has(k) && typeof v === "string" ? hideSecret(k, v) : scrub(v, inner)]),
+  );
+}
+
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
