@@ -19,6 +19,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
+import { EVENTS_PATH, exchangeEventLog } from "../shared/exchange-events.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
 import { authorizeHandler, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
@@ -141,6 +142,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.locals.state = state;
   app.locals.stateFile = stateFile;
 
+  // EXCHANGE_EVENTS=1 (pnpm dev): an event per exchange for the live view, first so refusals show too;
+  // a code in a `Location` is shown with the scope it grants (shared/exchange-events.ts).
+  const events = exchangeEventLog(config, "as");
+  app.locals.exchangeEvents = events;
+  if (events) {
+    const codeGrant = (code: string) => {
+      const record = state.codes.get(code);
+      return record && { clientId: record.client_id, scope: record.scope };
+    };
+    app.use(events.record({ codeGrant }));
+  }
+
   const json = express.json({ limit: BODY_LIMIT });
   const form = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
   const onlyAllow = (allow: string): RequestHandler => (req) => {
@@ -160,6 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
     next();
   });
+  if (events) app.get(EVENTS_PATH, events.stream);
 
   app.get("/healthz", (req, res) => {
     const broken = config.asBreak ? { broken: `${config.asBreak} (AS_BREAK): a rule is broken on purpose` } : {};

@@ -9,10 +9,11 @@
 import express from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
+import { EVENTS_PATH, exchangeEventLog } from "../shared/exchange-events.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
-import { bearerAuth } from "./bearer.ts";
+import { bearerAuth, type AuthenticatedRequest } from "./bearer.ts";
 import { JsonRpcCode, jsonRpcErrorHandler, sendJsonRpcError } from "./errors.ts";
 import { bindSession, handleMcp, mcpJsonBody, methodNotAllowed } from "./mcp-endpoint.ts";
 import { metadataHandler, metadataPath } from "./metadata.ts";
@@ -32,6 +33,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
+  // EXCHANGE_EVENTS=1 (pnpm dev): an event per exchange for the live view, first so refusals show too,
+  // with the verified token's client and scopes (shared/exchange-events.ts).
+  const events = exchangeEventLog(config, "rs");
+  app.locals.exchangeEvents = events;
+  if (events) {
+    const principal = (req: unknown) => {
+      const auth = (req as AuthenticatedRequest).auth;
+      return auth && { clientId: auth.clientId, scope: auth.scopes };
+    };
+    app.use(events.record({ principal }));
+  }
   // R10, on every route: a loopback Host only (DNS rebinding; text, not what `new URL` repairs) → 403
   // as the MCP SDK answers it, one Host header (RFC 9112 §3.2) → 400, no foreign Origin (MCP Streamable
   // HTTP: a present, invalid Origin → 403).
@@ -41,6 +53,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const [status, reason] = verdict.problem === "duplicate-host" ? [400, "Bad Request"] : [403, "Forbidden"];
     sendJsonRpcError(res, status, JsonRpcCode.ServerError, `${reason}: ${verdict.description}`);
   });
+  if (events) app.get(EVENTS_PATH, events.stream);
 
   app.get("/healthz", (req, res) => {
     const address = listeningAddressOf(req);

@@ -43,6 +43,11 @@ export interface Config {
   preRegisteredClients: PreRegisteredClientSetting[];
   /** `LOG_TIMESTAMPS=1` (set by `pnpm demo --verbose`): each log line starts with its wall-clock stamp. */
   logTimestamps: boolean;
+  /**
+   * `EXCHANGE_EVENTS=1` (set by `pnpm dev`, `pnpm demo --web` and `pnpm interop`): the server publishes an
+   * event per exchange it handles for the live view (shared/exchange-events.ts); off, it runs without it.
+   */
+  exchangeEvents: boolean;
 }
 
 /** One entry of `AS_CLIENTS`; the AS applies the DCR redirect-URI policy to it before it starts. */
@@ -80,12 +85,14 @@ function positiveInt(env: Env, name: string, fallback: number): number {
   return value;
 }
 
-/** `LOG_TIMESTAMPS`: "1" on; unset, "" or "0" off (the default). */
-function logTimestamps(env: Env): boolean {
-  const raw = env.LOG_TIMESTAMPS ?? "";
-  if (raw !== "" && raw !== "0" && raw !== "1") throw new ConfigError(`LOG_TIMESTAMPS must be "1" or "0", got ${JSON.stringify(raw)}`);
+/** A switch (`LOG_TIMESTAMPS`, `EXCHANGE_EVENTS`): "1" on; unset, "" or "0" off (the default). */
+function flag(env: Env, name: string): boolean {
+  const raw = env[name] ?? "";
+  if (raw !== "" && raw !== "0" && raw !== "1") throw new ConfigError(`${name} must be "1" or "0", got ${JSON.stringify(raw)}`);
   return raw === "1";
 }
+
+const logTimestamps = (env: Env) => flag(env, "LOG_TIMESTAMPS");
 
 function consentMode(env: Env): Config["consent"] {
   const raw = env.AS_CONSENT || "auto";
@@ -184,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     consent: consentMode(env),
     preRegisteredClients: preRegisteredClients(env),
     logTimestamps: logTimestamps(env),
+    exchangeEvents: flag(env, "EXCHANGE_EVENTS"),
   };
 }
 
@@ -217,4 +225,23 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
  */
 export function loadDemoTimeoutMs(env: Env = process.env): number {
   return positiveInt(env, "DEMO_TIMEOUT_MS", 30_000);
+}
+
+/** The live view's address (scripts/live-view/): loopback only, like the servers (A1, R1). */
+export function viewUrl(viewPort: number): string {
+  return `http://${LOOPBACK_HOST}:${viewPort}/`;
+}
+
+export interface ViewConfig {
+  /** `VIEW_PORT` (default 3002): where `pnpm dev`'s live view listens. */
+  viewPort: number;
+  /** The servers whose exchange events it shows (`AS_PORT`, `RS_PORT`). */
+  asPort: number;
+  rsPort: number;
+}
+
+/** The live view's settings, read on their own: it binds one loopback port and reads the servers' events. */
+export function loadViewConfig(env: Env = process.env): ViewConfig {
+  assertLoopbackBind(env);
+  return { viewPort: port(env, "VIEW_PORT", 3002), asPort: port(env, "AS_PORT", 3001), rsPort: port(env, "RS_PORT", 3000) };
 }
