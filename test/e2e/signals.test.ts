@@ -57,8 +57,8 @@ interface Case {
 const CASES: Case[] = [
   // pnpm → the demo → its AS, RS and client (mid-story), on ports the demo picks itself.
   { script: "demo", listening: 2, processes: 5, finite: true },
-  // pnpm → concurrently → AS and RS (state in memory: no `.state/` written into the checkout).
-  { script: "dev", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs), AS_STATE_DIR: "" }), listening: 2, processes: 4 },
+  // pnpm → concurrently → AS, RS and the live view (state in memory: no `.state/` written into the checkout).
+  { script: "dev", env: ([as, rs, view]) => ({ AS_PORT: String(as), RS_PORT: String(rs), VIEW_PORT: String(view), AS_STATE_DIR: "" }), listening: 3, processes: 5 },
   { script: "start:as", env: ([as]) => ({ AS_PORT: String(as) }), listening: 1, processes: 2 },
   { script: "start:rs", env: ([as, rs]) => ({ AS_PORT: String(as), RS_PORT: String(rs) }), listening: 1, processes: 2 },
   { script: "client", args: ["--call", "list-files"], listening: 0, processes: 2, needsServer: true, finite: true },
@@ -78,7 +78,7 @@ describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !s
   for (const { script, args = [], env, listening, processes, needsServer, finite } of CASES) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       test(`pnpm ${script}: ${signal} to the pnpm pid`, { timeout: 60_000 }, async (t) => {
-        const ports = await freeLoopbackPorts(2);
+        const ports = await freeLoopbackPorts(3);
         const silent = needsServer ? await startSilentServer() : undefined;
         const pnpm = spawnPnpm([script, ...args, ...(silent ? [silent.url] : [])], {
           ...process.env,
