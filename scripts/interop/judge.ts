@@ -1,17 +1,21 @@
 /**
  * The verdicts of `pnpm interop`: for each step, what the servers saw the client do, and whether that
- * is what the demo's rules call correct. Pure functions over the servers' log events (./server-log.ts)
- * and the client's outcome (did it answer, fail, or hang) — the servers' view decides, the client's
- * own words are only shown.
+ * is what the demo's rules call correct. Pure functions over the servers' exchange events
+ * (shared/exchange-events.ts) and the client's outcome (did it answer, fail, or hang) — the servers'
+ * view decides, the client's own words are only shown.
+ *
+ * The step-up rules themselves (C3, C4.1, C4.2, C4.4, C4.5) are judged once, for the whole run, by
+ * scripts/live-view/rules.ts — the live view's judge; a step fails on a rule the judge found broken at
+ * one of the step's exchanges. What is checked here besides is what each step of the story expects
+ * (D1: the code is redeemed; D3: one authorization, a retry that succeeds; D6: no authorization, at most
+ * 3 attempts of the one call).
  */
-import type { ServerEvent } from "./server-log.ts";
+import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import { movesOf } from "../live-view/exchanges.ts";
+import type { Finding, RuleId } from "../live-view/rules.ts";
 import type { ClientOutcome, StepId } from "./steps.ts";
 
-const READ = "files:read";
-const WRITE = "files:write";
-const ADMIN = "files:admin";
-
-/** The facts of one step, counted from the servers' logs. */
+/** The facts of one step, counted from the servers' exchange events. */
 export interface StepFacts {
   registrations: number;
   /** Every authorization request the AS answered, in order: what it asked for and what it got. */
@@ -34,26 +38,22 @@ export interface StepVerdict {
   client?: { outcome: ClientOutcome; detail: string };
 }
 
-export function stepFacts(step: StepId, events: readonly ServerEvent[]): StepFacts {
+export function stepFacts(step: StepId, events: readonly ExchangeEvent[]): StepFacts {
   const facts: StepFacts = { registrations: 0, authorizations: [], codeExchanges: 0, refreshes: 0, attempts: [] };
-  for (const event of events) {
-    switch (event.kind) {
-      case "register":
-        facts.registrations++;
+  for (const move of movesOf(events)) {
+    switch (move.kind) {
+      case "registration":
+        if (move.ok) facts.registrations++;
         break;
-      case "authorize":
-        facts.authorizations.push({ requested: event.requested, granted: event.granted });
-        break;
-      case "authorize-refused":
-        facts.authorizations.push({ requested: [], granted: undefined, error: event.error });
+      case "authorization":
+        facts.authorizations.push(move.error ? { requested: [], granted: undefined, error: move.error } : { requested: move.requested, granted: move.granted });
         break;
       case "token":
-      case "token-refused":
-        if (event.grantType === "refresh_token") facts.refreshes++;
-        if (event.kind === "token" && event.grantType === "authorization_code") facts.codeExchanges++;
+        if (move.grantType === "refresh_token") facts.refreshes++;
+        if (move.ok && move.grantType === "authorization_code") facts.codeExchanges++;
         break;
       case "call":
-        if (event.tool === step) facts.attempts.push(event.status);
+        if (move.status === 200 || move.insufficient) for (const tool of move.tools) if (tool === step) facts.attempts.push(move.status === 200 ? 200 : 403);
         break;
     }
   }
@@ -84,16 +84,20 @@ function describe(facts: StepFacts): string[] {
   return parts;
 }
 
-type Rule = (facts: StepFacts, outcome: ClientOutcome) => string | undefined;
+/** The first finding of the judge that broke `rule` in this step (of one of `kinds`, when given). */
+type Broken = (rule: RuleId, ...kinds: string[]) => string | undefined;
+
+type Rule = (facts: StepFacts, outcome: ClientOutcome, broken: Broken) => string | undefined;
 
 /** For each step, the first broken rule (or undefined: correct). Rule ids are those of docs/rules.md. */
 const RULES: Record<StepId, Rule> = {
   // D1, C3: the first authorization asks for the 401 challenge's scope, and the code is redeemed.
-  connect: (facts, outcome) => {
+  connect: (facts, outcome, broken) => {
     const first = facts.authorizations[0];
     if (!first) return "no authorization (D1)";
     if (first.error) return `authorization refused: ${first.error} (C3)`;
-    if (first.requested.join(" ") !== READ) return `asked for ${code(first.requested)}, not the challenge's \`${READ}\` (C3)`;
+    const c3 = broken("C3");
+    if (c3) return c3;
     if (facts.codeExchanges === 0) return "code never redeemed (D1)";
     if (outcome !== "ok") return "did not connect (D1)";
     return undefined;
@@ -105,41 +109,50 @@ const RULES: Record<StepId, Rule> = {
     return undefined;
   },
   // D3, C4.1–C4.3: union, no refresh, one fresh authorization, one retry that succeeds.
-  "write-file": (facts, outcome) => {
-    if (facts.refreshes > 0) return "tried a refresh, which cannot widen scope (C4.2, RFC 6749 §6)";
+  "write-file": (facts, outcome, broken) => {
+    const refreshed = broken("C4.2");
+    if (refreshed) return refreshed;
     if (facts.authorizations.length !== 1) return `${plural(facts.authorizations.length, "authorization")}, expected 1 (C4.2)`;
-    const [authorization] = facts.authorizations;
-    if (!has(authorization!.requested, READ, WRITE)) return `asked for ${code(authorization!.requested)}, not the union \`${READ} ${WRITE}\` (C4.1)`;
+    const union = broken("C4.1");
+    if (union) return union;
     if (facts.codeExchanges !== 1) return "code not redeemed (C4.2)";
     if (facts.attempts.join() !== "403,200" || outcome !== "ok") return "the retry did not succeed (C4.3)";
     return undefined;
   },
   // D5, C4.4: one authorization for the union, partial grant ⇒ stop, without retrying or re-asking.
-  "delete-file": (facts, outcome) => {
-    if (facts.refreshes > 0) return "tried a refresh, which cannot widen scope (C4.2)";
+  "delete-file": (facts, outcome, broken) => {
+    const refreshed = broken("C4.2");
+    if (refreshed) return refreshed;
     if (facts.authorizations.length === 0) return "no step-up (C4)";
-    const [first] = facts.authorizations;
-    if (!has(first!.requested, READ, WRITE, ADMIN)) return `asked for ${code(first!.requested)}, not the union \`${READ} ${WRITE} ${ADMIN}\` (C4.1)`;
-    if (facts.authorizations.length > 1) return "asked again after a partial grant (C4.4)";
-    if (facts.attempts.length > 1) return "retried the call after a partial grant (C4.4)";
+    const declined = broken("C4.1") ?? broken("C4.4", "asked-again") ?? broken("C4.4", "retried");
+    if (declined) return declined;
     if (outcome !== "error") return "did not report the refusal (C4.4)";
     return undefined;
   },
   // D6, C4.2, C4.5: nothing to widen ⇒ no authorization; bounded attempts; the client stops.
-  "broken-challenge": (facts, outcome) => {
+  "broken-challenge": (facts, outcome, broken) => {
     if (facts.authorizations.length > 0) return `${plural(facts.authorizations.length, "authorization")} for a scope already held (C4.2)`;
+    const looped = broken("C4.5");
+    if (looped) return looped;
+    // One call, so its attempts count whatever came between them: resent without a step-up is a loop too.
     if (facts.attempts.length > 3) return `${facts.attempts.length} attempts: no retry cap (C4.5)`;
     if (outcome !== "error") return "did not stop with an error (C4.5)";
     return undefined;
   },
 };
 
-/** The verdict of one step from its server events and the client's outcome. */
-export function judgeStep(step: StepId, events: readonly ServerEvent[], client: { outcome: ClientOutcome; detail: string }): StepVerdict {
+/**
+ * The verdict of one step from its exchange events, the client's outcome, and the judge's findings for
+ * the whole run (scripts/live-view/rules.ts `judgeClient`): those decided at one of the step's exchanges count.
+ */
+export function judgeStep(step: StepId, events: readonly ExchangeEvent[], client: { outcome: ClientOutcome; detail: string }, findings: readonly Finding[]): StepVerdict {
   const facts = stepFacts(step, events);
   const seen = describe(facts).join(", ");
   if (client.outcome === "timeout") return { step, verdict: "timeout", summary: `${client.detail}; the servers saw: ${seen || "nothing"}`, facts, client };
-  const broken = RULES[step](facts, client.outcome);
+  const here = new Set(events);
+  const decidedHere = findings.filter((finding) => !finding.ok && here.has(finding.exchanges.at(-1)!));
+  const firstBroken: Broken = (rule, ...kinds) => decidedHere.find((f) => f.rule === rule && (kinds.length === 0 || kinds.includes(f.kind)))?.text;
+  const broken = RULES[step](facts, client.outcome, firstBroken);
   const ending = client.outcome === "error" ? " → client error" : "";
   return { step, verdict: broken ? "fail" : "pass", summary: broken ? `${seen}${ending} — ${broken}` : `${seen}${ending}`, facts, client };
 }

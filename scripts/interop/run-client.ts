@@ -1,14 +1,16 @@
 /**
  * One client, one fresh stack: start the AS and the RS on free loopback ports (`startStack`, as `pnpm demo`
- * does), run the client's driver against the RS, cut the servers' logs at the driver's step marks, judge
- * each step, stop everything. A fresh stack per client keeps one client's leftovers (an authorization it
+ * does) with their exchange events on (`EXCHANGE_EVENTS=1`, read by ../live-view/collect.ts), run the
+ * client's driver against the RS, cut the events at the driver's step marks, judge each step, stop
+ * everything. A fresh stack per client keeps one client's leftovers (an authorization it
  * left open, a session) out of the next client's verdicts.
  */
 import { rsUrls } from "../../shared/config.ts";
 import { startChild, startStack, stopChild, type Child } from "../processes.ts";
 import type { InteropClient } from "./clients.ts";
+import { byArrival, collectStackEvents, type StackEvents } from "../live-view/collect.ts";
+import { judgeClient } from "../live-view/rules.ts";
 import { judgeStep, notRun, type StepVerdict } from "./judge.ts";
-import { parseServerLog } from "./server-log.ts";
 import { parseMark, SETTLE_MS, STEPS, type StepMark } from "./steps.ts";
 
 /** Raised when the stack itself fails (a server did not start or died): that fails the whole run. */
@@ -39,6 +41,7 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
 
   const children: Child[] = [];
   const track = (child: Child) => (children.push(child), live.add(child), child);
+  let events: StackEvents | undefined;
   try {
     let stack;
     try {
@@ -47,7 +50,7 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
         entries: { as: "as/server.ts", rs: "resource-server/server.ts" },
         // A12: a fresh, in-memory AS for every client (an exported AS_STATE_DIR is ignored); auto-consent,
         // because the "browsers" here are headless (a consent page would stop every client at connect).
-        env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto" },
+        env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto", EXCHANGE_EVENTS: "1" },
         signal: AbortSignal.timeout(15_000),
         onStart: (attempt) => (track(attempt.as), track(attempt.rs)),
       });
@@ -56,13 +59,17 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
     }
     const { as, rs, env } = stack;
     const { resource } = rsUrls(stack.rsPort);
+    const followed = collectStackEvents(stack);
+    events = followed;
+    const opened = await Promise.race([followed.ready.then(() => true), new Promise<false>((resolve) => setTimeout(resolve, 5_000, false))]);
+    if (!opened) throw new StackError("the servers' exchange events (/exchange-events) did not open within 5 s");
 
-    // Step boundaries: the servers' log length when each step started.
+    // Step boundaries: how many events each server had published when each step started.
     const marks: { mark: StepMark; as: number; rs: number }[] = [];
     const driver = track(
       startChild(client.id, client.driver, [resource, String(stepTimeoutMs)], env, (stream, line) => {
         const mark = stream === "stdout" ? parseMark(line) : undefined;
-        if (mark) marks.push({ mark, as: as.log.length, rs: rs.log.length });
+        if (mark) marks.push({ mark, as: followed.as.length, rs: followed.rs.length });
       }),
     );
 
@@ -81,23 +88,26 @@ export async function runClient(client: InteropClient, defaultStepTimeoutMs: num
     if (marks.length === 0) throw new Error(`the ${client.id} driver exited (${driverEnd}) before its first step:\n${driver.log.slice(-20).join("\n")}`);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
+    // The step-up rules, judged once over the whole run (the one client); each step reads its own.
+    const findings = judgeClient(followed.all());
     const steps = STEPS.map((step): StepVerdict => {
       const startIndex = marks.findIndex(({ mark }) => mark.step === step && mark.phase === "start");
       const end = marks.find(({ mark }) => mark.step === step && mark.phase === "end")?.mark;
       if (startIndex === -1) return notRun(step, "not run (an earlier step failed or hung)");
       const start = marks[startIndex]!;
       const next = marks.slice(startIndex + 1).find(({ mark }) => mark.phase === "start");
-      const lines = [...as.log.slice(start.as, next?.as), ...rs.log.slice(start.rs, next?.rs)];
+      const stepEvents = byArrival([...followed.as.slice(start.as, next?.as), ...followed.rs.slice(start.rs, next?.rs)]);
       const outcome =
         end?.phase === "end"
           ? { outcome: end.outcome, detail: end.detail }
           : driverEnd === "over-budget"
             ? { outcome: "timeout" as const, detail: `the driver did not end within ${driverBudget} ms` }
             : { outcome: "error" as const, detail: `the driver exited (${driverEnd}) during this step` };
-      return judgeStep(step, parseServerLog(lines), outcome);
+      return judgeStep(step, stepEvents, outcome, findings);
     });
     return { client, steps, log: children.flatMap((child) => child.log) };
   } finally {
+    events?.close();
     await Promise.all(children.map((child) => stopChild(child)));
     for (const child of children) live.delete(child);
   }

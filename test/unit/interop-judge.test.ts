@@ -1,136 +1,125 @@
 /**
- * `pnpm interop`'s verdicts (scripts/interop/judge.ts) from server log lines. The lines are the ones the
- * AS and the RS print (copied from real runs, client ids shortened); each case is a behaviour a real
- * client has shown, and the rule that makes it right or wrong.
+ * `pnpm interop`'s verdicts (scripts/interop/judge.ts) from the servers' exchange events, built as the
+ * AS and the RS publish them (test/helpers/exchange-events.ts); each case is a behaviour a real client
+ * has shown, and the rule that makes it right or wrong. The step-up rules come from the live view's
+ * judge (scripts/live-view/rules.ts), judged over the whole run as `pnpm interop` does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { ExchangeEvent } from "../../shared/exchange-events.ts";
 import { judgeStep, stepFacts } from "../../scripts/interop/judge.ts";
-import { parseServerLine, parseServerLog } from "../../scripts/interop/server-log.ts";
+import { judgeClient } from "../../scripts/live-view/rules.ts";
+import type { ClientOutcome, StepId } from "../../scripts/interop/steps.ts";
+import { authorized, call, register, token, unauthorized } from "../helpers/exchange-events.ts";
 
-const REGISTER = "[as] registered client_id=c1 redirect_uris=http://127.0.0.1:8976/callback grant_types=authorization_code,refresh_token";
-const authorized = (requested: string, granted = requested) =>
-  `[as] authorized client_id=c1 sub=demo-user requested="${requested}" scope="${granted}" code=PLy9hH…`;
-const issued = (grant: string, scope: string) => `[as] issued tokens grant_type=${grant} client_id=c1 scope="${scope}" refresh_token=yes expires_in=300`;
-const allowed = (tool: string, scope = "files:read") => `[rs] tools/call ${tool} allowed for c1 [${scope}]`;
-const refused = (tool: string, scope: string) => `[rs] 403 insufficient_scope for c1: ${tool} requires ${scope}`;
 const ok = { outcome: "ok" as const, detail: "" };
 const error = { outcome: "error" as const, detail: "UnauthorizedError: Unauthorized" };
 
-test("each server line becomes the event it records; other lines are ignored", () => {
-  assert.deepEqual(parseServerLine(REGISTER), [{ kind: "register" }]);
-  assert.deepEqual(parseServerLine(authorized("files:read files:admin", "files:read")), [
-    { kind: "authorize", requested: ["files:read", "files:admin"], granted: ["files:read"] },
-  ]);
-  assert.deepEqual(parseServerLine("[as] authorization refused client_id=c1 error=access_denied"), [{ kind: "authorize-refused", error: "access_denied" }]);
-  assert.deepEqual(parseServerLine("[as] consent denied client_id=c1"), [{ kind: "authorize-refused", error: "access_denied" }]);
-  assert.deepEqual(parseServerLine(issued("refresh_token", "files:read")), [{ kind: "token", grantType: "refresh_token", scope: ["files:read"] }]);
-  assert.deepEqual(parseServerLine("[as] refused POST /token grant_type=refresh_token error=invalid_scope"), [
-    { kind: "token-refused", grantType: "refresh_token", error: "invalid_scope" },
-  ]);
-  assert.deepEqual(parseServerLine("[as] refused POST /token error=invalid_request"), [{ kind: "token-refused", grantType: undefined, error: "invalid_request" }]);
-  assert.deepEqual(parseServerLine("[rs] 401 POST /mcp: no bearer token"), [{ kind: "unauthorized" }]);
-  assert.deepEqual(parseServerLine("[rs] tools/call list-files,read-file allowed for c1 [files:read]"), [
-    { kind: "call", tool: "list-files", status: 200 },
-    { kind: "call", tool: "read-file", status: 200 },
-  ]);
-  assert.deepEqual(parseServerLine("[rs] 403 insufficient_scope for c1: write-file requires files:write; delete-file requires files:admin"), [
-    { kind: "call", tool: "write-file", status: 403 },
-    { kind: "call", tool: "delete-file", status: 403 },
-  ]);
-  for (const other of ["[rs] listening on http://127.0.0.1:3000/mcp", "[rs] session 33c95570… opened by c1 (1 open)", "[as] revoked an access token of client_id=c1", ""]) {
-    assert.deepEqual(parseServerLine(other), [], other);
-  }
-});
+/** A run of steps: each step's events, judged with the findings over everything before and in it. */
+function judge(steps: [StepId, ExchangeEvent[], { outcome: ClientOutcome; detail: string }][]) {
+  const findings = judgeClient(steps.flatMap(([, events]) => events));
+  return steps.map(([step, events, outcome]) => judgeStep(step, events, outcome, findings));
+}
+const judgeOne = (step: StepId, events: ExchangeEvent[], outcome: { outcome: ClientOutcome; detail: string }, before: ExchangeEvent[] = []) =>
+  judge([["connect", before, ok], [step, events, outcome]])[1]!;
+
+/** D1 as the demo's client does it: the state every later case starts from. */
+const connected = () => [unauthorized(), register(), authorized("files:read"), token("authorization_code", "files:read")];
+/** D1 and D3 done right: the token holds files:read files:write. */
+const steppedUp = () => [...connected(), call("write-file", "files:read", "files:write"), authorized("files:read files:write"), token("authorization_code", "files:read files:write"), call("write-file", "files:read files:write")];
 
 test("connect (C3): the first authorization asks for the challenge's scope and its code is redeemed", () => {
-  const good = judgeStep("connect", parseServerLog([REGISTER, authorized("files:read"), issued("authorization_code", "files:read")]), ok);
-  assert.equal(good.verdict, "pass", good.summary);
-  assert.equal(good.summary, "DCR, authorize `files:read`");
+  const [good] = judge([["connect", connected(), ok]]);
+  assert.equal(good!.verdict, "pass", good!.summary);
+  assert.equal(good!.summary, "DCR, authorize `files:read`");
 
-  const everything = judgeStep("connect", parseServerLog([REGISTER, authorized("files:read files:write files:admin", "files:read files:write"), issued("authorization_code", "files:read files:write")]), ok);
-  assert.equal(everything.verdict, "fail");
-  assert.match(everything.summary, /not the challenge's `files:read` \(C3\)$/);
+  const [everything] = judge([["connect", [unauthorized(), register(), authorized("files:read files:write files:admin", "files:read files:write"), token("authorization_code", "files:read files:write")], ok]]);
+  assert.equal(everything!.verdict, "fail");
+  assert.match(everything!.summary, /asked for `files:read files:write files:admin`, not the challenge's `files:read` \(C3\)$/);
 
-  const neverRedeemed = judgeStep("connect", parseServerLog([REGISTER, authorized("files:read")]), error);
-  assert.equal(neverRedeemed.verdict, "fail");
-  assert.match(neverRedeemed.summary, /1 authorization left open/);
+  const [neverRedeemed] = judge([["connect", [unauthorized(), register(), authorized("files:read")], error]]);
+  assert.equal(neverRedeemed!.verdict, "fail");
+  assert.match(neverRedeemed!.summary, /1 authorization left open/);
 });
 
 test("write-file (D3, C4): union, no refresh, one authorization, one retry → pass", () => {
-  const lines = [refused("write-file", "files:write"), authorized("files:read files:write"), issued("authorization_code", "files:read files:write"), allowed("write-file", "files:read files:write")];
-  const verdict = judgeStep("write-file", parseServerLog(lines), ok);
+  const events = [call("write-file", "files:read", "files:write"), authorized("files:read files:write"), token("authorization_code", "files:read files:write"), call("write-file", "files:read files:write")];
+  const verdict = judgeOne("write-file", events, ok, connected());
   assert.equal(verdict.verdict, "pass", verdict.summary);
   assert.equal(verdict.summary, "authorize `files:read files:write`, no refresh, 403 → 200");
   assert.deepEqual(verdict.facts, { registrations: 0, authorizations: [{ requested: ["files:read", "files:write"], granted: ["files:read", "files:write"] }], codeExchanges: 1, refreshes: 0, attempts: [403, 200] });
 });
 
 test("write-file: a refresh first (it cannot widen scope) fails C4.2, even if a later authorization succeeds", () => {
-  const lines = [
-    refused("write-file", "files:write"),
-    "[as] refused POST /token grant_type=refresh_token error=invalid_scope",
+  const events = [
+    call("write-file", "files:read", "files:write"),
+    token("refresh_token", "", { asked: "files:read files:write", error: "invalid_scope" }),
     authorized("files:read files:write"),
-    issued("authorization_code", "files:read files:write"),
-    allowed("write-file", "files:read files:write"),
+    token("authorization_code", "files:read files:write"),
+    call("write-file", "files:read files:write"),
   ];
-  const verdict = judgeStep("write-file", parseServerLog(lines), ok);
+  const verdict = judgeOne("write-file", events, ok, connected());
   assert.equal(verdict.verdict, "fail");
-  assert.match(verdict.summary, /1 refresh, .*cannot widen scope \(C4\.2/);
+  assert.match(verdict.summary, /1 refresh, .*tried a refresh, which cannot widen scope \(C4\.2, RFC 6749 §6\)$/);
 });
 
 test("write-file: asking for the challenged scope alone (replacing, not the union) fails C4.1", () => {
-  const lines = [refused("write-file", "files:write"), authorized("files:write"), issued("authorization_code", "files:write"), allowed("write-file", "files:write")];
-  const verdict = judgeStep("write-file", parseServerLog(lines), ok);
+  const events = [call("write-file", "files:read", "files:write"), authorized("files:write"), token("authorization_code", "files:write"), call("write-file", "files:write")];
+  const verdict = judgeOne("write-file", events, ok, connected());
   assert.equal(verdict.verdict, "fail");
-  assert.match(verdict.summary, /not the union `files:read files:write` \(C4\.1\)/);
+  assert.match(verdict.summary, /asked for `files:write`, not the union `files:read files:write` \(C4\.1\)$/);
 });
 
 test("delete-file (D5, C4.4): one authorization, partial grant, no retry, an error → pass", () => {
-  const lines = [refused("delete-file", "files:admin"), authorized("files:read files:write files:admin", "files:read files:write"), issued("authorization_code", "files:read files:write")];
-  const verdict = judgeStep("delete-file", parseServerLog(lines), { outcome: "error", detail: "InsufficientScopeError: declined" });
+  const events = [call("delete-file", "files:read files:write", "files:admin"), authorized("files:read files:write files:admin", "files:read files:write"), token("authorization_code", "files:read files:write")];
+  const verdict = judgeOne("delete-file", events, { outcome: "error", detail: "InsufficientScopeError: declined" }, steppedUp());
   assert.equal(verdict.verdict, "pass", verdict.summary);
   assert.equal(verdict.summary, "authorize `files:read files:write files:admin` → partial grant `files:read files:write`, no refresh, 403 → client error");
 });
 
 test("delete-file: retrying and asking again after a partial grant fails C4.4 and shows the authorization left open", () => {
-  const partial = authorized("files:read files:write files:admin", "files:read files:write");
-  const lines = [refused("delete-file", "files:admin"), partial, issued("authorization_code", "files:read files:write"), refused("delete-file", "files:admin"), partial];
-  const verdict = judgeStep("delete-file", parseServerLog(lines), error);
+  const partial = () => authorized("files:read files:write files:admin", "files:read files:write");
+  const events = [call("delete-file", "files:read files:write", "files:admin"), partial(), token("authorization_code", "files:read files:write"), call("delete-file", "files:read files:write", "files:admin"), partial()];
+  const verdict = judgeOne("delete-file", events, error, steppedUp());
   assert.equal(verdict.verdict, "fail");
   assert.match(verdict.summary, /^2× authorize `files:read files:write files:admin` → partial grant `files:read files:write`, 1 authorization left open, no refresh, 403 → 403/);
   assert.match(verdict.summary, /asked again after a partial grant \(C4\.4\)$/);
+
+  // Retrying alone (mcp-remote): the same rule, the other evidence.
+  const retried = judgeOne("delete-file", events.slice(0, 4), error, steppedUp());
+  assert.match(retried.summary, /retried the call after a partial grant \(C4\.4\)$/);
 });
 
 test("broken-challenge (D6, C4.5): refreshes within the cap, no authorization, then the client stops → pass", () => {
-  const lines = [
-    refused("broken-challenge", "files:read"),
-    issued("refresh_token", "files:read files:write"),
-    refused("broken-challenge", "files:read"),
-    issued("refresh_token", "files:read files:write"),
-    refused("broken-challenge", "files:read"),
-  ];
-  const verdict = judgeStep("broken-challenge", parseServerLog(lines), { outcome: "error", detail: "retry-limit" });
+  const refused = () => call("broken-challenge", "files:read files:write", "files:read");
+  const events = [refused(), token("refresh_token", "files:read files:write"), refused(), token("refresh_token", "files:read files:write"), refused()];
+  const verdict = judgeOne("broken-challenge", events, { outcome: "error", detail: "retry-limit" }, steppedUp());
   assert.equal(verdict.verdict, "pass", verdict.summary);
   assert.equal(verdict.summary, "2 refreshes, 403 → 403 → 403 → client error");
 });
 
 test("broken-challenge: re-authorizing for a scope already held fails C4.2; looping past 3 attempts fails C4.5", () => {
-  const reauthorized = judgeStep("broken-challenge", parseServerLog([refused("broken-challenge", "files:read"), authorized("files:read files:write files:admin", "files:read files:write")]), error);
+  const refused = () => call("broken-challenge", "files:read files:write", "files:read");
+  const reauthorized = judgeOne("broken-challenge", [refused(), authorized("files:read files:write files:admin", "files:read files:write")], error, steppedUp());
   assert.equal(reauthorized.verdict, "fail");
   assert.match(reauthorized.summary, /1 authorization for a scope already held \(C4\.2\)$/);
 
-  const looping = judgeStep("broken-challenge", parseServerLog(Array.from({ length: 6 }, () => refused("broken-challenge", "files:read"))), error);
+  const refreshing = [refused(), ...Array.from({ length: 5 }, () => [token("refresh_token", "files:read files:write"), refused()]).flat()];
+  const looping = judgeOne("broken-challenge", refreshing, error, steppedUp());
   assert.equal(looping.verdict, "fail");
   assert.match(looping.summary, /6 attempts: no retry cap \(C4\.5\)$/);
+
+  const resent = judgeOne("broken-challenge", Array.from({ length: 6 }, refused), error, steppedUp());
+  assert.match(resent.summary, /6 attempts: no retry cap \(C4\.5\)$/, "one call sent six times, with or without refreshes in between");
 });
 
 test("a client that does not answer within the step timeout is reported as hung, with what the servers saw", () => {
-  const verdict = judgeStep("broken-challenge", parseServerLog([refused("broken-challenge", "files:read")]), { outcome: "timeout", detail: "no answer within 8000 ms" });
+  const verdict = judgeOne("broken-challenge", [call("broken-challenge", "files:read", "files:read")], { outcome: "timeout", detail: "no answer within 8000 ms" });
   assert.equal(verdict.verdict, "timeout");
   assert.equal(verdict.summary, "no answer within 8000 ms; the servers saw: no refresh, 403");
 });
 
 test("only the step's own tool counts as an attempt", () => {
-  const facts = stepFacts("write-file", parseServerLog([allowed("list-files"), refused("write-file", "files:write")]));
+  const facts = stepFacts("write-file", [call("list-files", "files:read"), call("write-file", "files:read", "files:write")]);
   assert.deepEqual(facts.attempts, [403]);
 });
