@@ -2,8 +2,8 @@
  * `pnpm interop` — which MCP clients step up correctly, measured against this demo.
  *
  * For each client (./clients.ts): a fresh AS + RS on free loopback ports, the client driven through
- * connect, `list-files`, `write-file`, `delete-file`, `broken-challenge`, each step judged from what the
- * servers logged (./judge.ts), then the table (Markdown, or `--json`).
+ * connect, `list-files`, `write-file`, `delete-file`, `broken-challenge`, each step judged from the
+ * servers' exchange events (./judge.ts), then the table (Markdown, or `--json`).
  *
  * Flags: `--json` · `--no-browser` (leave out clients that need Chromium) · `--clients a,b` (ids:
  * v2-client, mcp-remote, inspector) · `--step-timeout MS` (default 10000: a client that hangs is

@@ -1,7 +1,7 @@
 /**
  * The sequence every client goes through in `pnpm interop`, and the one-line protocol a driver uses to
- * tell the harness where each step starts and ends. The harness cuts the servers' logs at those marks:
- * what the servers logged between `start` and `end` of a step is what the client did in that step.
+ * tell the harness where each step starts and ends. The harness cuts the servers' exchange events at
+ * those marks: what the servers handled between `start` and `end` of a step is what the client did in it.
  */
 
 /** The demo's own story, as far as a third-party client can be driven through it (D1, D2, D3, D5, D6). */
@@ -16,7 +16,7 @@ export const STEP_ARGUMENTS: Record<Exclude<StepId, "connect">, Record<string, s
   "broken-challenge": {},
 };
 
-/** What the client itself said about a step; the verdict comes from the servers' logs, not from this. */
+/** What the client itself said about a step; the verdict comes from the servers' exchange events, not from this. */
 export type ClientOutcome = "ok" | "error" | "timeout";
 
 export type StepMark =
@@ -24,9 +24,9 @@ export type StepMark =
   | { step: StepId; phase: "end"; outcome: ClientOutcome; detail: string };
 
 /**
- * A server writes its log line before it answers, but the harness reads the servers' pipes and the
- * driver's pipe independently: the driver pauses this long around each mark so that every line lands
- * on the right side of it.
+ * A server publishes an exchange's event as it answers, but the harness reads the servers' event streams
+ * and the driver's pipe independently: the driver pauses this long around each mark so that every
+ * event lands on the right side of it.
  */
 export const SETTLE_MS = 100;
 

@@ -10,7 +10,7 @@
  *   (`transport.finishAuth(callback parameters)`) and retries the call once.
  *
  * Usage: `node --import tsx scripts/interop/drivers/v2-client.ts RESOURCE_URL STEP_TIMEOUT_MS`.
- * Prints step marks on stdout (see ../steps.ts); the harness judges from the servers' logs.
+ * Prints step marks on stdout (see ../steps.ts); the harness judges from the servers' exchange events.
  */
 import {
   Client,
