@@ -59,6 +59,7 @@ import { connectionErrorCode } from "./recorder.ts";
 import { checklistLines, styleFor } from "./report.ts";
 import { runStory, ServerUnreachableError, STEPS } from "./story.ts";
 import { renderTranscript } from "./transcript.ts";
+import { formatStoryMark } from "../scripts/live-view/story-marks.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
        pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
@@ -95,7 +96,9 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {
-    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs, breakRule });
+    // STORY_MARKS=1 (pnpm demo --web): where each step begins, for the live view to draw.
+    const onStep = settings.storyMarks ? (id: string, title: string) => void process.stderr.write(`${formatStoryMark(id, title)}\n`) : undefined;
+    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs, breakRule, onStep });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;
     // Say which one: the MCP server, or the authorization server it sent us to — or what got no answer in time.

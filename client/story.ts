@@ -62,6 +62,8 @@ export interface StoryOptions {
   callTimeoutMs?: number;
   /** `pnpm demo --break RULE`: break this rule on purpose (an AS rule is broken by the AS itself). */
   breakRule?: BreakRule;
+  /** Told when each step begins (its id and title; "break" and "end" after D8): `pnpm demo --web` draws the steps. */
+  onStep?: (id: string, title: string) => void;
 }
 
 export interface StoryRun {
@@ -158,6 +160,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   async function step(id: (typeof STEPS)[number]["id"], run: () => Promise<string | { title: string; detail: string }>): Promise<void> {
     const info = STEPS.find((s) => s.id === id)!;
     recorder.step = id;
+    options.onStep?.(id, info.title);
     narrate(`${style.bold(`${id} ${info.title}`)} — ${info.citation}`);
     if (id !== "D1" && !results.find((r) => r.id === "D1")?.ok) {
       results.push({ id, title: info.title, ok: false, detail: "skipped (D1 failed)", ms: 0 });
@@ -453,11 +456,13 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
 
     if (broken?.exhibit && main) {
       recorder.step = "break";
+      options.onStep?.("break", "more calls, to show the cost (--break)");
       narrate(style.bold(`BREAK ${options.breakRule}: one story is not enough to show the cost — more calls`));
       await broken.exhibit((tool, args) => call(main, tool, args));
     }
   } finally {
     recorder.step = "end";
+    options.onStep?.("end", "teardown");
     await Promise.all([main?.close(), second?.close()]);
   }
 

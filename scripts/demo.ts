@@ -20,6 +20,9 @@
  * `--break RULE` (one rule broken on purpose — a client rule by the client, an AS rule by an AS
  * started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
  * `--break list` lists the rules, shared/break-rules.ts).
+ * `--web [--no-open] [--web-timeout MS]` (the live view of its own servers, scripts/live-view/: opened
+ * in the system browser, up after the checklist until Ctrl-C or the timeout) and `--transcript
+ * FILE.html` (the same view of the run as one self-contained file) — neither costs a plain run anything.
  * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included.
  * SIGINT or SIGTERM (Ctrl-C, or a runner signalling the pid it started: `pnpm` passes the signal on
  * because the script `exec`s node) ends the run the same way, at once.
@@ -53,7 +56,7 @@ const ENTRIES = {
 };
 
 const startedAt = performance.now();
-const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
+const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md|FILE.html] [--verbose] [--break RULE | --break list] [--web [--no-open] [--web-timeout MS]]";
 let args;
 try {
   args = parseArgs({
@@ -62,6 +65,9 @@ try {
       transcript: { type: "string" },
       verbose: { type: "boolean", default: false },
       break: { type: "string" },
+      web: { type: "boolean", default: false },
+      "no-open": { type: "boolean", default: false },
+      "web-timeout": { type: "string" },
     },
   }).values;
 } catch (error) {
@@ -75,6 +81,12 @@ if (args.break === "list") {
 const broken = args.break === undefined ? undefined : breakRuleInfo(args.break);
 if (args.break !== undefined && !broken) {
   process.stderr.write(`demo: unknown rule for --break: ${args.break}\n${USAGE}\nrules:\n${breakRuleLines().join("\n")}\n`);
+  process.exit(2);
+}
+const htmlTranscript = args.transcript?.toLowerCase().endsWith(".html") ? path.resolve(args.transcript) : undefined;
+const webTimeoutMs = args["web-timeout"] === undefined ? undefined : Number(args["web-timeout"]);
+if ((webTimeoutMs !== undefined && !(Number.isInteger(webTimeoutMs) && webTimeoutMs > 0)) || (!args.web && (args["no-open"] || webTimeoutMs !== undefined))) {
+  process.stderr.write(`demo: ${args.web ? "--web-timeout must be a positive integer (ms)" : "--no-open and --web-timeout need --web"}\n${USAGE}\n`);
   process.exit(2);
 }
 const json = args.json === true;
@@ -129,6 +141,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// --web, --transcript FILE.html: the live view of this run (loaded only then: a plain run does none of it).
+const live = args.web || htmlTranscript ? await import("./live-view/demo-view.ts") : undefined;
+const view = live && new live.DemoView({
+  web: args.web === true,
+  open: !args["no-open"],
+  webTimeoutMs,
+  htmlFile: htmlTranscript,
+  port: Number(process.env.VIEW_PORT || 0),
+  title: `pnpm demo${broken ? ` --break ${broken.rule}` : ""}`,
+  say: narrate,
+});
+
 let clientExit: number | string | undefined;
 let clientStdout = "";
 let failure: string | undefined;
@@ -146,12 +170,12 @@ try {
     if (ordered) ordered.push(line, show);
     else if (line.includes("BROKEN ON PURPOSE")) show(line);
   };
-  const { env, rsPort } = await Promise.race([
+  const { env, asPort, rsPort } = await Promise.race([
     startStack({
       entries: bundles,
       // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
       // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
-      env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto", LOG_TIMESTAMPS: args.verbose ? "1" : "" },
+      env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto", LOG_TIMESTAMPS: args.verbose ? "1" : "", ...live?.SERVER_ENV },
       // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
       asEnv: broken?.side === "as" ? { AS_BREAK: broken.rule } : {},
       signal: stop.signal,
@@ -168,16 +192,18 @@ try {
     stopped,
   ]);
   const { resource } = rsUrls(rsPort);
+  await Promise.race([view?.follow({ asPort, rsPort }), stopped]);
   say(`[demo] both servers answer; running the client story against ${resource}`);
 
   // ---- 3. the client story ----
   const clientArgs = ["--server", resource];
   if (json) clientArgs.push("--json");
-  if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
+  if (args.transcript && !htmlTranscript) clientArgs.push("--transcript", path.resolve(args.transcript));
   if (broken) clientArgs.push("--break", broken.rule);
   const show = (stream: "stdout" | "stderr", line: string) =>
     stream === "stdout" ? process.stdout.write(`${line}\n`) : narrate(json ? line : `[client] ${line}`);
-  const client = startChild("client", bundles.client, clientArgs, env, (stream, line) => {
+  const client = startChild("client", bundles.client, clientArgs, { ...env, ...live?.CLIENT_ENV }, (stream, line) => {
+    if (view?.line(line)) return; // a step mark, for the view only
     if (stream === "stdout" && json) clientStdout += `${line}\n`;
     else if (ordered) ordered.push(line, (text) => show(stream, text));
     else show(stream, line);
@@ -186,6 +212,7 @@ try {
   waitingFor = `the client story to finish (pid ${client.process.pid})`;
   clientExit = await Promise.race([client.exited, stopped]);
   if (clientExit !== 0) failure = `the client story exited with ${clientExit}`;
+  await Promise.race([view?.settle(), stopped]);
 } catch (error) {
   failure = (error as Error).message;
 } finally {
@@ -214,7 +241,21 @@ if (json) {
 } else if (!failure) {
   narrate(`[demo] ${broken ? `--break ${broken.rule}: the consequence was demonstrated` : "all checks passed"}; servers stopped (${durationMs} ms)`);
 }
-process.exit(stoppedBy ? 128 + constants.signals[stoppedBy] : !failure ? 0 : clientExit === 1 ? 1 : 3);
+let code = stoppedBy ? 128 + constants.signals[stoppedBy] : !failure ? 0 : clientExit === 1 ? 1 : 3;
+if (view) {
+  // The view of a run that ended: written to its file, or up until Ctrl-C (which ends it, not the run).
+  const verdict = code === 0 ? (broken ? "the break was demonstrated" : "all checks passed") : `exit ${code}`;
+  const ended = new Promise((resolve) => ["SIGINT", "SIGTERM"].forEach((signal) => process.once(signal, resolve)));
+  try {
+    if (!stoppedBy) await view.finish(verdict, ended);
+  } catch (error) {
+    process.stderr.write(`demo: the live view failed: ${(error as Error).message}\n`);
+    code = 2; // as for a Markdown transcript that cannot be written
+  } finally {
+    await view.close();
+  }
+}
+process.exit(code);
 
 function readClientReport(stdout: string): JsonReport {
   try {

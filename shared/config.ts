@@ -204,6 +204,8 @@ export interface ClientConfig {
   browserTimeoutMs: number;
   /** `LOG_TIMESTAMPS=1`: the story's narration lines carry the same stamp as the servers' log lines. */
   logTimestamps: boolean;
+  /** `STORY_MARKS=1` (set by `pnpm demo --web` and `--transcript FILE.html`): the story says on stderr where each step begins. */
+  storyMarks: boolean;
 }
 
 /**
@@ -216,6 +218,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     clientTimeoutMs: positiveInt(env, "CLIENT_TIMEOUT_MS", 10_000),
     browserTimeoutMs: positiveInt(env, "CLIENT_BROWSER_TIMEOUT_MS", 300_000),
     logTimestamps: logTimestamps(env),
+    storyMarks: flag(env, "STORY_MARKS"),
   };
 }
 

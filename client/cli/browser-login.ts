@@ -143,7 +143,7 @@ function page(res: http.ServerResponse, status: number, title: string, text: str
  * Hand the URL to the desktop's browser, if there is one; never throws, and reports whether a launcher
  * was started. Windows: explorer.exe, not `cmd /c start`, whose parser would re-read `&` and `%` in the URL.
  */
-function openSystemBrowser(url: URL): boolean {
+export function openSystemBrowser(url: URL): boolean {
   const [command, ...args] =
     process.platform === "darwin" ? ["open"] : process.platform === "win32" ? ["explorer.exe"] : ["xdg-open"];
   // Without a graphical session, xdg-open would fall back to a terminal browser and take over the terminal.

@@ -85,7 +85,7 @@ export function judgeClient(events: readonly ExchangeEvent[], { skip }: { skip?:
   let held: string[] = [];
   let pending: Challenge403 | undefined; // a 403 the client has not answered yet
   let stepUp: Challenge403 | undefined; // a step-up by authorization, until its grant is known
-  let partial: { tool: string; grant: ExchangeEvent } | undefined; // C4.4: after a partial grant, until another call
+  let partial: { tool: string; trigger: ExchangeEvent; grant: ExchangeEvent; missing: string[]; retried?: true } | undefined; // C4.4: after a partial grant, until another call
   const declined = new Set<string>();
   const chains = new Map<string, Chain>();
   let lastChallenged: Chain | undefined;
@@ -97,8 +97,7 @@ export function judgeClient(events: readonly ExchangeEvent[], { skip }: { skip?:
     const missing = trigger.challenged.filter((scope) => !granted.includes(scope));
     if (missing.length === 0) return;
     for (const scope of missing) declined.add(scope);
-    partial = { tool: trigger.tool, grant };
-    add("C4.4", true, "stopped", `partial grant without ${code(missing)}: the call must stop here (C4.4)`, [trigger.event, grant]);
+    partial = { tool: trigger.tool, trigger: trigger.event, grant, missing };
   };
   /** After the cap, the client's AS traffic counts only if another attempt follows (see the header). */
   const afterCap = (event: ExchangeEvent) => {
@@ -167,8 +166,13 @@ export function judgeClient(events: readonly ExchangeEvent[], { skip }: { skip?:
       }
       case "call": {
         const tool = move.tools[0]!;
-        if (partial && tool === partial.tool) add("C4.4", false, "retried", "retried the call after a partial grant (C4.4)", [partial.grant, move.event]);
-        else partial = undefined;
+        if (partial && tool === partial.tool) {
+          add("C4.4", false, "retried", "retried the call after a partial grant (C4.4)", [partial.grant, move.event]);
+          partial.retried = true;
+        } else if (partial) {
+          if (!partial.retried) add("C4.4", true, "stopped", `granted without ${code(partial.missing)}: stopped, the next call is ${tool} (C4.4)`, [partial.trigger, partial.grant, move.event]);
+          partial = undefined;
+        }
         pending = undefined; // a new call: an unanswered 403 was given up
         if (move.status === 200) chains.delete(tool);
         if (!move.insufficient) break;
@@ -195,6 +199,7 @@ export function judgeClient(events: readonly ExchangeEvent[], { skip }: { skip?:
       }
     }
   }
+  if (partial && !partial.retried) add("C4.4", true, "stopped", `granted without ${code(partial.missing)}: no retry (C4.4)`, [partial.trigger, partial.grant]);
   return findings;
 }
 
