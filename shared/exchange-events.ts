@@ -13,9 +13,11 @@
  *     sibling (started by `concurrently`), as a viewer started later by hand would be.
  * With nobody reading, the endpoint costs one small object per exchange in a ring of RING_SIZE; a
  * viewer that starts late, restarts or reconnects resumes from the ring (`Last-Event-ID`).
- * A slow or absent reader costs the server nothing: it never waits for one. A subscriber that has
- * MAX_BACKLOG_BYTES unread is cut off (it resumes from the ring when it reconnects); at most
- * MAX_SUBSCRIBERS read at once (503 beyond).
+ * A slow or absent reader costs the server nothing: it never waits for one, and queues nothing for it.
+ * Each reader is a cursor into the ring, written to only while its socket holds less than
+ * MAX_BACKLOG_BYTES unsent (the rest follows on `drain`); one that falls behind the ring — it would
+ * miss events — is cut off, and resumes from the ring when it reconnects. At most MAX_SUBSCRIBERS
+ * read at once (503 beyond).
  *
  * What an attacker on loopback can learn here: nothing it could not learn before. The route sits
  * behind R10 (a loopback `Host`, no foreign `Origin`) and also refuses anything a browser sends (an
@@ -35,7 +37,7 @@ export const EVENTS_PATH = "/exchange-events";
 /** The latest this many events are kept for a reader that (re)connects. */
 export const RING_SIZE = 500;
 export const MAX_SUBSCRIBERS = 4;
-/** A reader with this much unread is cut off, not waited for. */
+/** A reader's socket is written to only while it holds less than this unsent. */
 export const MAX_BACKLOG_BYTES = 256 * 1024;
 /** Of each response body, this much is looked at (a token response, a JSON-RPC result, a page's start). */
 const CAPTURE_BYTES = 16 * 1024;
@@ -187,7 +189,8 @@ export class ExchangeEventLog {
   readonly server: "as" | "rs";
   readonly instance = randomBytes(4).toString("hex");
   readonly #ring: Kept[] = [];
-  readonly #readers = new Set<ServerResponse>();
+  /** Each reader, with the `seq` of the next event it is to be sent. */
+  readonly #readers = new Map<ServerResponse, { next: number }>();
   #seq = 0;
 
   constructor(server: "as" | "rs") {
@@ -209,16 +212,20 @@ export class ExchangeEventLog {
     const kept = { event: full, message: `id: ${full.instance}:${full.seq}\ndata: ${json}\n\n` };
     this.#ring.push(kept);
     if (this.#ring.length > RING_SIZE) this.#ring.shift();
-    for (const reader of this.#readers) this.#send(reader, kept.message);
+    for (const reader of this.#readers.keys()) this.#pump(reader);
   }
 
-  #send(reader: ServerResponse, message: string): void {
-    if (reader.writableLength > MAX_BACKLOG_BYTES) {
+  /** Send `reader` what it has not had yet, as far as its socket takes it now. */
+  #pump(reader: ServerResponse): void {
+    const cursor = this.#readers.get(reader);
+    if (!cursor) return;
+    const first = this.#ring[0]?.event.seq ?? this.#seq + 1;
+    if (cursor.next < first) {
       this.#readers.delete(reader);
-      reader.destroy(); // it stopped reading: it resumes from the ring when it reconnects
+      reader.destroy(); // it fell behind the ring: it resumes from the ring when it reconnects
       return;
     }
-    reader.write(message);
+    while (cursor.next <= this.#seq && reader.writableLength < MAX_BACKLOG_BYTES) reader.write(this.#ring[cursor.next++ - first]!.message);
   }
 
   /** Mounted first in `createApp`: publishes an event for every exchange once its response is complete. */
@@ -327,9 +334,11 @@ export class ExchangeEventLog {
     const after = instance === this.instance ? Number(seq) || 0 : 0;
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
     res.write(`event: hello\ndata: ${JSON.stringify({ server: this.server, instance: this.instance })}\n\n`);
-    for (const kept of this.#ring) if (kept.event.seq > after) this.#send(res, kept.message);
-    this.#readers.add(res);
+    const first = this.#ring[0]?.event.seq ?? this.#seq + 1;
+    this.#readers.set(res, { next: Math.min(Math.max(after + 1, first), this.#seq + 1) });
+    res.on("drain", () => this.#pump(res));
     res.on("close", () => this.#readers.delete(res));
+    this.#pump(res);
   };
 }
 

@@ -5,6 +5,7 @@
  * first and the apps are built from a config that carries the ports the OS chose. The AS gets the extras
  * its configuration asks for (consent page, confidential clients), as `as/server.ts` does.
  */
+import type { Express } from "express";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { listenLoopback, closeServer } from "../../shared/listen.ts";
 import { createApp as createAuthorizationServer } from "../../as/app.ts";
@@ -14,6 +15,8 @@ import { createApp as createResourceServer } from "../../resource-server/app.ts"
 
 export interface Stack {
   config: Config;
+  /** The two apps, for tests that look at what they keep (e.g. `locals.exchangeEvents`). */
+  apps: { as: Express; rs: Express };
   close(): Promise<void>;
 }
 
@@ -22,10 +25,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const as = await listenLoopback(0);
   const rs = await listenLoopback(0);
   const config = loadConfig({ ...env, AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
-  as.server.on("request", await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }));
-  rs.server.on("request", await createResourceServer(config));
+  const apps = { as: await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }), rs: await createResourceServer(config) };
+  as.server.on("request", apps.as);
+  rs.server.on("request", apps.rs);
   return {
     config,
+    apps,
     close: async () => {
       await Promise.all([closeServer(as.server), closeServer(rs.server)]);
     },
