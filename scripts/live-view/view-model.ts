@@ -15,7 +15,7 @@ import { STATUS_CODES } from "node:http";
 import { formatScope } from "../../client/step-up/index.ts";
 import type { ExchangeEvent } from "../../shared/exchange-events.ts";
 import { answerOf, bodyOf, challengeOf, endpointOf, locationOf, rpcCallsOf, toolResultOf } from "./exchanges.ts";
-import { judgeClient, verdicts, type Finding, type Mark } from "./rules.ts";
+import { judgeClient, verdicts, type Finding, type Mark, type RuleId } from "./rules.ts";
 
 export type Lane = "client" | "as" | "rs";
 
@@ -231,15 +231,26 @@ function claimsOf(issued: NonNullable<ExchangeEvent["issued"]>): [string, string
   ];
 }
 
-function summaryOf(mark: Mark, findings: readonly Finding[]): { summary: string; decided: Finding[] } {
+const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
+
+/** A rule kept: what was seen, in words (the findings' own lines are drawn at their exchanges). */
+const KEPT: Record<RuleId, (findings: readonly Finding[]) => string> = {
+  C3: (findings) => findings[0]!.text,
+  "C4.1": (findings) => `${plural(findings.length, "step-up")}, each asking for held ∪ challenged`,
+  "C4.2": (findings) => {
+    const count = (kind: string) => findings.filter((f) => f.kind === kind).length;
+    const parts = [count("authorized") && `${plural(count("authorized"), "widening")} by a new authorization`, count("refreshed") && `${plural(count("refreshed"), "refresh", "refreshes")}, nothing to widen`];
+    return parts.filter(Boolean).join("; ");
+  },
+  "C4.4": (findings) => `${plural(findings.length, "partial grant")}: the call stopped, not asked again`,
+  "C4.5": (findings) => findings.at(-1)!.text,
+};
+
+function summaryOf(rule: RuleId, mark: Mark, findings: readonly Finding[]): { summary: string; decided: Finding[] } {
   if (mark === "unseen") return { summary: "not yet seen", decided: [] };
   const failed = findings.filter((f) => !f.ok);
-  if (failed.length > 0) return { summary: `${failed[0]!.text}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ""}`, decided: failed };
-  // Passed: the latest finding of each kind, counted ("2× widened with a new authorization …").
-  const kinds = [...new Set(findings.map((f) => f.kind))];
-  const latest = kinds.map((kind) => findings.filter((f) => f.kind === kind));
-  const summary = latest.map((same) => `${same.length > 1 ? `${same.length}× ` : ""}${same.at(-1)!.text}`).join(" · ");
-  return { summary, decided: latest.map((same) => same.at(-1)!) };
+  if (failed.length > 0) return { summary: `${failed[0]!.text}${failed.length > 1 ? ` (and ${failed.length - 1} more, each drawn where it happened)` : ""}`, decided: failed.slice(0, 1) };
+  return { summary: KEPT[rule](findings), decided: findings.slice(0, 1) };
 }
 
 /** The step each event falls in: the last mark at or before it. */
@@ -304,7 +315,7 @@ export function buildView(events: readonly ExchangeEvent[], options: ViewOptions
     }
     const rules = clientId
       ? verdicts(findings).map(({ rule, title, mark, findings: mine }) => {
-          const { summary, decided } = summaryOf(mark, mine);
+          const { summary, decided } = summaryOf(rule, mark, mine);
           const links = [...new Set(decided.flatMap((f) => f.exchanges))].map(link);
           return { rule, title, mark, summary, links };
         })

@@ -15,7 +15,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 880;
 const LANES = { client: 78, as: 400, rs: 722 };
 const LANE_NAMES = { client: ["Client", "MCP client"], as: ["AS", "authorization server"], rs: ["RS", "MCP server"] };
-const TOP = 64;
+const TOP = 14;
 const ROW = { band: 34, note: 26, exchange: 52, finding: 19 };
 
 /** @typedef {{ id: string, n: number, from: "client"|"as"|"rs", to: "client"|"as"|"rs", request: string, response: string, status: number, tone: string, marks: { rule: string, ok: boolean, text: string }[], detail: any }} Exchange */
@@ -72,12 +72,7 @@ function diagram(group) {
   const height = TOP + group.rows.reduce((h, row) => h + rowHeight(row), 0) + 16;
   const root = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "group", "aria-label": `sequence diagram of ${group.title}` });
   root.style.setProperty("--height", `${height}`);
-  for (const [lane, x] of Object.entries(LANES)) {
-    root.append(svg("line", { class: "lane", x1: x, y1: TOP - 8, x2: x, y2: height }));
-    root.append(svg("rect", { class: `lane-head lane-${lane}`, x: x - 78, y: 6, width: 156, height: 44, rx: 6 }));
-    root.append(svg("text", { class: "lane-name", x, y: 25, "text-anchor": "middle" }, LANE_NAMES[lane][0]));
-    root.append(svg("text", { class: "lane-role", x, y: 42, "text-anchor": "middle" }, LANE_NAMES[lane][1]));
-  }
+  for (const x of Object.values(LANES)) root.append(svg("line", { class: "lane", x1: x, y1: 0, x2: x, y2: height }));
   let y = TOP;
   for (const row of group.rows) {
     if (row.kind === "band" && row.note) {
@@ -113,6 +108,17 @@ function diagram(group) {
   return root;
 }
 
+/** The lanes' names, above the diagram and kept in view while it scrolls (the SVG's lanes are below them). */
+function laneBar() {
+  const bar = html("div", { class: "lane-bar", "aria-hidden": "true" });
+  for (const [lane, x] of Object.entries(LANES)) {
+    const head = html("div", { class: `lane-head lane-${lane}` }, [html("b", {}, [LANE_NAMES[lane][0]]), html("span", {}, [LANE_NAMES[lane][1]])]);
+    head.style.left = `${(x / WIDTH) * 100}%`; // a property, not a style attribute: the page's CSP allows no inline style
+    bar.append(head);
+  }
+  return bar;
+}
+
 /** @param {Group} group */
 function rulesPanel(group) {
   if (group.rules.length === 0) return html("p", { class: "no-rules" }, ["These requests name no client, and led to none yet."]);
@@ -128,8 +134,7 @@ function rulesPanel(group) {
         html("span", { class: "mark", "aria-label": rule.mark === "pass" ? "kept" : rule.mark === "fail" ? "broken" : "not yet seen" }, [mark]),
         html("div", {}, [
           html("p", { class: "rule-title" }, [html("b", {}, [rule.rule]), ` ${rule.title}`]),
-          html("p", { class: "rule-summary" }, [unquote(rule.summary)]),
-          ...(links.length ? [html("p", { class: "rule-links" }, ["decided by ", ...links])] : []),
+          html("p", { class: "rule-summary" }, [unquote(rule.summary), ...(links.length ? [html("span", { class: "rule-links" }, [" — ", ...links])] : [])]),
         ]),
       ]),
     );
@@ -137,26 +142,42 @@ function rulesPanel(group) {
   return list;
 }
 
+/** The headers that matter to step-up (RFC 6750 §3, RFC 6749 §4.1.2, MCP Streamable HTTP); the others are folded. */
+const MATTER = new Set(["authorization", "mcp-session-id", "www-authenticate", "location", "origin"]);
+
+/** @param {[string, string][]} headers */
+function headerTables(headers) {
+  const matter = headers.filter(([name]) => MATTER.has(name));
+  const rest = headers.filter(([name]) => !MATTER.has(name));
+  return [...(matter.length ? [table(matter)] : []), ...(rest.length ? [html("details", {}, [html("summary", {}, [`other headers (${rest.length})`]), table(rest)])] : [])];
+}
+
 /** @param {[string, string][]} pairs */
 function table(pairs) {
   return html("table", {}, pairs.map(([name, value]) => html("tr", {}, [html("th", { scope: "row" }, [name]), html("td", {}, [value])])));
+}
+
+/** A body, folded: its first line says what it is. @param {string} what @param {string} text */
+function body(what, text) {
+  const lines = text.split("\n").length;
+  return html("details", {}, [html("summary", {}, [`${what} (${lines} line${lines === 1 ? "" : "s"})`]), html("pre", {}, [text])]);
 }
 
 /** @param {Exchange} x */
 function detailPanel(x) {
   const d = x.detail;
   const parts = [html("h3", {}, [d.title]), html("p", { class: "meta" }, [`handled by the ${d.server} at ${d.at}, ${d.ms} ms`])];
-  parts.push(html("h4", {}, ["Request"]), html("pre", { class: "line" }, [d.requestLine]));
+  parts.push(html("h4", {}, ["Request ", html("code", {}, [d.requestLine])]));
   if (d.query.length) parts.push(table(d.query));
-  if (d.requestHeaders.length) parts.push(html("p", { class: "note" }, ["Headers:"]), table(d.requestHeaders));
+  parts.push(...headerTables(d.requestHeaders));
   if (d.token) parts.push(html("p", { class: "note" }, [`Token: ${d.token}`]));
-  if (d.body) parts.push(html("pre", {}, [d.body]));
-  parts.push(html("h4", {}, [`Response: ${d.status}`]));
-  if (d.responseHeaders.length) parts.push(table(d.responseHeaders));
+  if (d.body) parts.push(body("body", d.body));
+  parts.push(html("h4", {}, ["Response ", html("code", {}, [d.status])]));
+  parts.push(...headerTables(d.responseHeaders));
   if (d.location) parts.push(html("p", { class: "note" }, ["Location's query:"]), table(d.location));
   if (d.granted) parts.push(html("p", { class: "note" }, [`The code grants ${d.granted}`]));
-  if (d.claims) parts.push(html("h4", {}, ["Issued access token's claims"]), table(d.claims));
-  if (d.responseBody) parts.push(html("pre", {}, [d.responseBody]));
+  if (d.claims) parts.push(html("p", { class: "note" }, ["The access token it issued, decoded:"]), table(d.claims));
+  if (d.responseBody) parts.push(body("body", d.responseBody));
   return parts;
 }
 
@@ -203,7 +224,7 @@ function render(model) {
       else if (previous) previous.after(fresh);
       else main.prepend(fresh);
       section = fresh;
-      section.querySelector(".diagram").append(diagram(group));
+      section.querySelector(".diagram").append(laneBar(), diagram(group));
       drawn.set(group.id, source);
     }
     previous = section;
