@@ -42,9 +42,9 @@ async function picture(browser: Browser, url: string, exchange: string, out: str
   if (!band) throw new Error("no D3 band");
   await page.evaluate((y) => window.scrollTo(0, window.scrollY + y - 56), band.y); // below the lanes' names
   // The detail beside it opens at its response (the 403's challenge, the authorization's code and grant).
-  await section.locator(".detail").evaluate((detail) => {
+  await section.locator(".detail").evaluate((detail: HTMLElement) => {
     const response = [...detail.querySelectorAll("h4")].find((h) => h.textContent?.startsWith("Response"));
-    if (response instanceof HTMLElement) detail.scrollTop = response.offsetTop - detail.offsetTop - 70;
+    if (response) detail.scrollTop = response.offsetTop - detail.offsetTop - 70;
   });
   await page.mouse.move(0, 0); // no hover highlight
   await page.waitForTimeout(300); // the smooth scroll of the selection, if any, has settled
