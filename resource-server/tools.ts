@@ -1,13 +1,9 @@
 /**
- * The MCP tools (S2), each declared with the scope it requires. The scope gate (scope-gate.ts, R5) reads
- * that scope before a call reaches the MCP handler and answers `403 insufficient_scope` when the token
- * lacks it; `createMcpServer` registers the same tools, one `McpServer` per session over the app's
- * shared `FileStore`.
- *
- * Every handler checks its scope again from the verified token (`extra.authInfo`, which the transport
- * sets per request from `req.auth`) before it touches the store (R9: defence in depth, so a gate bug can
- * never run a tool), and says in its result who acted with which scopes (R7) — after a step-up, the
- * same session reports the new scopes.
+ * The MCP tools (S2), each declared with the scope it requires. The gate (scope-gate.ts, R5) reads that
+ * scope before a call reaches MCP; `createMcpServer` registers the same tools, one `McpServer` per session
+ * over the app's shared `FileStore`. Each handler checks its scope again from the verified token
+ * (`extra.authInfo`, set per request from `req.auth`: R9, defence in depth) and says who acted with which
+ * scopes (R7) — after a step-up, the same session reports the new ones.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -23,10 +19,7 @@ export const SERVER_INFO = { name: "scoped-tools", version: "0.1.0" } as const;
 export interface ScopedTool {
   name: string;
   scope: string;
-  /**
-   * D6: a deliberately broken server behaviour — the gate answers every call `403 insufficient_scope`,
-   * even for a token that has `scope`, so no step-up can satisfy it and a client's retry cap shows.
-   */
+  /** D6, deliberately broken: every call gets `403 insufficient_scope`, even with `scope`, so the retry cap shows. */
   challengesAlways?: true;
   register(server: McpServer, store: FileStore): void;
 }
@@ -112,15 +105,13 @@ export const TOOLS: readonly ScopedTool[] = [
       "files:read",
       {
         description:
-          "DELIBERATELY BROKEN, for the demo: the server answers every call with 403 insufficient_scope " +
-          'scope="files:read", even for a token that has files:read, so no step-up can satisfy it. ' +
-          "It exists to show that a client caps its step-up retries instead of looping.",
+          "DELIBERATELY BROKEN, for the demo: every call gets 403 insufficient_scope scope=\"files:read\", even with files:read, " +
+          "so no step-up can satisfy it: it shows that a client caps its step-up retries instead of looping.",
         inputSchema: {},
         annotations: { readOnlyHint: true },
       },
-      // The gate refuses every call first; should one get here (R9), it is refused the same way.
       () => {
-        throw new FileStoreError("insufficient_scope: broken-challenge requires files:read");
+        throw new FileStoreError("insufficient_scope: broken-challenge requires files:read"); // the gate refused it first (R9)
       },
     ),
     challengesAlways: true,
