@@ -64,7 +64,7 @@ function redirectTo(redirect_uri: string, params: Record<string, string | undefi
 /** Step 1: who is asking, and where may the answer go? Throws (→ 400 JSON) when that is unclear. */
 function trustedRedirect(state: AsState, params: Params): { client: ClientRecord; redirect_uri: string } {
   for (const name of ["client_id", "redirect_uri"]) {
-    if (params.duplicated.includes(name)) throw new InvalidRequest(`${name} is repeated (RFC 6749 §3.1); not redirecting`);
+    if (params.duplicated.includes(name)) throw new InvalidRequest(`${name} is repeated (RFC 6749 section 3.1); not redirecting`);
   }
   const client_id = params.get("client_id");
   if (!client_id) throw new InvalidRequest("client_id is required");

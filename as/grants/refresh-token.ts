@@ -37,7 +37,7 @@ export async function refreshTokenGrant(state: AsState, client: ClientRecord, pa
     const beyond = requested.filter((s) => !family.scope.includes(s));
     if (beyond.length > 0) {
       throw new InvalidScope(
-        `a refresh cannot widen scope (RFC 6749 §6): ${formatScope(beyond)} not in the original grant: ${formatScope(family.scope)}`,
+        `a refresh cannot widen scope (RFC 6749 section 6): ${formatScope(beyond)} not in the original grant: ${formatScope(family.scope)}`,
       );
     }
     granted = family.scope.filter((s) => requested.includes(s));
