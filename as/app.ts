@@ -21,9 +21,10 @@ import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
-import { authorizeHandler, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
+import { authorizeHandler, grantScope, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
 import { BROKEN_POLICY } from "./breaks.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
+import { narrowScope } from "./grants/refresh-token.ts";
 import { generateSigningKey, jwks, type SigningKey } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
 import { noStore } from "./params.ts";
@@ -41,8 +42,8 @@ const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
 
-/** The rules every request is judged by (A3, A4, A6); `--break` swaps one for its variant (as/breaks.ts). */
-export const POLICY: AsPolicy = { validateRedirectUri, redirectUriMatches, verifyCodeVerifier: checkCodeVerifier };
+/** The rules every request is judged by (A3, A4, A6, S3); `--break` swaps one for its variant (as/breaks.ts). */
+export const POLICY: AsPolicy = { validateRedirectUri, redirectUriMatches, verifyCodeVerifier: checkCodeVerifier, grantScope, narrowScope };
 
 /** A12: where the AS keeps what must survive a restart (as/extras/state-file.ts). */
 export interface Persistence {
@@ -120,7 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const persistence = await extras.openState?.(limits);
   // A7: otherwise a fresh ES256 key pair per process.
   const key = persistence?.key ?? (await generateSigningKey());
-  // The correct rules, or — pnpm demo --break lenient-redirect|no-pkce only (AS_BREAK) — one broken on purpose.
+  // The correct rules, or — pnpm demo --break lenient-redirect|no-pkce|scope-hierarchy only (AS_BREAK) — one broken on purpose.
   const policy = config.asBreak ? { ...POLICY, ...BROKEN_POLICY[config.asBreak] } : POLICY;
   const confidential = extras.confidentialClients;
   const state = createState({

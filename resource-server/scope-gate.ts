@@ -7,7 +7,7 @@
 import type { RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
-import { formatScope, inCatalogOrder, satisfiesScope, scopeUnion } from "../shared/scopes.ts";
+import { formatScope, inCatalogOrder, satisfiesScope, scopeUnion, type ScopeRule } from "../shared/scopes.ts";
 import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
@@ -40,10 +40,10 @@ export function requiredScopes(body: unknown, calls = toolCallsIn(body)): string
 
 /**
  * Decide R5 for a parsed body and the token's granted scopes (independent scopes: each must be named, S1).
- * `calls` are the body's tool calls, when the caller has read them already.
+ * `calls` are the body's tool calls, when the caller has read them already; `satisfies` is the app's scope rule.
  */
-export function checkScopes(body: unknown, granted: readonly string[], calls = toolCallsIn(body)): GateDecision {
-  const denied = calls.filter((call) => call.challengesAlways || !satisfiesScope(granted, call.scope));
+export function checkScopes(body: unknown, granted: readonly string[], calls = toolCallsIn(body), satisfies: ScopeRule = satisfiesScope): GateDecision {
+  const denied = calls.filter((call) => call.challengesAlways || !satisfies(granted, call.scope));
   if (denied.length === 0) return { allowed: true };
   const descriptions = [...new Set(denied.map((call) => `${call.name} requires ${call.scope}`))];
   // A batch is answered as a whole (nothing in it runs), so its JSON-RPC error has `id: null`.
@@ -52,11 +52,11 @@ export function checkScopes(body: unknown, granted: readonly string[], calls = t
 }
 
 /** Express middleware: run after `bearerAuth` and the JSON body parser, before the MCP transport. */
-export function scopeGate(config: Config, logger: Logger): RequestHandler {
+export function scopeGate(config: Config, logger: Logger, satisfies: ScopeRule = satisfiesScope): RequestHandler {
   return (req, res, next) => {
     const auth = (req as AuthenticatedRequest).auth;
     const calls = toolCallsIn(req.body);
-    const decision = checkScopes(req.body, auth?.scopes ?? [], calls);
+    const decision = checkScopes(req.body, auth?.scopes ?? [], calls, satisfies);
     if (decision.allowed) {
       // The allowed calls are logged too: with the 403 lines they count every attempt of a call.
       const tools = calls.map((call) => call.name);

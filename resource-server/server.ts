@@ -33,7 +33,9 @@ await runServerEntry("rs", async () => {
   const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
   server.on("request", await createApp(config, { logger: createLogger("[rs]", undefined, { timestamps: config.logTimestamps }) }));
 
-  console.log(`[rs] listening on ${config.resource}`);
-  console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}`);
+  // A broken RS (pnpm demo --break scope-hierarchy) says so on every start-up line.
+  const broken = config.rsBreak ? ` — BROKEN ON PURPOSE: ${config.rsBreak} (RS_BREAK)` : "";
+  console.log(`[rs] listening on ${config.resource}${broken}`);
+  console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}${broken}`);
   return server;
 });

@@ -9,7 +9,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { formatScope, satisfiesScope } from "../shared/scopes.ts";
+import { formatScope, satisfiesScope, type ScopeRule } from "../shared/scopes.ts";
 import { principalOf } from "./bearer.ts";
 import { FileStoreError, type FileStore } from "./store.ts";
 
@@ -21,7 +21,8 @@ export interface ScopedTool {
   scope: string;
   /** D6, deliberately broken: every call gets `403 insufficient_scope`, even with `scope`, so the retry cap shows. */
   challengesAlways?: true;
-  register(server: McpServer, store: FileStore): void;
+  /** `satisfies`: the app's scope rule (R5), which the handler applies again (R9). */
+  register(server: McpServer, store: FileStore, satisfies: ScopeRule): void;
 }
 
 /** `<client_id> [<scopes>]` — the acting client and the scopes its token carries (R7). */
@@ -42,10 +43,10 @@ function scopedTool<Shape extends z.ZodRawShape>(
   return {
     name,
     scope,
-    register(server, store) {
+    register(server, store, satisfies) {
       server.registerTool(name, { ...config, inputSchema, description: `${config.description} Requires ${scope}.` }, (args, extra): CallToolResult => {
         // R9: the tool's own scope check, from the verified token.
-        if (!extra.authInfo || !satisfiesScope(extra.authInfo.scopes, scope)) return refusal(`insufficient_scope: ${name} requires ${scope}`);
+        if (!extra.authInfo || !satisfies(extra.authInfo.scopes, scope)) return refusal(`insufficient_scope: ${name} requires ${scope}`);
         try {
           // The SDK has validated `args` against `inputSchema`, which is `Shape`.
           return { content: [{ type: "text", text: run(args as z.infer<z.ZodObject<Shape>>, store, actor(extra.authInfo)) }] };
@@ -118,8 +119,8 @@ export const TOOLS: readonly ScopedTool[] = [
   },
 ];
 
-export function createMcpServer(store: FileStore): McpServer {
+export function createMcpServer(store: FileStore, satisfies: ScopeRule = satisfiesScope): McpServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: {} } });
-  for (const tool of TOOLS) tool.register(server, store);
+  for (const tool of TOOLS) tool.register(server, store, satisfies);
   return server;
 }

@@ -122,7 +122,7 @@ test("usage and connection errors exit 2 with a clear message", async () => {
 test("--break with an AS rule against an AS not started with AS_BREAK: a usage error (exit 2), not a failed demonstration", async () => {
   const outcome = await client(["--server", stack.config.resource, "--break", "no-pkce"]);
   assert.equal(outcome.code, 2, outcome.stderr);
-  assert.match(outcome.stderr, /--break no-pkce is broken by the AS, which must be started with AS_BREAK=no-pkce/);
+  assert.match(outcome.stderr, /--break no-pkce needs the AS started with AS_BREAK=no-pkce/);
   assert.match(outcome.stderr, /\/healthz does not say it breaks no-pkce/);
   assert.doesNotMatch(outcome.stdout, /BREAK/, "the story did not run");
 });
@@ -141,7 +141,7 @@ test("a bad setting is a usage error, found before anything is printed or sent: 
     const misused = await client(["--json", "--args", "{}", "--server", rs.resource]);
     assert.equal(misused.code, 2);
     assert.equal(misused.stdout, "");
-    assert.match(misused.stderr, /^client: --args and --verbose need --call\nusage: /);
+    assert.match(misused.stderr, /^client: --args needs --call\nusage: /);
     assert.deepEqual(rs.requests, [], "nothing was sent");
   } finally {
     await rs.close();
