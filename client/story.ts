@@ -178,6 +178,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   const results: CheckResult[] = [];
   const errors: Record<string, unknown> = {};
   let mark = 0;
+  let pausedMs = 0;
   /** The exchanges of the current step so far. */
   const recorded = () => new Wire(recorder.since(mark), parties());
   async function step(id: StepId, run: () => Promise<string | { title: string; detail: string }>): Promise<void> {
@@ -209,7 +210,9 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     results.push({ id, title: outcome.title, ok: outcome.ok, detail, ms, ...(onPurpose ? { brokenOnPurpose: true as const } : {}) });
     narrate(`   ${outcome.ok ? style.ok("✓") : onPurpose ? style.broken("⚠") : style.fail("✗")} ${onPurpose ? style.broken(detail) : detail} ${style.dim(`(${ms} ms)`)}`);
     const next = STEPS.slice(STEPS.indexOf(info) + 1).find((s) => !options.only || s.id === options.only);
+    const waited = performance.now();
     await options.pause?.(next ? `${next.id} ${next.title}` : "the checklist");
+    pausedMs += performance.now() - waited; // the run's duration is the story's, not the presenter's
   }
 
   const started = performance.now();
@@ -523,7 +526,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   }
 
   // ---- D9. the verdict ----
-  const durationMs = Math.round(performance.now() - started);
+  const durationMs = Math.round(performance.now() - started - pausedMs);
   const run: StoryRun = { ok: reportOk(results), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: parties() };
   if (options.breakRule) {
     const { lines, ...report } = breakReport(options.breakRule, { exchanges: run.exchanges, parties: run.parties, checks: results, errors, safetyStop: variant.safetyStop });

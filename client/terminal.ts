@@ -87,18 +87,28 @@ const NBSP = "\u00a0";
 
 /**
  * One narration line as the lines a terminal `width` columns wide shows: broken at spaces only, each
- * continuation indented by `hangingIndent`. A word longer than a whole line stays whole, on a line of its
- * own. A line that fits comes back unchanged.
+ * continuation indented by `hangingIndent` (or `indent`, for a table's column). A word longer than a
+ * whole line stays whole, on a line of its own. A line that fits comes back unchanged.
  */
-export function wrapLine(line: string, width: number): string[] {
+export function wrapLine(line: string, width: number, indent = hangingIndent(line)): string[] {
   if (visibleWidth(line) <= width) return [line];
-  const indent = Math.min(hangingIndent(line), Math.floor(width / 3));
+  indent = Math.min(indent, Math.floor(width / 2));
   const lead = /^ */.exec(line)![0];
-  // A citation stays in one piece: "RFC 6749 §6", "MCP 2026-07-28" (held together by a no-break space).
+  // What reads as one item stays in one piece (held together by a no-break space): a citation ("RFC 6749
+  // §6", "MCP 2026-07-28"), a short quoted value (scope="files:read files:write"), a timing ("(12 ms)").
   const glue = !line.includes(NBSP);
   const text = line.slice(lead.length);
-  const glued = !glue ? text : text.replace(/\b(RFC|MCP) (?=\d)/g, `$1${NBSP}`).replace(/(\d) (?=§)/g, `$1${NBSP}`);
-  const [first, ...rest] = glued.split(/( +)/); // words, with the spaces between them
+  const glued = !glue
+    ? text
+    : text
+        .replace(/\b(RFC|MCP) (?=\d)/g, `$1${NBSP}`)
+        .replace(/(\d) (?=§)/g, `$1${NBSP}`)
+        .replace(/"[^"]{1,40}"/g, (quoted) => quoted.replaceAll(" ", NBSP))
+        .replace(/\((\d+) ms\)/g, `($1${NBSP}ms)`);
+  // Words with the spaces between them; a glued piece too long for a row comes apart again.
+  const [first, ...rest] = glued
+    .split(/( +)/)
+    .flatMap((piece) => (piece.includes(NBSP) && visibleWidth(piece) > width - indent ? piece.split(/(\u00a0)/).map((p) => (p === NBSP ? " " : p)) : [piece]));
   const lines: string[] = [];
   let current = lead + first!;
   let used = visibleWidth(current);
@@ -118,10 +128,13 @@ export function wrapLine(line: string, width: number): string[] {
   return glue ? lines.map((l) => l.replaceAll(NBSP, " ")) : lines;
 }
 
-/** A writer of whole lines to `stream`: wrapped to its width on a TTY (read at each line, so a resize counts), as given elsewhere. */
-export function lineWriter(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): (line: string) => void {
-  return (line) => {
+/**
+ * A writer of whole lines to `stream`: wrapped to its width on a TTY (read at each line, so a resize
+ * counts), as given elsewhere. `indent` overrides the hanging indent.
+ */
+export function lineWriter(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): (line: string, indent?: number) => void {
+  return (line, indent) => {
     const width = wrapWidth(stream);
-    stream.write(`${width === undefined ? line : line.split("\n").flatMap((part) => wrapLine(part, width)).join("\n")}\n`);
+    stream.write(`${width === undefined ? line : line.split("\n").flatMap((part) => wrapLine(part, width, indent)).join("\n")}\n`);
   };
 }

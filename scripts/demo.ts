@@ -76,7 +76,8 @@ try {
   process.exit(2);
 }
 if (args.break === "list") {
-  process.stdout.write(`${breakRuleLines().join("\n")}\n`);
+  const list = lineWriter(process.stdout);
+  for (const line of breakRuleLines()) list(line, line.indexOf(" breaks ") + 1); // continuations under "breaks"
   process.exit(0);
 }
 const broken = args.break === undefined ? undefined : breakRuleInfo(args.break);
