@@ -253,9 +253,9 @@ const challenged = (e: RecordedExchange | undefined) => findBearerChallenge(e?.r
 
 const STORIES: Record<BreakRule, StoryOfBreak> = {
   "replace-scope": {
-    // D4–D6 expect files:read files:write; D5 asks for files:admin alone (access_denied), so no fresh
-    // grant replaces the family D4's replay revoked.
-    affects: ["D3", "D4", "D5", "D6"],
+    // D5 asks for files:admin alone (access_denied, not the union); so no fresh grant replaces the family
+    // D4's replay revoked, and D6 has no refresh token: it authorizes where the rule refreshes.
+    affects: ["D3", "D5", "D6"],
     // Alternate between writing and reading a few times: with the union this costs nothing more.
     exhibit: async (call) => {
       for (const [i, tool] of ["write-file", "list-files", "write-file", "list-files"].entries()) {
@@ -282,7 +282,7 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
     },
   },
   "refresh-to-widen": {
-    affects: ["D3", "D4", "D5", "D6"],
+    affects: ["D3"], // the later steps start from the files:read grant D3 could not widen
     observe(view) {
       const d3 = inStep(view, "D3");
       const [refresh] = d3.tokenRequests("refresh_token");

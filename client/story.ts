@@ -312,6 +312,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       assert.ok(sameScope(authorization?.query.scope, union), `C4.1: the union "${formatScope(union)}", not "${authorization?.query.scope}"`);
       assert.equal(authorization!.status, 302);
       const [exchange] = wire.tokenRequests("authorization_code");
+      assert.ok(exchange, "the authorization's code is redeemed");
       const grant = parseScope(responseJson(exchange).scope as string | undefined);
       assert.ok(sameScope(grant, union), `the grant is the union, not "${formatScope(grant)}"`);
       assert.equal(retried?.status, 200);
@@ -375,7 +376,9 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       assert.equal(moreAuthorizations.length, 0, "exactly one authorization");
       assert.ok(sameScope(authorization?.query.scope, union), `C4.1: the authorization asks for the union "${formatScope(union)}", not "${authorization?.query.scope}"`);
       assert.equal(wire.tokenRequests("refresh_token").length, 0, "RFC 6749 §6: no refresh (it cannot widen)");
-      const grantedNow = parseScope(responseJson(wire.tokenRequests("authorization_code")[0]).scope as string | undefined);
+      const [exchange] = wire.tokenRequests("authorization_code");
+      assert.ok(exchange, `the authorization's code is redeemed (the AS answered ${authorization!.response.locationQuery?.error ?? authorization!.status})`);
+      const grantedNow = parseScope(responseJson(exchange).scope as string | undefined);
       const deletes = wire.mcpPosts({ tool: "delete-file" });
       assert.equal(challengeOf(deletes[0])?.scope, "files:admin", "the 403 challenges for files:admin");
       if ("value" in deleted) {
