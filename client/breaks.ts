@@ -342,6 +342,7 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
           `2. the SDK's 403 branch sets its scope to the challenged "${challenged(writes[0]) ?? ""}" (replacing, not adding) and calls auth(), which refreshes because a refresh token is held: POST /token grant_type=refresh_token → ${refreshes[0]?.status} scope="${granted(refreshes[0])}" (a refresh cannot widen)`,
           `3. write-file resent → ${writes[1]?.status} scope="${challenged(writes[1]) ?? ""}" (the same challenge)`,
           `4. the SDK gives up: "${gaveUp ?? String(error)}" — ${authorizations.length} authorizations: no step-up at all`,
+          ...knockOnEffects(view),
         ],
         demonstrated: writes.length === 2 && writes.every((e) => e.status === 403) && refreshes.length >= 1 && authorizations.length === 0 && gaveUp !== undefined,
       };
@@ -456,6 +457,23 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
     },
   },
 };
+
+/** stock-sdk after D3: what the SDK's own 401 and 403 handling does with the rest of the story. */
+function knockOnEffects(view: BreakView): string[] {
+  const d4 = inStep(view, "D4");
+  const [unauthenticated, retried] = d4.mcpPosts({ tool: "list-files" });
+  const [refresh, , newest] = d4.tokenRequests("refresh_token");
+  const d5 = inStep(view, "D5");
+  const [deleteAuthorization] = d5.authorizations();
+  const d6 = inStep(view, "D6");
+  const [capAuthorization] = d6.authorizations();
+  const d6Check = view.checks.find((c) => c.id === "D6")?.detail.replace(/^broken on purpose: /, "");
+  return [
+    `5. D4: list-files goes out as "Authorization: ${unauthenticated?.request.authorization ?? "(none)"}" (the SDK sends the dropped token as an empty one) → ${unauthenticated?.status} ${findBearerChallenge(unauthenticated?.response.wwwAuthenticate)?.error ?? ""}; the SDK refreshes → ${refresh?.status} scope="${granted(refresh)}" and retries → ${retried?.status}: a plain 401 the SDK handles; the replay then revokes the family, the newest refresh token too (→ ${newest?.status} ${String(json(newest).error ?? "")})`,
+    `6. D5: delete-file → 403 scope="files:admin"; no refresh token left, so the SDK authorizes scope="${scopeOf(deleteAuthorization) ?? ""}" — the challenged scope alone, not the union — and the AS answers ${deleteAuthorization?.response.locationQuery?.error ?? deleteAuthorization?.status ?? "nothing"} (the user may grant none of it; the union would have been granted in part)`,
+    `7. D6: broken-challenge → 403; the SDK authorizes scope="${scopeOf(capAuthorization) ?? ""}" → ${capAuthorization?.status} with a code it never redeems (finishAuth is left to the host), so the call fails after ${d6.mcpPosts({ tool: "broken-challenge" }).length} POST (${d6Check ?? "not run"}): no step-up, so no cap to reach`,
+  ];
+}
 
 export function storyOfBreak(rule: BreakRule): StoryOfBreak {
   return STORIES[rule];

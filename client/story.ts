@@ -84,8 +84,9 @@ export interface StoryRun {
   steps: readonly StoryStep[];
   exchanges: RecordedExchange[];
   parties: Parties;
-  /** A break run's verdict. */
+  /** A break run's verdict, and its evidence line by line (`break.observed` joins them). */
   break?: BreakVerdict;
+  breakLines?: string[];
 }
 
 /** D1 could not reach a server at all (nothing answered, or not in time): exit 2, not a failed check. */
@@ -537,6 +538,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     for (const line of lines) narrate(`   ${line}`);
     narrate(`   ${report.demonstrated ? style.ok("demonstrated") : style.fail("NOT demonstrated")}: ${report.predicted}`);
     run.break = report;
+    run.breakLines = lines;
     run.ok = reportOk(results, report);
   }
   return run;

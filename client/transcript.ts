@@ -92,6 +92,7 @@ function breakItSection(): string[] {
 function brokenRule(run: StoryRun): string[] {
   if (!run.break) return [];
   const { rule, predicted, observed, demonstrated } = run.break;
+  const lines = run.breakLines ?? observed.split("; ");
   return [
     `## The rule broken on purpose: \`${rule}\``,
     "",
@@ -99,7 +100,7 @@ function brokenRule(run: StoryRun): string[] {
     "",
     `- **Predicted:** ${predicted}`,
     `- **Observed** (from the recorded exchanges below):`,
-    ...observed.split("; ").map((line) => `  - ${line}`),
+    ...lines.map((line) => `  - ${line}`),
     `- **${demonstrated ? "Demonstrated" : "Not demonstrated"}.** Checks marked ⚠ failed because of the broken rule.`,
     "",
   ];

@@ -99,7 +99,7 @@ test("docs/exercises.md lists its commands with an expectation each, for every n
 
 test("every command in docs/exercises.md does what its exercise says", { skip: HAS_SCRIPT ? false : "needs util-linux `script` for the --step exercise" }, async () => {
   let dev: Stack | undefined;
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR;
   const failures: string[] = [];
   try {
