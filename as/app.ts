@@ -21,6 +21,7 @@ import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { noSniff } from "../shared/no-sniff.ts";
 import { authorizeHandler, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
 import { BROKEN_POLICY } from "./breaks.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
@@ -138,6 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(noSniff); // B1: errors included, and the refusals just below first
   app.locals.state = state;
   app.locals.stateFile = stateFile;
 
