@@ -59,8 +59,8 @@ export interface AsExtras {
   consent?: (state: AsState) => { prompt: ConsentPrompt; submit: RequestHandler };
   /** A12: a readable page for a person whose `/authorize` cannot be redirected. */
   informResourceOwner?: InformResourceOwner;
-  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps. */
-  openState?: (limits: Limits) => Promise<Persistence>;
+  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps; undefined = memory only after all. */
+  openState?: (limits: Limits) => Promise<Persistence | undefined>;
   /** A13 (`AS_CLIENTS`): clients with a secret, and how a request authenticates with it. */
   confidentialClients?: { clients: ReadonlyMap<string, ClientRecord>; authenticate: NonNullable<AsState["authenticateWithSecret"]> };
 }
