@@ -50,7 +50,7 @@ export interface Persistence {
   /** The signing key to use: the one kept, or a new one to keep. */
   key: SigningKey;
   /** Fill the new state from what was kept; returns the writer that keeps it from now on. */
-  attach(state: AsState): { saveAfterResponse: RequestHandler; flush(): void };
+  attach(state: AsState): { saveBeforeResponse: RequestHandler; flush(): void };
 }
 
 /** What as/extras/ adds to the AS; the lesson runs without any of it. */
@@ -177,8 +177,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
-  // A12: these are the requests that change what the state file keeps.
-  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
+  // A12: what these requests change is in the state file before their answer is sent (a crash cannot undo a rotation).
+  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveBeforeResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
   const consent = extras.consent?.(state);

@@ -35,7 +35,8 @@ await runServerEntry("as", async () => {
   // The extras (as/extras/): consent page, pages for a person, state file, confidential clients — as configured.
   const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   server.on("request", app);
-  // A12: whatever changed since the last save is written on the way out (SIGTERM, SIGINT, or a crash).
+  // A12: every answer that depends on a change was preceded by its save (extras/state-file.ts); what is left
+  // (the key of a fresh start, expiries) is written on the way out: SIGTERM, SIGINT, SIGHUP, an uncaught error.
   process.once("exit", () => stateFileOf(app)?.flush());
 
   // A broken AS (pnpm demo --break …) says so on every start-up line.

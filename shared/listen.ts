@@ -53,7 +53,7 @@ export function listeningAddressOf(req: http.IncomingMessage): AddressInfo | und
 
 /**
  * The life of a server entry (`as/server.ts`, `resource-server/server.ts`): `start` binds and builds
- * the app; then serve until SIGTERM/SIGINT (close every connection, exit 0). A start-up failure — a
+ * the app; then serve until SIGTERM/SIGINT/SIGHUP (close every connection, exit 0). A start-up failure — a
  * refused bind address, a port in use — is one clear line on stderr and exit 1, never a stack trace.
  */
 export async function runServerEntry(name: string, start: () => Promise<http.Server>): Promise<void> {
@@ -69,6 +69,7 @@ export async function runServerEntry(name: string, start: () => Promise<http.Ser
     await closeServer(server);
     process.exit(0);
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  // SIGHUP (the terminal went away) ends a server as cleanly as SIGTERM: its exit handlers run (the AS's
+  // last save among them) — Node's default for SIGHUP would end the process without them.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, stop);
 }

@@ -12,8 +12,11 @@
  * stores' caps. The directory and the file are used only when they are this AS's own (`own-file.ts`):
  * a directory that is not is not used at all (memory only); a file that is not is replaced.
  *
- * When it is written: shortly after each request that can change it (coalesced, `SAVE_DELAY_MS`), and
- * once more on exit (`as/server.ts`).
+ * When it is written: before the answer of every request that can change it (`/register`, `/token`,
+ * `/revoke`) is sent, so a rotation, a redemption or a registration a client was told about is on disk
+ * even if the process is killed (`kill -9`) the next instant — and once more on exit (`as/server.ts`).
+ * A write happens only when the kept entries changed. No fsync: a crash of the process loses nothing
+ * already written; a crash of the machine ends the loopback clients' runs as well.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -31,9 +34,6 @@ import type { BoundedStore } from "../store.ts";
 
 /** The state file of the AS on `asPort` — one per issuer. */
 export const stateFileName = (asPort: number): string => `as-state-${asPort}.json`;
-/** Changes within this window are written together. */
-export const SAVE_DELAY_MS = 200;
-
 /** What the AS holds now, as the state file stores it. */
 export function snapshotState(state: AsState, privateJwk: JWK): StateFile {
   const entries = <V>(store: BoundedStore<V>) =>
@@ -91,34 +91,36 @@ export function writeStateFile(file: string, content: StateFile): void {
   }
 }
 
-/** Coalesced saving of one AS's state to its file. */
+/** Keeps one AS's state file up to date. */
 export class StateFileWriter {
-  #timer: NodeJS.Timeout | undefined;
-  #dirty = false;
+  /** The entries last written, so an answer that changed nothing writes nothing. */
+  #written: string | undefined;
   #failing = false;
 
   constructor(readonly file: string, private readonly state: AsState, private readonly privateJwk: JWK) {}
 
-  /** Something may have changed: save soon (several changes in a row make one write). */
-  changed(): void {
-    this.#dirty = true;
-    this.#timer ??= setTimeout(() => this.flush(), SAVE_DELAY_MS).unref();
-  }
-
-  /** Express middleware: save after the response of a request that may have changed the state. */
-  readonly saveAfterResponse = (_req: Request, res: Response, next: NextFunction): void => {
-    res.on("finish", () => this.changed());
+  /**
+   * Express middleware: what the request changed is written just before its answer's head goes out —
+   * never answer first. `writeHead` is where every answer passes (Node calls it for `res.json`/`res.end`
+   * too), after the handler has changed the stores and before the client can see a token.
+   */
+  readonly saveBeforeResponse = (_req: Request, res: Response, next: NextFunction): void => {
+    const writeHead = res.writeHead as (...args: unknown[]) => Response;
+    res.writeHead = ((...args: unknown[]) => {
+      this.flush();
+      return writeHead.apply(res, args);
+    }) as Response["writeHead"];
     next();
   };
 
-  /** Write now if anything changed (synchronous, so it also works in a process `exit` handler). */
+  /** Write now if the kept entries changed (synchronous, so it also works in a process `exit` handler). */
   flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (!this.#dirty) return;
-    this.#dirty = false;
+    const content = snapshotState(this.state, this.privateJwk);
+    const entries = JSON.stringify([content.clients, content.families, content.refreshTokens]);
+    if (entries === this.#written) return;
     try {
-      writeStateFile(this.file, snapshotState(this.state, this.privateJwk));
+      writeStateFile(this.file, content);
+      this.#written = entries;
       this.#failing = false;
     } catch (error) {
       // Serving goes on from memory; one line per run of failures, not one per request.
@@ -165,7 +167,7 @@ export async function openStateDir(stateDir: string, config: Config, limits: Lim
       } else if (read.missing) {
         logger.info(`no state in ${file} yet; starting fresh, and keeping clients, key and refresh tokens there`);
       } else {
-        logger.warn(`ignoring state file ${file}: ${read.reason}; starting fresh (the file is replaced at the next change)`);
+        logger.warn(`ignoring state file ${file}: ${read.reason}; starting fresh (the file is replaced at the next save)`);
       }
       return new StateFileWriter(file, state, privateJwk);
     },

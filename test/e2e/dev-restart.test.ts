@@ -102,7 +102,7 @@ test("a restarted dev stack keeps its clients, key and refresh-token families; a
   writeFileSync(stateFile, '{"version":1,"issuer":');
   as = await startDevStack();
   assert.deepEqual(stateLines(as), [
-    `[as] warn: ignoring state file ${stateFile}: it is not valid JSON; starting fresh (the file is replaced at the next change)`,
+    `[as] warn: ignoring state file ${stateFile}: it is not valid JSON; starting fresh (the file is replaced at the next save)`,
   ]);
   const { code_challenge } = pkcePair();
   await expectOAuthError(await authorize(config, authorizationParams(config, client.client_id, code_challenge)), 400, "invalid_client");

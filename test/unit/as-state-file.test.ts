@@ -349,7 +349,7 @@ test("an AS built on a refused file logs one line, starts fresh with a new key, 
   const state = stateOf(app);
   assert.deepEqual(lines, [
     `warn ignoring state file ${path.join(dir, stateFileName(as.config.asPort))}: unexpected content at refreshTokens.1.value.expiresAt (too_small); ` +
-      "starting fresh (the file is replaced at the next change)",
+      "starting fresh (the file is replaced at the next save)",
   ]);
   assert.equal(state.clients.size + state.families.size + state.refreshTokens.size, 0);
   assert.notEqual(state.key.kid, stateOf(as.app).key.kid);
