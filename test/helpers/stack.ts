@@ -6,7 +6,9 @@
  */
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { listenLoopback, closeServer } from "../../shared/listen.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { createApp as createAuthorizationServer } from "../../as/app.ts";
+import { asExtras } from "../../as/extras/index.ts";
 import { createApp as createResourceServer } from "../../resource-server/app.ts";
 
 export interface Stack {
@@ -19,7 +21,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const as = await listenLoopback(0);
   const rs = await listenLoopback(0);
   const config = loadConfig({ ...env, AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
-  as.server.on("request", await createAuthorizationServer(config));
+  // The AS with the extras its configuration asks for (consent page, AS_CLIENTS …), as as/server.ts builds it.
+  as.server.on("request", await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }));
   rs.server.on("request", await createResourceServer(config));
   return {
     config,
