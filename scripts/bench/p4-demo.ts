@@ -16,8 +16,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { stopChild } from "../../shared/processes.ts";
+import { pathToFileURL } from "node:url";
+import { PROJECT_ROOT, stopChild } from "../../shared/processes.ts";
 import { track } from "./children.ts";
 import { median } from "./stats.ts";
 
@@ -70,7 +70,6 @@ export interface P4Result {
 
 /** Longer than the demo's own 30 s deadline: the demo should end itself; this is the backstop. */
 const RUN_TIMEOUT_MS = 45_000;
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PROBE = pathToFileURL(path.join(PROJECT_ROOT, "scripts/bench/p4-probe.mjs")).href;
 
 interface ProbeRecord {
