@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Express } from "express";
 import { exportJWK } from "jose";
 import { asExtras } from "../../as/extras/index.ts";
 import { silentLogger } from "../../shared/log.ts";
@@ -21,17 +22,8 @@ import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "../../as/ex
 import { stateFileName } from "../../as/extras/state-file.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
-import {
-  defaultClientMetadata,
-  expectOAuthError,
-  obtainTokens,
-  postRegister,
-  postToken,
-  refresh,
-  registerClient,
-  startAuthorizationServer,
-  type TestAuthorizationServer,
-} from "../helpers/oauth.ts";
+import { defaultClientMetadata, expectOAuthError, obtainTokens, postRegister, postToken, refresh, registerClient } from "../helpers/oauth.ts";
+import { startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "as-state-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -69,6 +61,20 @@ async function appOn(dir: string, overrides: Partial<Config> = {}) {
   const logger = { info: (l: string) => lines.push(`info ${l}`), warn: (l: string) => lines.push(`warn ${l}`) };
   const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   return { app, state: stateOf(app), lines };
+}
+
+/**
+ * Serve `app` on a free port for `use`, reached at its own address: a restored AS keeps the saved file's
+ * issuer, but listens elsewhere.
+ */
+async function served(app: Express, use: (here: Config) => Promise<void>): Promise<void> {
+  const { server, address } = await listenLoopback(0);
+  server.on("request", app);
+  try {
+    await use({ ...as.config, issuer: `http://127.0.0.1:${address.port}` });
+  } finally {
+    await closeServer(server);
+  }
 }
 
 const own = process.getuid!();
@@ -128,21 +134,15 @@ test("an AS built on the file knows its clients, families and refresh tokens, an
 test("A9 after a restart: a registration flood never evicts a restored client whose refresh token is live", async () => {
   const dir = path.dirname(stateFile(saved));
   const refresh_token = saved.refreshTokens.find((r) => !r.value.rotated)!.key;
-  // The saved file names the old issuer; the restored AS listens elsewhere, and is reached there.
   const config = { ...as.config, stateDir: dir, dcrRateLimit: 1000 };
   const app = await createApp(config, { limits: { maxClients: 2 }, extras: asExtras(config, silentLogger) });
-  const { server, address } = await listenLoopback(0);
-  server.on("request", app);
-  const here = { ...as.config, issuer: `http://127.0.0.1:${address.port}` };
-  try {
+  await served(app, async (here) => {
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await postRegister(here, defaultClientMetadata())).status);
     // one fresh client fits beside the restored one; then every client is in use, and the store refuses
     assert.deepEqual(statuses, [201, 429, 429, 429]);
     await refresh(here, { client_id, refresh_token });
-  } finally {
-    await closeServer(server);
-  }
+  });
 });
 
 test("a missing file is reported as missing (a first start), not as a problem", async () => {
@@ -257,16 +257,11 @@ test("restored grants are capped by the current AS_GRANTABLE_SCOPES: a narrowed 
     const { app, lines } = await appOn(path.dirname(stateFile(wide)), { grantableScopes: [...grantableScopes], dcrRateLimit: 1000 });
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.endsWith("; 1 grants narrowed to AS_GRANTABLE_SCOPES"), outcome !== "files:read files:write", lines[0]);
-    const { server, address } = await listenLoopback(0);
-    server.on("request", app);
-    const here = { ...as.config, issuer: `http://127.0.0.1:${address.port}` };
-    try {
+    await served(app, async (here) => {
       const response = await postToken(here, { grant_type: "refresh_token", client_id, refresh_token });
       if (outcome === "revoked") await expectOAuthError(response, 400, "invalid_grant");
       else assert.equal(((await response.json()) as { scope: string }).scope, outcome);
-    } finally {
-      await closeServer(server);
-    }
+    });
   }
 });
 
