@@ -108,3 +108,14 @@ test("every relative link in the README and docs/ resolves (files, and headings 
   }
   assert.deepEqual(broken, []);
 });
+
+test("every project file the documents name in backticks exists", () => {
+  const missing: string[] = [];
+  for (const file of TRACKED.filter((f) => f.endsWith(".md"))) {
+    const text = readFileSync(path.join(ROOT, file), "utf8");
+    for (const [, named] of text.matchAll(/`((?:as|resource-server|client|shared|scripts|test|docs)\/[\w./-]+\.(?:ts|mts|mjs|md|txt))`/g)) {
+      if (!TRACKED.includes(named!)) missing.push(`${file}: ${named}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
