@@ -11,14 +11,16 @@ export class OAuthError extends Error {
   /** RFC 6749 §5.2 / RFC 7591 §3.2.2: only %x20-21 / %x23-5B / %x5D-7E, whatever input it mentions. */
   readonly error_description: string;
 
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    description: string,
-    /** Extra response headers (e.g. `Retry-After`). */
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly status: number;
+  readonly error: string;
+  /** Extra response headers (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, error: string, description: string, headers: Record<string, string> = {}) {
     super(`${error}: ${restrictedText(description)}`);
+    this.status = status;
+    this.error = error;
+    this.headers = headers;
     this.error_description = restrictedText(description);
   }
 

@@ -27,7 +27,7 @@
  * anything is printed or sent. Exit codes: 0 all checks passed (or the call succeeded) · 1 a check
  * failed (or the call failed) · 2 usage or connection error.
  *
- * `--break RULE` (shared/break-rules.ts): one rule broken on purpose; exit 0 iff its predicted
+ * `--break RULE` (shared/break-rules.ts, client/breaks.ts): one rule broken on purpose; exit 0 iff its predicted
  * consequence was observed. An AS rule needs an AS started with `AS_BREAK=RULE` (`pnpm demo --break`
  * starts one); its `/healthz` must say so, else it is a usage error (exit 2).
  *
@@ -41,26 +41,24 @@
  * `--call` is headless by default, which works with an AS that approves at once with a `302` (an AS
  * that shows a login page is reported as "not a 302 redirect"); `--browser` lets a person log in
  * (CLIENT_BROWSER_TIMEOUT_MS bounds each wait) and `--client-id` uses a pre-registered client instead
- * of DCR: demo/login-options.ts.
+ * of DCR: cli/login-options.ts.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
+import { discoverOAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/client/auth.js";
 import { breakRuleInfo, isBreakRule } from "../shared/break-rules.ts";
-import { asBreakProblem } from "./demo/as-break.ts";
-import { isLoopbackUrl } from "../shared/loopback.ts";
-import { connectClient } from "./demo/connect.ts";
-import { isConnectionError, timeoutMessage, unreachableServerMessage } from "./demo/unreachable.ts";
-import { describeExchange } from "./demo/exchanges.ts";
-import { ExchangeRecorder, type RecordedExchange } from "./demo/recorder.ts";
-import { BrowserLoginTimeoutError } from "./demo/browser-login.ts";
-import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem, startLogin, type LoginValues } from "./demo/login-options.ts";
-import { checklistLines, jsonReport, styleFor } from "./demo/report.ts";
-import { InsufficientScopeError } from "./step-up/index.ts";
-import { runStory, ServerUnreachableError } from "./demo/story.ts";
-import { renderTranscript } from "./demo/transcript.ts";
+import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
 import { stamp } from "../shared/log.ts";
+import { isLoopbackUrl } from "../shared/loopback.ts";
+import { jsonReport } from "../shared/report.ts";
+import { callTool } from "./cli/call.ts";
+import { BrowserLoginTimeoutError } from "./cli/browser-login.ts";
+import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem } from "./cli/login-options.ts";
+import { timeoutMessage, unreachableServerMessage } from "./cli/unreachable.ts";
+import { connectionErrorCode } from "./recorder.ts";
+import { checklistLines, styleFor } from "./report.ts";
+import { runStory, ServerUnreachableError, STEPS } from "./story.ts";
+import { renderTranscript } from "./transcript.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
        pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
@@ -100,9 +98,12 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
     run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs, breakRule });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;
-    process.stderr.write(`client: ${error.message}\n`);
+    // Say which one: the MCP server, or the authorization server it sent us to — or what got no answer in time.
+    const timedOut = timeoutMessage(error.cause, `D1 ${STEPS[0].title}`, error.exchanges, serverUrl);
+    const message = timedOut ? `${timedOut} (CLIENT_TIMEOUT_MS)` : `${unreachableServerMessage(error.cause, serverUrl)} — are the servers running? (pnpm dev)`;
+    process.stderr.write(`client: ${message}\n`);
     if (args.json) {
-      const check = { id: "D1", title: "connect", ok: false, detail: error.message, ms: 0 };
+      const check = { id: "D1", title: "connect", ok: false, detail: message, ms: 0 };
       process.stdout.write(`${JSON.stringify(jsonReport([check], 0), null, 2)}\n`);
     }
     return 2;
@@ -122,86 +123,38 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   return run.ok ? 0 : 1;
 }
 
-type CallArgs = LoginValues & { server?: string; call: string; args?: string; verbose?: boolean };
-
-async function callTool(args: CallArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
-  const serverUrl = serverUrlFrom(args.server, positional, settings);
-  const timeoutMs = settings.clientTimeoutMs;
-  let toolArgs: Record<string, unknown> = {};
-  if (args.args !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(args.args);
-    } catch {
-      throw new UsageError(`--args is not JSON: ${args.args}`);
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError("--args must be a JSON object");
-    toolArgs = parsed as Record<string, unknown>;
-  }
-  const parties = { serverUrl };
-  const recorder = new ExchangeRecorder({
-    onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, parties)}\n`) : undefined,
-  });
-  const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
-  // What bounds a request, for a timeout's message: with a browser, the person's waits count too.
-  const timeoutSetting = login.browser ? "CLIENT_TIMEOUT_MS + CLIENT_BROWSER_TIMEOUT_MS" : "CLIENT_TIMEOUT_MS";
-  let handle;
+/** `--args`: a JSON object, the tool's arguments. */
+function toolArgs(raw: string | undefined): Record<string, unknown> {
+  if (raw === undefined) return {};
+  let parsed: unknown;
   try {
-    const { browser, preRegistered, requestTimeoutMs } = login;
-    handle = await connectClient({ serverUrl, recorder, authTimeoutMs: timeoutMs, requestTimeoutMs, browser, preRegistered });
-  } catch (error) {
-    await login.close();
-    return failed(error, "connecting (initialize)", recorder.exchanges, serverUrl, timeoutSetting);
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new UsageError(`--args is not JSON: ${raw}`);
   }
-  const mark = recorder.mark();
-  let answering = true;
-  try {
-    const result = await handle.client.callTool({ name: args.call, arguments: toolArgs }, undefined, { timeout: login.requestTimeoutMs });
-    for (const item of Array.isArray(result.content) ? result.content : []) {
-      process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
-    }
-    if (result.structuredContent !== undefined) process.stdout.write(`${JSON.stringify(result.structuredContent, null, 2)}\n`);
-    if (result.isError === true) {
-      process.stderr.write(`client: ${args.call} reported an error (isError)\n`);
-      return 1;
-    }
-    return 0;
-  } catch (error) {
-    if (!(error instanceof InsufficientScopeError)) {
-      const code = failed(error, `tools/call ${args.call}`, recorder.since(mark), serverUrl, timeoutSetting);
-      answering = code !== 2;
-      return code;
-    }
-    process.stderr.write(
-      `client: ${args.call} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
-        `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
-        `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}` +
-        `${(error.cause as { error?: unknown } | undefined)?.error === "access_denied" ? "; the authorization was denied (access_denied)" : ""}\n`,
-    );
-    return 1;
-  } finally {
-    // Ending the session (DELETE) is a courtesy; a server that did not answer in time is not asked again.
-    await (answering ? handle.close() : handle.client.close());
-    await login.close();
-  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new UsageError("--args must be a JSON object");
+  return parsed as Record<string, unknown>;
 }
 
 /**
- * `operation` failed: one line on stderr, never a stack trace (C7). A server that could not be reached,
- * or not in time, is exit 2 — say which one, and for a timeout which request and how long; anything
- * else (a JSON-RPC error, an HTTP error status, a refused discovery) is the server's message, exit 1.
+ * `--break RULE` for a rule the AS breaks (`lenient-redirect`, `no-pkce`): the client cannot break it,
+ * only observe it, so the AS behind `serverUrl` must say, in its `/healthz`, that it breaks `rule`
+ * (`pnpm demo --break RULE` starts it with `AS_BREAK=RULE`). Undefined when it does; else why not.
  */
-function failed(error: unknown, operation: string, exchanges: RecordedExchange[], serverUrl: string, setting: string): number {
-  const unreachable = unreachableServerMessage(error, serverUrl);
-  const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
-  if (unreachable || timedOut || error instanceof BrowserLoginTimeoutError) {
-    process.stderr.write(`client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}\n`);
-    return 2;
+async function asBreakProblem(serverUrl: string, rule: string, timeoutMs: number): Promise<string | undefined> {
+  const bounded = (url: string | URL, init?: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  let healthUrl = "the AS's /healthz";
+  try {
+    const prm = await discoverOAuthProtectedResourceMetadata(serverUrl, undefined, bounded);
+    const issuer = prm.authorization_servers?.[0];
+    if (!issuer) return `${serverUrl}'s RFC 9728 metadata names no authorization server`;
+    healthUrl = new URL("/healthz", issuer).href;
+    const health = (await (await bounded(healthUrl)).json()) as { broken?: unknown };
+    if (typeof health.broken === "string" && health.broken.startsWith(`${rule} `)) return undefined;
+    return `${healthUrl} does not say it breaks ${rule}`;
+  } catch (error) {
+    return `could not ask ${healthUrl} (${(error as Error).message})`;
   }
-  const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
-  const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
-  process.stderr.write(`client: ${status}${message}\n`);
-  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -234,7 +187,9 @@ async function main(argv: string[]): Promise<number> {
   const loginProblem = loginUsageProblem(values, values.call !== undefined);
   if (loginProblem) throw new UsageError(loginProblem);
   const settings = loadClientConfig(); // once, before anything is printed: a bad setting is a usage error
-  if (values.call !== undefined) return callTool({ ...values, call: values.call }, positionals[0], settings);
+  if (values.call !== undefined) {
+    return callTool({ ...values, serverUrl: serverUrlFrom(values.server, positionals[0], settings), tool: values.call, toolArgs: toolArgs(values.args) }, settings);
+  }
   return story(values, positionals[0], settings);
 }
 
@@ -247,6 +202,6 @@ try {
     error instanceof ConfigError ||
     String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
   process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
-  code = usage ? 2 : isConnectionError(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
+  code = usage ? 2 : connectionErrorCode(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
 }
 process.exit(code);

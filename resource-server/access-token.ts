@@ -42,10 +42,12 @@ interface Verified {
  */
 class VerificationCache {
   readonly #entries = new Map<string, Verified>();
-  constructor(
-    readonly capacity: number,
-    private readonly now: () => number,
-  ) {}
+  readonly capacity: number;
+  private readonly now: () => number;
+  constructor(capacity: number, now: () => number) {
+    this.capacity = capacity;
+    this.now = now;
+  }
 
   #live = (entry: Verified) => entry.claims.exp * 1000 > this.now(); // RFC 7519 §4.1.4
 

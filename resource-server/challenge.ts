@@ -21,7 +21,7 @@ export function quoteString(value: string): string {
 }
 
 /** `Bearer name="value", …` — throws on a repeated or ill-formed parameter name (a programming error). */
-export function formatChallenge(params: ChallengeParams, scheme = "Bearer"): string {
+export function formatChallenge(params: ChallengeParams): string {
   const seen = new Set<string>();
   const parts = params.map(([name, value]) => {
     const key = name.toLowerCase(); // RFC 9110 §11.2: parameter names are case-insensitive
@@ -30,37 +30,20 @@ export function formatChallenge(params: ChallengeParams, scheme = "Bearer"): str
     const restricted = key === "error_description" || key === "scope" || key === "error";
     return `${name}=${quoteString(restricted ? restrictedText(value) : value)}`;
   });
-  return parts.length === 0 ? scheme : `${scheme} ${parts.join(", ")}`;
+  return parts.length === 0 ? "Bearer" : `Bearer ${parts.join(", ")}`;
 }
 
 /** R4, RFC 6750 §3.1: no credentials → no `error` code, just where to learn how to get some. */
 export function missingTokenChallenge(resourceMetadataUrl: string): string {
-  return formatChallenge([
-    ["resource_metadata", resourceMetadataUrl],
-    ["scope", BASIC_SCOPE],
-  ]);
+  return formatChallenge([["resource_metadata", resourceMetadataUrl], ["scope", BASIC_SCOPE]]);
 }
 
 /** R4, RFC 6750 §3.1 `invalid_token`: expired, revoked, malformed or meant for someone else. */
 export function invalidTokenChallenge(resourceMetadataUrl: string, errorDescription: string): string {
-  return formatChallenge([
-    ["error", "invalid_token"],
-    ["error_description", errorDescription],
-    ["resource_metadata", resourceMetadataUrl],
-    ["scope", BASIC_SCOPE],
-  ]);
+  return formatChallenge([["error", "invalid_token"], ["error_description", errorDescription], ["resource_metadata", resourceMetadataUrl], ["scope", BASIC_SCOPE]]);
 }
 
 /** R5, RFC 6750 §3.1 `insufficient_scope`: `scope` is what this operation needs (MCP step-up). */
-export function insufficientScopeChallenge(
-  resourceMetadataUrl: string,
-  scope: string,
-  errorDescription: string,
-): string {
-  return formatChallenge([
-    ["error", "insufficient_scope"],
-    ["scope", scope],
-    ["resource_metadata", resourceMetadataUrl],
-    ["error_description", errorDescription],
-  ]);
+export function insufficientScopeChallenge(resourceMetadataUrl: string, scope: string, errorDescription: string): string {
+  return formatChallenge([["error", "insufficient_scope"], ["scope", scope], ["resource_metadata", resourceMetadataUrl], ["error_description", errorDescription]]);
 }

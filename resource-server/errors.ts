@@ -41,7 +41,6 @@ const BODY_ERRORS: Record<string, { status: number; code: number; message: strin
   "entity.too.large": { status: 413, code: JsonRpcCode.ServerError, message: "Payload Too Large" },
   /** Our own `verify` hook's type (see `mcp-endpoint.ts`): body-parser would parse "" as `{}`. */
   "entity.empty": { status: 400, code: JsonRpcCode.InvalidRequest, message: "Bad Request: empty body, expected a JSON-RPC message" },
-  "charset.unsupported": { status: 415, code: JsonRpcCode.ServerError, message: "Unsupported Media Type: charset must be utf-8" },
   "encoding.unsupported": { status: 415, code: JsonRpcCode.ServerError, message: "Unsupported Media Type: content encoding not supported" },
   "request.aborted": { status: 400, code: JsonRpcCode.ServerError, message: "Bad Request: request aborted" },
   "request.size.invalid": { status: 400, code: JsonRpcCode.ServerError, message: "Bad Request: body size does not match Content-Length" },

@@ -1,5 +1,6 @@
 /**
- * The `/mcp` endpoint (MCP Streamable HTTP, stateful), in the order every request goes through:
+ * The `/mcp` endpoint (MCP Streamable HTTP, stateful). A POST goes through all five steps; a GET (the
+ * SSE stream) and a DELETE (end of session) carry no body, so they skip steps 2 and 4:
  *
  *   1. bearerAuth      — R3/R4: a valid access token, or 401 + challenge          (bearer.ts)
  *   2. mcpJsonBody     — R8/R9: POST bodies parsed here, bounded; 415/400/413 as JSON-RPC errors

@@ -11,78 +11,55 @@ import { formatScope, inCatalogOrder, satisfiesScope, scopeUnion } from "../shar
 import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
+import { TOOLS, type ScopedTool } from "./tools.ts";
 
-/** S2: the scope each tool requires; scopes are independent (S1), so a token must name this one itself. */
-export const TOOL_SCOPES: ReadonlyMap<string, string> = new Map([
-  ["list-files", "files:read"],
-  ["read-file", "files:read"],
-  ["write-file", "files:write"],
-  ["delete-file", "files:admin"],
-  ["broken-challenge", "files:read"],
-]);
-
-/**
- * S2 / D6: a deliberately broken server behaviour. It demands `files:read` even from a token
- * that has it, so no step-up can ever satisfy it — it exists to prove that a client caps its retries.
- */
-export const BROKEN_CHALLENGE_TOOL = "broken-challenge";
-
-export interface ToolCall {
-  tool: string;
-  scope: string;
-}
+/** The tools by name (an own-property lookup, R9): what each requires, as declared in tools.ts (S2). */
+const TOOLS_BY_NAME: ReadonlyMap<string, ScopedTool> = new Map(TOOLS.map((tool) => [tool.name, tool]));
 
 export type GateDecision =
   | { allowed: true }
   | { allowed: false; scope: string; errorDescription: string; id: JsonRpcId };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isJsonRpcId = (value: unknown): value is JsonRpcId => typeof value === "string" || typeof value === "number" || value === null;
 
-/** The `tools/call`s of known tools in a JSON-RPC message or batch, in message order. */
-export function toolCallsIn(body: unknown): ToolCall[] {
-  const messages = Array.isArray(body) ? body : [body];
-  const calls: ToolCall[] = [];
-  for (const message of messages) {
-    // Notifications included: anything that says `tools/call` is gated (fail closed).
-    if (!isRecord(message) || message.method !== "tools/call" || !isRecord(message.params)) continue;
-    const tool = message.params.name;
+/** The known tools a JSON-RPC message or batch calls, in message order — notifications too (fail closed). */
+export function toolCallsIn(body: unknown): ScopedTool[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((message) => {
+    if (!isRecord(message) || message.method !== "tools/call" || !isRecord(message.params)) return [];
     // Unknown tools are not challenged (no scope disclosure): MCP answers them "Tool … not found".
-    const scope = typeof tool === "string" ? TOOL_SCOPES.get(tool) : undefined;
-    if (typeof tool === "string" && scope !== undefined) calls.push({ tool, scope });
-  }
-  return calls;
+    const tool = typeof message.params.name === "string" ? TOOLS_BY_NAME.get(message.params.name) : undefined;
+    return tool ? [tool] : [];
+  });
 }
 
 /** The scopes a message or batch needs: the union of its calls' needs, in catalog order. */
-export function requiredScopes(body: unknown): string[] {
-  return inCatalogOrder(scopeUnion(toolCallsIn(body).map((call) => call.scope)));
+export function requiredScopes(body: unknown, calls = toolCallsIn(body)): string[] {
+  return inCatalogOrder(scopeUnion(calls.map((call) => call.scope)));
 }
 
-/** Decide R5 for a parsed body and the token's granted scopes (independent scopes: each must be named, S1). */
-export function checkScopes(body: unknown, granted: readonly string[]): GateDecision {
-  const calls = toolCallsIn(body);
-  const denied = calls.filter((call) => call.tool === BROKEN_CHALLENGE_TOOL || !satisfiesScope(granted, call.scope));
+/**
+ * Decide R5 for a parsed body and the token's granted scopes (independent scopes: each must be named, S1).
+ * `calls` are the body's tool calls, when the caller has read them already.
+ */
+export function checkScopes(body: unknown, granted: readonly string[], calls = toolCallsIn(body)): GateDecision {
+  const denied = calls.filter((call) => call.challengesAlways || !satisfiesScope(granted, call.scope));
   if (denied.length === 0) return { allowed: true };
-  const descriptions = [...new Set(denied.map((call) => `${call.tool} requires ${call.scope}`))];
+  const descriptions = [...new Set(denied.map((call) => `${call.name} requires ${call.scope}`))];
   // A batch is answered as a whole (nothing in it runs), so its JSON-RPC error has `id: null`.
   const id = !Array.isArray(body) && isRecord(body) && isJsonRpcId(body.id) ? body.id : null;
-  return { allowed: false, scope: formatScope(requiredScopes(body)), errorDescription: descriptions.join("; "), id };
-}
-
-function isJsonRpcId(value: unknown): value is JsonRpcId {
-  return typeof value === "string" || typeof value === "number" || value === null;
+  return { allowed: false, scope: formatScope(requiredScopes(body, calls)), errorDescription: descriptions.join("; "), id };
 }
 
 /** Express middleware: run after `bearerAuth` and the JSON body parser, before the MCP transport. */
 export function scopeGate(config: Config, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const auth = (req as AuthenticatedRequest).auth;
-    const decision = checkScopes(req.body, auth?.scopes ?? []);
+    const calls = toolCallsIn(req.body);
+    const decision = checkScopes(req.body, auth?.scopes ?? [], calls);
     if (decision.allowed) {
       // The allowed calls are logged too: with the 403 lines they count every attempt of a call.
-      const tools = toolCallsIn(req.body).map((call) => call.tool);
+      const tools = calls.map((call) => call.name);
       if (tools.length > 0) logger.info(`tools/call ${tools.join(",")} allowed for ${auth?.clientId ?? "?"} [${formatScope(auth?.scopes ?? [])}]`);
       return next();
     }

@@ -27,7 +27,7 @@ import { runP2, type P2Options } from "./bench/p2-gate.ts";
 import { runP3, type P3Options } from "./bench/p3-tokens.ts";
 import { runP4, type P4Options } from "./bench/p4-demo.ts";
 import { buildReport, renderTable, type BenchResults } from "./bench/report.ts";
-import { PROJECT_ROOT } from "../shared/processes.ts";
+import { PROJECT_ROOT } from "./processes.ts";
 
 const USAGE = "usage: pnpm bench [--json] [--smoke] [--only p1,p2,p3,p4] [--profile DIR]";
 const BENCHMARKS = ["p1", "p2", "p3", "p4"] as const;

@@ -39,7 +39,7 @@ const BUILD_OPTIONS = {
   format: "esm",
   target: "node20",
   outExtension: { ".js": ".mjs" },
-  // Linked source maps (node --enable-source-maps, shared/processes.ts): a stack trace names the .ts line.
+  // Linked source maps (node --enable-source-maps, scripts/processes.ts): a stack trace names the .ts line.
   sourcemap: true,
   sourcesContent: false,
   logLevel: "silent",
@@ -134,7 +134,7 @@ async function build(root: string, cacheDir: string, entries: Record<string, str
         if (isPackageFile(args.path)) return undefined;
         const content = await readFile(args.path);
         sources[path.relative(root, args.path)] = sha256(content);
-        // A source's import.meta.url keeps naming the source file, as under tsx (shared/processes.ts
+        // A source's import.meta.url keeps naming the source file, as under tsx (scripts/processes.ts
         // finds the project root with it), not the bundle in .cache/bundles.
         const url = JSON.stringify(pathToFileURL(args.path).href);
         return { contents: content.toString("utf8").replace(/\bimport\.meta\.url\b/g, url), loader: "ts" };

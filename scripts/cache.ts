@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../shared/processes.ts";
+import { PROJECT_ROOT } from "./processes.ts";
 import { CACHE_DIR } from "./cache-paths.mjs";
 
 export { BUNDLE_DIR, CACHE_DIR, installedVersion } from "./cache-paths.mjs";

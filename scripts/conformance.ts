@@ -16,7 +16,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT } from "../shared/processes.ts";
+import { PROJECT_ROOT } from "./processes.ts";
 import { CACHE_DIR, ensureNode22, installedVersion, NODE_22, npmInstall } from "./cache.ts";
 
 export const CONFORMANCE_VERSION = "0.1.16";

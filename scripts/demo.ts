@@ -38,7 +38,7 @@ import { ensureBundles } from "./bundle.ts";
 import { BUNDLE_DIR } from "./cache-paths.mjs";
 import { stamp } from "../shared/log.ts";
 import { OrderedLines } from "./ordered-lines.ts";
-import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "../shared/processes.ts";
+import { startChild, startStack, stopChild, PROJECT_ROOT, STOP_GRACE_MS, type Child } from "./processes.ts";
 
 /**
  * Each process runs from a bundle of its entry that scripts/bundle.ts keeps fresh: the three this

@@ -23,10 +23,13 @@ export class OrderedLines {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
 
-  constructor(
-    private readonly windowMs = ORDER_WINDOW_MS,
-    private readonly now = () => performance.timeOrigin + performance.now(),
-  ) {}
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(windowMs = ORDER_WINDOW_MS, now = () => performance.timeOrigin + performance.now()) {
+    this.windowMs = windowMs;
+    this.now = now;
+  }
 
   /** Take one line as received; `emit` prints it (without its stamp) when its turn comes. */
   push(line: string, emit: (text: string) => void): void {

@@ -32,6 +32,23 @@ export async function listenLoopback(port: number, handler?: RequestListener): P
   return { server, address, url: `http://${LOOPBACK_HOST}:${address.port}` };
 }
 
+/**
+ * What a server entry answers between binding and attaching its app (which takes a moment to build):
+ * `503` with `Retry-After` (RFC 9110 §15.6.4), never a request left hanging — a launcher polling
+ * `/healthz` then simply asks again.
+ */
+export const notReadyYet: RequestListener = (_req, res) => {
+  // B1: a JSON error like any other, not to be sniffed (shared/no-sniff.ts).
+  res.writeHead(503, { "content-type": "application/json", "retry-after": "1", "x-content-type-options": "nosniff", connection: "close" });
+  res.end(JSON.stringify({ error: "temporarily_unavailable", error_description: "starting" }));
+};
+
+/** Replace `notReadyYet` with the app, once it is built. */
+export function serve(server: http.Server, app: RequestListener): void {
+  server.off("request", notReadyYet);
+  server.on("request", app);
+}
+
 /** Close a server and every connection it holds (keep-alive and SSE streams included). */
 export function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {

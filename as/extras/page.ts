@@ -11,7 +11,10 @@ import type { Request, Response } from "express";
 
 /** Markup that is already safe (built by `html`). */
 export class SafeHtml {
-  constructor(readonly text: string) {}
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
   toString(): string {
     return this.text;
   }

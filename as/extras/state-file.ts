@@ -97,7 +97,15 @@ export class StateFileWriter {
   #written: string | undefined;
   #failing = false;
 
-  constructor(readonly file: string, private readonly state: AsState, private readonly privateJwk: JWK) {}
+  readonly file: string;
+  private readonly state: AsState;
+  private readonly privateJwk: JWK;
+
+  constructor(file: string, state: AsState, privateJwk: JWK) {
+    this.file = file;
+    this.state = state;
+    this.privateJwk = privateJwk;
+  }
 
   /**
    * Express middleware: what the request changed is written just before its answer's head goes out —

@@ -75,7 +75,10 @@ export function findBearerChallenge(header: string | null | undefined): BearerCh
 
 class Parser {
   private i = 0;
-  constructor(private readonly s: string) {}
+  private readonly s: string;
+  constructor(header: string) {
+    this.s = header;
+  }
 
   challenges(): Challenge[] {
     const out: Challenge[] = [];

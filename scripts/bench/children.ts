@@ -1,11 +1,11 @@
 /**
  * The servers under test, as child processes (so a load generator never shares their event loop):
- * started with `shared/processes.ts`, on free loopback ports, each awaited on `/healthz`, and always
+ * started with `scripts/processes.ts`, on free loopback ports, each awaited on `/healthz`, and always
  * stopped — `stopAll()` runs in the harness's `finally` and on SIGINT/SIGTERM.
  */
 import { readFileSync } from "node:fs";
 import { asUrls, loadConfig, type Config } from "../../shared/config.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../processes.ts";
 
 /** How long a child may take to answer `/healthz` (tsx compiles on first start; the machine is shared). */
 const START_TIMEOUT_MS = 30_000;

@@ -1,7 +1,7 @@
 /**
  * `pnpm bench --profile DIR`: a preload (`NODE_OPTIONS=--import …/cpu-profile.mjs`) that records a V8
  * CPU profile of the process it is loaded into and writes `DIR/<name>-<pid>.cpuprofile` when it exits.
- * Node 20 refuses `--cpu-prof` in NODE_OPTIONS, and the servers are started by shared/processes.ts
+ * Node 20 refuses `--cpu-prof` in NODE_OPTIONS, and the servers are started by scripts/processes.ts
  * (`node --import tsx <entry>`), so this is how their profiles are taken. Plain JavaScript: it runs
  * before tsx is registered. Open the file in Chrome DevTools (Performance) or speedscope.
  */

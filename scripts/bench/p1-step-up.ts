@@ -1,6 +1,6 @@
 /**
  * P1 — step-up latency: from the client receiving the `403 insufficient_scope` to the client receiving
- * the successful retried response, with the project's real client (client/demo/connect.ts: the SDK's
+ * the successful retried response, with the project's real client (client/connect.ts: the SDK's
  * transport, the step-up middleware, the authorizer, the recorder) against a real AS and a real RS,
  * each in its own child process on loopback.
  *
@@ -14,8 +14,8 @@
  * be worse than none.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { createMcpClient } from "../../client/demo/connect.ts";
-import { ExchangeRecorder } from "../../client/demo/recorder.ts";
+import { createMcpClient } from "../../client/connect.ts";
+import { ExchangeRecorder } from "../../client/recorder.ts";
 import { loadConfig, rsUrls } from "../../shared/config.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
 import { freshConfig, portEnv, startAuthorizationServer, startServer } from "./children.ts";

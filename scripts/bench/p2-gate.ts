@@ -16,7 +16,7 @@
  * of the block ratios, which one disturbed block cannot move. The aggregate rates are reported too.
  */
 import { rsUrls, type Config } from "../../shared/config.ts";
-import { freeLoopbackPort } from "../../shared/processes.ts";
+import { freeLoopbackPort } from "../processes.ts";
 import { SCOPE_CATALOG } from "../../shared/scopes.ts";
 import { cpuTimeMs, freshConfig, startAuthorizationServer, startServer } from "./children.ts";
 import { runLoad, type LoadRequest, type LoadResult } from "./load.ts";

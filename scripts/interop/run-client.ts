@@ -5,7 +5,7 @@
  * left open, a session) out of the next client's verdicts.
  */
 import { rsUrls } from "../../shared/config.ts";
-import { startChild, startStack, stopChild, type Child } from "../../shared/processes.ts";
+import { startChild, startStack, stopChild, type Child } from "../processes.ts";
 import type { InteropClient } from "./clients.ts";
 import { judgeStep, notRun, type StepVerdict } from "./judge.ts";
 import { parseServerLog } from "./server-log.ts";

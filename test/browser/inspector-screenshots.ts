@@ -22,7 +22,7 @@ import path from "node:path";
 import type { Browser } from "playwright-core";
 import { rsUrls } from "../../shared/config.ts";
 import { isLoopbackUrl } from "../../shared/loopback.ts";
-import { freeLoopbackPorts, PROJECT_ROOT, startStack, stopChild, type Child } from "../../shared/processes.ts";
+import { freeLoopbackPorts, PROJECT_ROOT, startStack, stopChild, type Child } from "../../scripts/processes.ts";
 import { launchChromium } from "../../scripts/browser.ts";
 import { NODE_22 } from "../../scripts/cache.ts";
 import { INSPECTOR_DIR, prepareInspector } from "../../scripts/interop/clients.ts";

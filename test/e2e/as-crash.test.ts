@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { stateFileName } from "../../as/extras/state-file.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../scripts/processes.ts";
 import { exchangeCode, expectOAuthError, obtainCode, postToken, refresh, registerClient } from "../helpers/oauth.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "as-crash-"));

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BundleError, ensureBundles } from "../../scripts/bundle.ts";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
 
 /** What a bundle needs besides its sources: they change how any source resolves or compiles. */
 const SETTINGS = ["package.json", "pnpm-lock.yaml", "tsconfig.json"];

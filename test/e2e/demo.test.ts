@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
 import { runDemo } from "../helpers/demo-process.ts";
 
 /** The pids and ports the demo announced (`[demo] starting the AS on http://127.0.0.1:P (pid N) …`). */

@@ -14,7 +14,7 @@ import path from "node:path";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile } from "../../as/extras/state-file-schema.ts";
 import { stateFileName } from "../../as/extras/state-file.ts";
-import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../shared/processes.ts";
+import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../scripts/processes.ts";
 import { loadConfig } from "../../shared/config.ts";
 import {
   authorize,

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freeLoopbackPorts } from "../../shared/processes.ts";
+import { freeLoopbackPorts } from "../../scripts/processes.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { spawnPnpm } from "../helpers/pnpm.ts";
 import { isAlive, isListening, listeningPorts, processTree, supported } from "../helpers/process-tree.ts";

@@ -1,5 +1,5 @@
 /**
- * startStack (shared/processes.ts): the AS and the RS come up on ports no other process holds, and a
+ * startStack (scripts/processes.ts): the AS and the RS come up on ports no other process holds, and a
  * `/healthz` answer only counts when it comes from the child that was started.
  *
  * The race this covers: free ports are chosen, released, then bound by the children; a process that
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { test } from "node:test";
-import { checkIdentity, freeLoopbackPorts, PortTakenError, startStack, stopChild, type Child } from "../../shared/processes.ts";
+import { checkIdentity, freeLoopbackPorts, PortTakenError, startStack, stopChild, type Child } from "../../scripts/processes.ts";
 
 const entries = { as: "as/server.ts", rs: "resource-server/server.ts" };
 const env = { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto" };

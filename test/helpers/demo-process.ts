@@ -3,7 +3,7 @@
  * exit code. The demo has its own deadline (`DEMO_TIMEOUT_MS`), so this needs none.
  */
 import { spawn } from "node:child_process";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
 
 export interface DemoRun {
   code: number | null;

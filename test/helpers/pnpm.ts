@@ -3,7 +3,7 @@
  * pnpm that runs this test (`pnpm test` sets npm_execpath), else the one on PATH.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { PROJECT_ROOT } from "../../shared/processes.ts";
+import { PROJECT_ROOT } from "../../scripts/processes.ts";
 
 export function spawnPnpm(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const execpath = process.env.npm_execpath;

@@ -81,7 +81,14 @@ export const toolCall = (id: number | string, name: string, args?: Record<string
 /** An initialized MCP session over plain fetch; `token` can be swapped (step-up) between calls. */
 export class McpTestSession {
   #nextId = 10;
-  constructor(readonly config: Config, public token: string | undefined, readonly sessionId: string) {}
+  readonly config: Config;
+  token: string | undefined;
+  readonly sessionId: string;
+  constructor(config: Config, token: string | undefined, sessionId: string) {
+    this.config = config;
+    this.token = token;
+    this.sessionId = sessionId;
+  }
 
   /** initialize → `Mcp-Session-Id` → notifications/initialized, asserting the MCP handshake. */
   static async open(config: Config, token: string | undefined): Promise<McpTestSession> {

@@ -2,13 +2,14 @@
  * Start the real AS and RS in this process on free loopback ports (port 0), for integration tests.
  *
  * The AS must know the RS's resource and the RS must know the AS's issuer, so both sockets are bound
- * first and the apps are built from a config that carries the ports the OS chose.
+ * first and the apps are built from a config that carries the ports the OS chose. The AS gets the extras
+ * its configuration asks for (consent page, confidential clients), as `as/server.ts` does.
  */
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { listenLoopback, closeServer } from "../../shared/listen.ts";
-import { silentLogger } from "../../shared/log.ts";
 import { createApp as createAuthorizationServer } from "../../as/app.ts";
 import { asExtras } from "../../as/extras/index.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { createApp as createResourceServer } from "../../resource-server/app.ts";
 
 export interface Stack {
@@ -21,7 +22,6 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const as = await listenLoopback(0);
   const rs = await listenLoopback(0);
   const config = loadConfig({ ...env, AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
-  // The AS with the extras its configuration asks for (consent page, AS_CLIENTS …), as as/server.ts builds it.
   as.server.on("request", await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }));
   rs.server.on("request", await createResourceServer(config));
   return {

@@ -21,10 +21,10 @@ import { decodeJwt } from "jose";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { createApp as createAuthorizationServer } from "../../as/app.ts";
-import { AuthorizationResponseError } from "../../client/demo/authorization-response.ts";
-import { connectClient, type McpClientHandle } from "../../client/demo/connect.ts";
-import { AuthorizationServerUnreachableError } from "../../client/demo/unreachable.ts";
-import { ExchangeRecorder, type RecordedExchange } from "../../client/demo/recorder.ts";
+import { AuthorizationResponseError } from "../../client/authorization-response.ts";
+import { connectClient, type McpClientHandle } from "../../client/connect.ts";
+import { AuthorizationServerUnreachableError } from "../../client/recorder.ts";
+import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
 import { InsufficientScopeError } from "../../client/step-up/index.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
@@ -140,7 +140,7 @@ test("a 401 at an AS that forgot the client: refresh → 400 invalid_client → 
   assert.equal((during[1]!.response.json as { error?: string }).error, "invalid_client");
   assert.equal(authorizations(during)[0]!.query.scope, "files:read files:write", "the step-up union survived the restart");
   assert.equal(during[4]!.request.form?.grant_type, "authorization_code");
-  assert.equal(c.stepUp.requestedScope().join(" "), "files:read files:write");
+  assert.equal(c.stepUp!.requestedScope().join(" "), "files:read files:write");
 });
 
 /** A recorder whose network answers `invalid_client` to the requests `refuse` picks, once `on` is set. */

@@ -5,8 +5,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { runStory, type StoryRun } from "../../client/demo/story.ts";
-import { renderTranscript } from "../../client/demo/transcript.ts";
+import { runStory, type StoryRun } from "../../client/story.ts";
+import { renderTranscript } from "../../client/transcript.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;

@@ -1,13 +1,13 @@
 /**
  * The client story (D1–D8) in-process against the real AS and RS on port 0, then the recorded
- * exchanges read directly — independently of client/demo/checks.ts — for the properties D1–D8 name.
+ * exchanges read directly — independently of the story's own assertions — for the properties D1–D8 name.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { connectClient } from "../../client/demo/connect.ts";
-import { ExchangeRecorder, type RecordedExchange } from "../../client/demo/recorder.ts";
-import { runStory, type StoryRun } from "../../client/demo/story.ts";
+import { connectClient } from "../../client/connect.ts";
+import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
+import { runStory, type StoryRun } from "../../client/story.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -153,7 +153,7 @@ test("independent scopes make D3 prove the union: a client that asks for the cha
   for (const check of replaced.checks.filter((c) => !c.ok)) {
     assert.doesNotMatch(check.detail, /\+ actual|- expected|Expected values/, `${check.id}: ${check.detail}`);
   }
-  assert.match(replaced.checks.find((c) => c.id === "D5")!.detail, /the error's grantedScope is "files:read files:write", not "files:read"/);
+  assert.match(replaced.checks.find((c) => c.id === "D5")!.detail, /C4.1: the authorization asks for the union, not "files:admin"/);
   // The consequence, not only the request's shape: after write-file, list-files is refused for files:read.
   const inD3 = replaced.exchanges.filter((e) => e.step === "D3");
   const authorization = inD3.find((e) => e.path === "/authorize");

@@ -5,9 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connectClient, type McpClientHandle } from "../../client/demo/connect.ts";
-import { AuthorizationResponseError } from "../../client/demo/authorization-response.ts";
-import { ExchangeRecorder, type RecordedExchange } from "../../client/demo/recorder.ts";
+import { connectClient, type McpClientHandle } from "../../client/connect.ts";
+import { AuthorizationResponseError } from "../../client/authorization-response.ts";
+import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
 import { InsufficientScopeError } from "../../client/step-up/index.ts";
 import { startAuthorizationServer } from "../helpers/oauth.ts";
 import {

@@ -1,6 +1,6 @@
 /**
- * Faults at the authorization server, met by the project's real client (client/demo/connect.ts,
- * client/step-up/step-up.ts, client/demo/authorizer.ts) against the real AS and RS in this process
+ * Faults at the authorization server, met by the project's real client (client/connect.ts,
+ * client/step-up/step-up.ts, client/authorizer.ts) against the real AS and RS in this process
  * (catalog/rs-stack.ts: either side can be stopped and restarted on the same port).
  *
  * What a careful user expects, and what is asserted:
@@ -18,9 +18,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { decodeJwt } from "jose";
-import { connectClient, type McpClientHandle } from "../../client/demo/connect.ts";
-import { AuthorizationServerUnreachableError } from "../../client/demo/unreachable.ts";
-import { FetchTimeoutError } from "../../client/demo/recorder.ts";
+import { connectClient, type McpClientHandle } from "../../client/connect.ts";
+import { AuthorizationServerUnreachableError } from "../../client/recorder.ts";
+import { FetchTimeoutError } from "../../client/recorder.ts";
 import { obtainTokens } from "../helpers/oauth.ts";
 import { initializeRequest, mcpRequest, parseChallenge, toolCall } from "../helpers/rs-mcp.ts";
 import { receivedSince, startRestartableStack, type RestartableStack } from "./catalog/rs-stack.ts";

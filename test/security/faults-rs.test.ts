@@ -1,5 +1,5 @@
 /**
- * The resource server restarts under a connected client (client/demo/connect.ts, step-up.ts,
+ * The resource server restarts under a connected client (client/connect.ts, step-up.ts,
  * authorizer.ts), against the real AS and RS in this process (catalog/rs-stack.ts).
  *
  * A restarted RS has no sessions and an empty JWKS cache; the AS is unchanged, so the client's token
@@ -9,14 +9,14 @@
  * - the client reconnects with a new MCP session, and needs no new authorization for it: the new
  *   RS fetches the JWKS and accepts the token it already holds.
  * MCP Streamable HTTP says a client that gets 404 for its session MUST start a new one with a new
- * `initialize`: the client does so by itself (client/demo/session.ts, the third test); by hand, reconnecting
+ * `initialize`: the client does so by itself (client/session.ts, the third test); by hand, reconnecting
  * means a new transport over the same authorizer — shown too.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { connectClient, type McpClientHandle } from "../../client/demo/connect.ts";
+import { connectClient, type McpClientHandle } from "../../client/connect.ts";
 import { withStepUp } from "../../client/step-up/index.ts";
 import { receivedSince, startRestartableStack, type RestartableStack } from "./catalog/rs-stack.ts";
 

@@ -1,6 +1,6 @@
 /**
  * 50 concurrent clients, each doing the whole D1 + D3 story with the project's real client
- * (client/demo/connect.ts, step-up.ts, authorizer.ts) against one AS and one RS in this process:
+ * (client/connect.ts, step-up.ts, authorizer.ts) against one AS and one RS in this process:
  * connect with `files:read` (401 → discovery → DCR → authorize → token), then `write-file` → 403 →
  * step-up → retry. All must succeed, and nothing may cross between clients: each result names its
  * own `client_id` and scopes, each token carries its own `client_id`, and every client registered once,
@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { decodeJwt } from "jose";
-import { connectClient, type McpClientHandle } from "../../client/demo/connect.ts";
+import { connectClient, type McpClientHandle } from "../../client/connect.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 const CLIENTS = 50;

@@ -7,7 +7,7 @@
  * 20-character piece of any of them may appear in anything the run printed or wrote. A redacted prefix
  * (`abc123…`, at most 8 characters) is fine and is what the project prints.
  *
- * 1. In-process: the story (client/demo/story.ts) against the AS and RS apps, their loggers and the
+ * 1. In-process: the story (client/story.ts) against the AS and RS apps, their loggers and the
  *    narration captured line by line, the global fetch wrapped to collect the secrets.
  * 2. The real thing: `node --import tsx scripts/demo.ts --transcript …` as a child (four Node
  *    processes: the orchestrator, AS, RS and client). A small preload, passed to every one of them
@@ -22,8 +22,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
-import { runStory } from "../../client/demo/story.ts";
-import { renderTranscript } from "../../client/demo/transcript.ts";
+import { runStory } from "../../client/story.ts";
+import { renderTranscript } from "../../client/transcript.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { createApp as createAuthorizationServer, stateOf } from "../../as/app.ts";

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chooseTokenEndpointAuthMethod, ClientAuthenticationError, clientAuthentication } from "../../client/demo/client-auth.ts";
+import { chooseTokenEndpointAuthMethod, ClientAuthenticationError, clientAuthentication } from "../../client/cli/pre-registered.ts";
 
 const ISSUER = "http://127.0.0.1:3001";
 const withSecret = { client_id: "cli", client_secret: "s" };

@@ -2,11 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AuthorizationResponseError,
+  checkAuthorizationRedirect,
   checkIssParameter,
+  headlessUserAgent,
   isRegisteredRedirect,
-  readAuthorizationResponse,
-  type AuthorizationResponse,
-} from "../../client/demo/authorization-response.ts";
+} from "../../client/authorization-response.ts";
 
 const ISSUER = "http://127.0.0.1:3001";
 const REDIRECT = "http://127.0.0.1:8976/callback";
@@ -40,65 +40,69 @@ test("the redirect is compared by parsing: scheme, host, port and path exactly",
   assert.equal(is("http://127.0.0.1:8976/callback#frag"), true, "a fragment is not part of the comparison");
 });
 
+/** What the AS answered to the headless GET /authorize, and what the client expects of it. */
+interface AuthorizationResponse {
+  status: number;
+  location: string | null;
+  bodyText?: string;
+  redirectUri: string;
+  expectedState: string;
+  issuer: { issuer: string; issParameterSupported: boolean };
+}
+
 const base: AuthorizationResponse = {
   status: 302,
   location: `${REDIRECT}?code=the-code&state=s1&iss=${encodeURIComponent(ISSUER)}`,
-  authorizationUrl: new URL(`${ISSUER}/authorize`),
   redirectUri: REDIRECT,
   expectedState: "s1",
   issuer: { issuer: ISSUER, issParameterSupported: true },
 };
 
+/** The headless user agent meets `response`, then C1's checks run on where it was sent: what the Authorizer does. */
+async function readAuthorizationResponse(response: AuthorizationResponse): Promise<{ code: string }> {
+  const headers = response.location === null ? undefined : { location: response.location };
+  const userAgent = headlessUserAgent(async () => new Response(response.bodyText ?? null, { status: response.status, headers }));
+  return checkAuthorizationRedirect(await userAgent(new URL(`${ISSUER}/authorize`)), response);
+}
+
 const refused = (overrides: Partial<AuthorizationResponse>, message: RegExp) =>
-  assert.throws(() => readAuthorizationResponse({ ...base, ...overrides }), (e: unknown) => {
+  assert.rejects(readAuthorizationResponse({ ...base, ...overrides }), (e: unknown) => {
     assert.ok(e instanceof AuthorizationResponseError);
     assert.match(e.message, message);
     return true;
   });
 
-test("a valid authorization response yields its code", () => {
-  assert.deepEqual(readAuthorizationResponse(base), { code: "the-code" });
+test("a valid authorization response yields its code", async () => {
+  assert.deepEqual(await readAuthorizationResponse(base), { code: "the-code" });
 });
 
-test("anything but a 302 to the registered redirect, with our state and the right iss, is refused", () => {
-  refused({ status: 200, bodyText: "<html>login</html>" }, /web page \(login or consent\), not a 302 redirect.*--browser/);
-  refused({ status: 303 }, /not a 302/);
-  refused({ location: null }, /without Location/);
-  refused({ location: "http://127.0.0.1:8976/callbackevil?code=c&state=s1" }, /not the registered redirect_uri/);
-  refused({ location: "/callback?code=c&state=s1" }, /not the registered redirect_uri/); // relative: the AS's origin
-  refused({ location: `${REDIRECT}?code=c&state=other&iss=${ISSUER}` }, /state/);
-  refused({ location: `${REDIRECT}?code=c&iss=${ISSUER}` }, /state/);
-  refused({ location: `${REDIRECT}?code=c&state=s1` }, /RFC 9207.*no iss/);
-  refused({ location: `${REDIRECT}?code=c&state=s1&iss=http://127.0.0.1:9999` }, /mix-up/);
-  refused({ location: `${REDIRECT}?code=a&code=b&state=s1&iss=${ISSUER}` }, /repeats code/);
-  refused({ location: `${REDIRECT}?state=s1&iss=${ISSUER}` }, /neither code nor error/);
+test("anything but a 302 to the registered redirect, with our state and the right iss, is refused", async () => {
+  await refused({ status: 200, bodyText: "<html>login</html>" }, /web page \(login or consent\), not a 302 redirect.*--browser/);
+  await refused({ status: 303 }, /not a 302/);
+  await refused({ location: null }, /without Location/);
+  await refused({ location: "http://127.0.0.1:8976/callbackevil?code=c&state=s1" }, /not the registered redirect_uri/);
+  await refused({ location: "/callback?code=c&state=s1" }, /not the registered redirect_uri/); // relative: the AS's origin
+  await refused({ location: `${REDIRECT}?code=c&state=other&iss=${ISSUER}` }, /state/);
+  await refused({ location: `${REDIRECT}?code=c&iss=${ISSUER}` }, /state/);
+  await refused({ location: `${REDIRECT}?code=c&state=s1` }, /RFC 9207.*no iss/);
+  await refused({ location: `${REDIRECT}?code=c&state=s1&iss=http://127.0.0.1:9999` }, /mix-up/);
+  await refused({ location: `${REDIRECT}?code=a&code=b&state=s1&iss=${ISSUER}` }, /repeats code/);
+  await refused({ location: `${REDIRECT}?state=s1&iss=${ISSUER}` }, /neither code nor error/);
 });
 
-test("an error response is reported with the AS's error code, after state and iss were checked", () => {
+test("an error response is reported with the AS's error code, after state and iss were checked", async () => {
   const location = `${REDIRECT}?error=access_denied&error_description=nothing+grantable&state=s1&iss=${ISSUER}`;
-  const error = (() => {
-    try {
-      readAuthorizationResponse({ ...base, location });
-    } catch (e) {
-      return e;
-    }
-  })();
+  const error = await readAuthorizationResponse({ ...base, location }).catch((e: unknown) => e);
   assert.ok(error instanceof AuthorizationResponseError);
   assert.equal(error.error, "access_denied");
   assert.equal(error.errorDescription, "nothing grantable");
-  refused({ location: `${REDIRECT}?error=access_denied&state=forged&iss=${ISSUER}` }, /state/);
+  await refused({ location: `${REDIRECT}?error=access_denied&state=forged&iss=${ISSUER}` }, /state/);
 });
 
-test("RFC 6749 §4.1.2.1: a non-redirect JSON error (unknown client_id) carries the AS's error code", () => {
-  const caught = (overrides: Partial<AuthorizationResponse>) => {
-    try {
-      readAuthorizationResponse({ ...base, location: null, ...overrides });
-    } catch (e) {
-      return e;
-    }
-    return assert.fail("refused");
-  };
-  const unknownClient = caught({
+test("RFC 6749 §4.1.2.1: a non-redirect JSON error (unknown client_id) carries the AS's error code", async () => {
+  const caught = (overrides: Partial<AuthorizationResponse>) =>
+    readAuthorizationResponse({ ...base, location: null, ...overrides }).then(() => assert.fail("refused"), (e: unknown) => e);
+  const unknownClient = await caught({
     status: 400,
     bodyText: JSON.stringify({ error: "invalid_client", error_description: "unknown client_id; not redirecting" }),
   });
@@ -109,19 +113,16 @@ test("RFC 6749 §4.1.2.1: a non-redirect JSON error (unknown client_id) carries 
 
   // Anything that is not an OAuth JSON error leaves `error` unset: nothing to act on.
   for (const bodyText of [undefined, "<html>login</html>", "null", "[]", '{"error":42}', '"invalid_client"']) {
-    const other = caught({ status: 400, bodyText });
+    const other = await caught({ status: 400, bodyText });
     assert.ok(other instanceof AuthorizationResponseError, String(bodyText));
     assert.equal(other.error, undefined, String(bodyText));
   }
 });
 
-test("C7: a 200 web page (login or consent) headless → a message that says to use --browser", () => {
-  assert.throws(
-    () => readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: "<!doctype html>\n<html><title>Authorize</title>" }),
+test("C7: a 200 web page (login or consent) headless → a message that says to use --browser", async () => {
+  await assert.rejects(
+    readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: "<!doctype html>\n<html><title>Authorize</title>" }),
     (e: unknown) => e instanceof AuthorizationResponseError && /a person must authorize — run again with --browser/.test(e.message) && e.error === undefined,
   );
-  assert.throws(
-    () => readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: '{"ok":true}' }),
-    /answered 200, not a 302 redirect/,
-  );
+  await assert.rejects(readAuthorizationResponse({ ...base, status: 200, location: null, bodyText: '{"ok":true}' }), /answered 200, not a 302 redirect/);
 });

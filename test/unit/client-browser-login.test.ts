@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { BrowserLogin } from "../../client/demo/browser-login.ts";
+import { BrowserLogin } from "../../client/cli/browser-login.ts";
 
 /** Send `request` as raw bytes and return the status line of the answer. */
 function rawRequest(port: number, request: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ExchangeRecorder, FetchTimeoutError, withTimeout } from "../../client/demo/recorder.ts";
-import { HeadlessOAuthClientProvider } from "../../client/demo/provider.ts";
+import { ExchangeRecorder, FetchTimeoutError, withTimeout } from "../../client/recorder.ts";
+import { Authorizer } from "../../client/authorizer.ts";
 
 const JWT = "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJkZW1vLXVzZXIifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
 
@@ -118,20 +118,31 @@ test("withTimeout: the FetchTimeoutError's message shows the URL redacted, as th
   );
 });
 
-test("the headless provider opens only http(s) authorization URLs", async () => {
-  let sent = 0;
-  const provider = new HeadlessOAuthClientProvider({ fetchFn: async () => (sent++, new Response(null, { status: 302 })) });
-  provider.state();
-  for (const url of ["javascript:alert(1)", "file:///etc/passwd", "myapp://authorize"]) {
-    await assert.rejects(provider.redirectToAuthorization(new URL(url)), /refusing to open/);
-  }
-  assert.equal(sent, 0);
-  assert.deepEqual(provider.clientMetadata, {
-    client_name: "scoped-tools headless client",
-    redirect_uris: ["http://127.0.0.1:8976/callback"],
-    application_type: "native",
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    token_endpoint_auth_method: "none",
-  });
+test("the authorizer opens only http(s) authorization URLs, and registers with C2's metadata", async () => {
+  const issuer = "http://127.0.0.1:3001";
+  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const registered: unknown[] = [];
+  const fetch = async (url: string | URL, init?: RequestInit) => {
+    const path = new URL(String(url)).pathname;
+    if (path === "/.well-known/oauth-protected-resource/mcp") return json({ resource: "http://127.0.0.1:3000/mcp", authorization_servers: [issuer] });
+    if (path === "/.well-known/oauth-authorization-server") {
+      return json({ issuer, authorization_endpoint: "myapp://authorize", token_endpoint: `${issuer}/token`, registration_endpoint: `${issuer}/register`, response_types_supported: ["code"], code_challenge_methods_supported: ["S256"] });
+    }
+    if (path === "/register") return (registered.push(JSON.parse(String(init?.body))), json({ client_id: "c1", redirect_uris: ["http://127.0.0.1:8976/callback"] }, 201));
+    return json({ error: "not_found" }, 404);
+  };
+  let opened = 0;
+  const authorizer = new Authorizer({ serverUrl: "http://127.0.0.1:3000/mcp", fetch, userAgent: async (url) => (opened++, url) });
+  await assert.rejects(authorizer.authorize(["files:read"]), /refusing to open a myapp: authorization URL/);
+  assert.equal(opened, 0, "the user agent was never given the URL");
+  assert.deepEqual(registered, [
+    {
+      client_name: "scoped-tools headless client",
+      redirect_uris: ["http://127.0.0.1:8976/callback"],
+      application_type: "native",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    },
+  ]);
 });

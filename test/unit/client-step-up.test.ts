@@ -5,7 +5,6 @@ import {
   isStrictScopeSuperset,
   InsufficientScopeError,
   operationOf,
-  StepUpAttempts,
   withStepUp,
   type StepUpAuthorizer,
 } from "../../client/step-up/index.ts";
@@ -43,22 +42,6 @@ test("isStrictScopeSuperset decides refresh (false) versus fresh authorization (
   assert.equal(isStrictScopeSuperset("files:admin", "files:read"), false, "not a superset at all");
   assert.equal(isStrictScopeSuperset("files:read", undefined), true, "anything beats no token");
   assert.equal(isStrictScopeSuperset("", ""), false);
-});
-
-test("StepUpAttempts: a cap per key, surviving across calls, reset on success", () => {
-  const attempts = new StepUpAttempts(2);
-  const write = "http://127.0.0.1:3000/mcp tools/call:write-file";
-  const broken = "http://127.0.0.1:3000/mcp tools/call:broken-challenge";
-  assert.equal(attempts.tryBegin(broken), true);
-  assert.equal(attempts.tryBegin(broken), true);
-  assert.equal(attempts.tryBegin(broken), false, "third step-up refused");
-  assert.equal(attempts.count(broken), 2);
-  assert.equal(attempts.tryBegin(broken), false, "still refused on a later request");
-  assert.equal(attempts.tryBegin(write), true, "other operations have their own count");
-  attempts.reset(broken);
-  assert.equal(attempts.count(broken), 0);
-  assert.equal(attempts.tryBegin(broken), true, "success resets");
-  assert.equal(new StepUpAttempts().max, 2, "default maxStepUpAttempts");
 });
 
 test("operationOf: tools/call:<name>, the JSON-RPC method, a batch, or the HTTP method", () => {

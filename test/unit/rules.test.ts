@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { STEPS } from "../../client/demo/story.ts";
+import { STEPS } from "../../client/story.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const RULES = readFileSync(path.join(ROOT, "docs/rules.md"), "utf8");

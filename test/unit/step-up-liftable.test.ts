@@ -71,10 +71,12 @@ class MyAuthorizer implements StepUpAuthorizer {
   readonly authorizations: string[][] = [];
   refreshes = 0;
   readonly issued = new Map<string, string[]>();
-  constructor(
-    private readonly policy: string[],
-    private readonly allOrNothing = false,
-  ) {}
+  private readonly policy: string[];
+  private readonly allOrNothing: boolean;
+  constructor(policy: string[], allOrNothing = false) {
+    this.policy = policy;
+    this.allOrNothing = allOrNothing;
+  }
 
   accessToken() {
     return this.token;

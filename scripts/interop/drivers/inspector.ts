@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { freeLoopbackPorts } from "../../../shared/processes.ts";
+import { freeLoopbackPorts } from "../../processes.ts";
 import { NODE_22 } from "../../cache.ts";
 import { launchChromium } from "../../browser.ts";
 import { INSPECTOR_DIR } from "../clients.ts";

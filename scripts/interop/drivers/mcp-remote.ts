@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { freeLoopbackPort, PROJECT_ROOT } from "../../../shared/processes.ts";
+import { freeLoopbackPort, PROJECT_ROOT } from "../../processes.ts";
 import { runSteps, toolResultText, type DrivenClient } from "../steps.ts";
 
 const [resourceUrl, stepTimeout] = process.argv.slice(2);

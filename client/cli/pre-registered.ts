@@ -10,6 +10,7 @@
  * module chooses and applies the method itself, through the primitives' `addClientAuthentication` hook.
  */
 import type { AuthorizationServerMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { RegisteredClient } from "../authorizer.ts";
 
 export type TokenEndpointAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 
@@ -59,5 +60,13 @@ export function clientAuthentication(method: TokenEndpointAuthMethod, client: Pr
         params.set("client_id", client.client_id); // RFC 6749 §3.2.1: a public client names itself
         return;
     }
+  };
+}
+
+/** The Authorizer's `registeredClient` for `--client-id`/`--client-secret`. */
+export function preRegisteredClient(client: PreRegisteredClient): RegisteredClient {
+  return {
+    client_id: client.client_id,
+    tokenEndpointAuthentication: (metadata) => clientAuthentication(chooseTokenEndpointAuthMethod(metadata, client), client),
   };
 }

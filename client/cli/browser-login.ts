@@ -6,7 +6,7 @@
  *   1. print `Open this URL to authorize: <url>` on stderr, and open the system browser unless `--no-open`;
  *   2. wait — at most `CLIENT_BROWSER_TIMEOUT_MS` — for the browser to bring the redirect to /callback;
  *   3. answer the tab with a small static page, and hand the redirect's URL to the same checks as the
- *      headless path (authorization-response.ts: redirect URI, `state`, RFC 9207 `iss`, `error`).
+ *      headless path (client/authorization-response.ts: redirect URI, `state`, RFC 9207 `iss`, `error`).
  *
  * The first request to /callback while an authorization waits settles it, as the one `302` does
  * headless: a forged or stale redirect fails the `state` check rather than being ignored.
@@ -38,12 +38,15 @@ interface Waiting {
 export class BrowserLogin {
   private waiting?: Waiting;
 
-  private constructor(
-    private readonly server: http.Server,
-    /** `http://127.0.0.1:<port>/callback`, the `redirect_uri` of every authorization request. */
-    readonly redirectUri: string,
-    private readonly options: BrowserLoginOptions,
-  ) {
+  private readonly server: http.Server;
+  /** `http://127.0.0.1:<port>/callback`, the `redirect_uri` of every authorization request. */
+  readonly redirectUri: string;
+  private readonly options: BrowserLoginOptions;
+
+  private constructor(server: http.Server, redirectUri: string, options: BrowserLoginOptions) {
+    this.server = server;
+    this.redirectUri = redirectUri;
+    this.options = options;
     server.on("request", (req, res) => {
       // Any local process or page can reach this port: nothing it sends may crash the client.
       try {

@@ -3,58 +3,8 @@
  * failed` says neither which server nor which exchange: the client talks to two (the MCP server and
  * its authorization server), and "cannot reach the MCP server" is the wrong advice when the AS is down.
  */
-import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { FetchTimeoutError, type RecordedExchange } from "./recorder.ts";
-
-/** Errno-style codes that mean nothing answered at that address (as opposed to a protocol error). */
-const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
-
-/** The connection error code in `error` or its `cause` chain (`fetch failed` ← `connect ECONNREFUSED …`). */
-export function connectionErrorCode(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && CONNECTION_ERRORS.has(code)) return code;
-  }
-  return undefined;
-}
-
-/** Did a request fail because nothing answered at that address (as opposed to a protocol error)? */
-export function isConnectionError(error: unknown): boolean {
-  return connectionErrorCode(error) !== undefined;
-}
-
-/**
- * A request to the authorization server got no answer at all (refused, reset, unresolvable). The
- * original network error is the `cause`. Deliberately not a `TypeError`: the SDK's metadata discovery
- * retries a `TypeError` (taking it for a CORS failure), which would only send the same request again.
- */
-export class AuthorizationServerUnreachableError extends Error {
-  override name = "AuthorizationServerUnreachableError";
-  constructor(
-    /** The issuer (RFC 8414 §2) the client was talking to. */
-    readonly issuer: string,
-    /** The exchange that failed: method and endpoint URL (without its query). */
-    readonly endpoint: string,
-    cause: unknown,
-  ) {
-    const code = connectionErrorCode(cause);
-    super(`cannot reach the authorization server ${issuer}: ${endpoint} failed${code ? ` (${code})` : ""}`, { cause });
-  }
-}
-
-/** `fetchFn` for requests to the authorization server `issuer`: a connection failure names the AS. */
-export function reachingAuthorizationServer(fetchFn: FetchLike, issuer: string): FetchLike {
-  return async (url, init) => {
-    try {
-      return await fetchFn(url, init);
-    } catch (error) {
-      if (!isConnectionError(error)) throw error;
-      const target = new URL(String(url));
-      throw new AuthorizationServerUnreachableError(issuer, `${init?.method ?? "GET"} ${target.origin}${target.pathname}`, error);
-    }
-  };
-}
+import { AuthorizationServerUnreachableError, connectionErrorCode, FetchTimeoutError, type RecordedExchange } from "../recorder.ts";
 
 /**
  * One line saying which server could not be reached, or undefined when `error` is not a connection
@@ -73,7 +23,7 @@ export function unreachableServerMessage(error: unknown, mcpServerUrl: string): 
  * never got its answer — so a stalled authorization server is not taken for a stalled MCP server.
  * Two timers can fire: the SDK's per-request timeout (an `McpError` RequestTimeout, whose request may
  * have been waiting on the AS inside the step-up middleware), or the deadline of one AS request
- * (`FetchTimeoutError`, client/demo/recorder.ts). `exchanges` is the client's record of the operation: its
+ * (`FetchTimeoutError`, client/recorder.ts). `exchanges` is the client's record of the operation: its
  * first request that got no response is what it was waiting for (a later one, such as the
  * cancellation the SDK sends on a timeout, was cut short when it gave up). Undefined when not a timeout.
  */

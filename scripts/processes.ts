@@ -9,8 +9,8 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asUrls, rsUrls } from "./config.ts";
-import { parseStamp } from "./log.ts";
+import { asUrls, rsUrls } from "../shared/config.ts";
+import { parseStamp } from "../shared/log.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -143,7 +143,7 @@ export async function waitForHealthy(child: Child, url: string, signal: AbortSig
       checkIdentity(child, url, body);
       return body;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`gave up waiting for ${child.name} at ${url}`);
 }

@@ -40,11 +40,11 @@ export class SessionRenewingClient extends Client {
   private generation = 0;
   private renewal?: Promise<void>;
 
-  constructor(
-    clientInfo: Implementation,
-    private readonly renewalOptions: SessionRenewalOptions,
-  ) {
+  private readonly renewalOptions: SessionRenewalOptions;
+
+  constructor(clientInfo: Implementation, renewalOptions: SessionRenewalOptions) {
     super(clientInfo);
+    this.renewalOptions = renewalOptions;
   }
 
   override async request<T extends AnySchema>(

@@ -1,8 +1,9 @@
 /**
- * Reading recorded exchanges: who each request went to (Client → AS or RS), a one-line description
- * for the narration and the transcript, and the queries the checks are written in.
+ * Reading the recorded wire (recorder.ts): who each request went to (client → AS or RS), the queries the
+ * story's assertions are written in, and a one-line description of an exchange for the narration, the
+ * `--verbose` output and the transcript.
  */
-import { findBearerChallenge, parseScope } from "../step-up/index.ts";
+import { findBearerChallenge, parseScope } from "./step-up/index.ts";
 import type { RecordedExchange } from "./recorder.ts";
 
 export interface Parties {
@@ -26,12 +27,14 @@ export function partyOf(exchange: RecordedExchange, parties: Parties): Party {
 const endpointIs = (exchange: RecordedExchange, endpoint: string | undefined) =>
   endpoint !== undefined && `${exchange.origin}${exchange.path}` === new URL(endpoint).origin + new URL(endpoint).pathname;
 
-/** A view over some exchanges, with the queries the checks need. */
-export class Evidence {
-  constructor(
-    readonly exchanges: RecordedExchange[],
-    readonly parties: Parties,
-  ) {}
+/** Some recorded exchanges (a step's, or the whole run's), with the queries the assertions need. */
+export class Wire {
+  readonly exchanges: RecordedExchange[];
+  readonly parties: Parties;
+  constructor(exchanges: RecordedExchange[], parties: Parties) {
+    this.exchanges = exchanges;
+    this.parties = parties;
+  }
 
   toAs(): RecordedExchange[] {
     return this.exchanges.filter((e) => partyOf(e, this.parties) === "AS");

@@ -1,22 +1,24 @@
 /**
- * Reading the authorization response (C1). Headless, the AS's `302` is never followed, only its
- * `Location` is read; with `--browser` (C7), the browser brings the same redirect to the loopback
- * listener (browser-login.ts). Either way it is checked here before the `code` may be redeemed.
+ * The authorization response (C1): where the user agent was redirected after `/authorize`, checked
+ * before its `code` may be redeemed. Headless, the AS's `302` is never followed, only its `Location` is
+ * read (`headlessUserAgent`); with `pnpm client --browser` a person's browser brings the same redirect
+ * to a loopback listener (client/cli/browser-login.ts). Either way `checkAuthorizationRedirect` decides:
  *
- * Checks, in order: a `302` (headless only) · to the registered `redirect_uri` (compared by parsing, so
- * `/callbackevil` is not `/callback`) · `state` (RFC 6749 §10.12, CSRF) · `iss` (RFC 9207 §2.4,
- * mix-up) · then the AS's `error`, or the `code`.
+ *   the registered `redirect_uri` (compared by parsing, so `/callbackevil` is not `/callback`)
+ *   → `state` (RFC 6749 §10.12, CSRF) → `iss` (RFC 9207 §2.4, mix-up) → the AS's `error`, or the `code`.
  */
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 
 export class AuthorizationResponseError extends Error {
   override name = "AuthorizationResponseError";
-  constructor(
-    message: string,
-    /** The AS's `error` code, when the AS sent one (RFC 6749 §4.1.2.1). */
-    readonly error?: string,
-    readonly errorDescription?: string,
-  ) {
+  /** The AS's `error` code, when the AS sent one (RFC 6749 §4.1.2.1). */
+  readonly error?: string;
+  readonly errorDescription?: string;
+
+  constructor(message: string, error?: string, errorDescription?: string) {
     super(message);
+    this.error = error;
+    this.errorDescription = errorDescription;
   }
 }
 
@@ -26,6 +28,12 @@ export interface IssuerExpectation {
   issuer: string;
   /** The metadata's `authorization_response_iss_parameter_supported`. */
   issParameterSupported: boolean;
+}
+
+/** RFC 9207 §3: what the AS metadata says about `iss` (the v1 SDK's metadata type lacks the field). */
+export function issuerExpectation(metadata: { issuer: string }): IssuerExpectation {
+  const supported = (metadata as { authorization_response_iss_parameter_supported?: unknown }).authorization_response_iss_parameter_supported;
+  return { issuer: metadata.issuer, issParameterSupported: supported === true };
 }
 
 /**
@@ -75,50 +83,42 @@ export interface AuthorizationExpectation {
   issuer: IssuerExpectation;
 }
 
-export interface AuthorizationResponse extends AuthorizationExpectation {
-  status: number;
-  /** The response's `Location` header. */
-  location: string | null;
-  /** The authorization URL the client fetched (a relative `Location` resolves against it). */
-  authorizationUrl: URL;
-  /** For the message when the AS answered without redirecting (e.g. its JSON error). */
-  bodyText?: string;
-}
-
-/** Validate a headless authorization response; returns the `code` or throws AuthorizationResponseError. */
-export function readAuthorizationResponse(response: AuthorizationResponse): { code: string } {
-  if (response.status === 200 && /^\s*<(!doctype html|html)/i.test(response.bodyText ?? "")) {
-    // A login or consent page: a person has to answer it (C7).
-    throw new AuthorizationResponseError(
-      "the authorization endpoint answered with a web page (login or consent), not a 302 redirect: " +
-        "a person must authorize — run again with --browser",
-    );
-  }
-  if (response.status !== 302) {
-    // RFC 6749 §4.1.2.1: with an unknown client_id or redirect_uri the AS must not redirect; this one
-    // answers with a JSON error body (A4), whose `error` says what to do — `invalid_client`: register again.
-    const { error, error_description } = jsonError(response.bodyText);
-    const body = response.bodyText ? `: ${response.bodyText.slice(0, 300)}` : "";
-    throw new AuthorizationResponseError(
-      `authorization endpoint answered ${response.status}, not a 302 redirect${body}`,
-      error,
-      error_description,
-    );
-  }
-  if (!response.location) throw new AuthorizationResponseError("authorization endpoint sent a 302 without Location");
-  let target: URL;
-  try {
-    target = new URL(response.location, response.authorizationUrl);
-  } catch {
-    throw new AuthorizationResponseError("authorization endpoint sent an unparseable Location");
-  }
-  return checkAuthorizationRedirect(target, response);
-}
+/**
+ * Opens the authorization URL and resolves with the URL the user agent was redirected to (its query is
+ * the authorization response). The demo's is headless; `pnpm client --browser` passes a person's browser.
+ */
+export type UserAgent = (authorizationUrl: URL) => Promise<URL>;
 
 /**
- * The redirect that carries the authorization response, wherever it was read — a headless `Location`
- * or the request a browser made to the loopback redirect URI (browser-login.ts): one set of checks.
+ * The headless user agent: GET the authorization URL with `redirect: "manual"` and read the `302`'s
+ * `Location` — the demo AS consents at once. Anything else is an error that says why: a login or consent
+ * page (a person must answer it), or the AS's JSON error when it must not redirect (RFC 6749 §4.1.2.1:
+ * an unknown `client_id` is `invalid_client`, which tells a client the AS forgot it to register again).
  */
+export function headlessUserAgent(fetchFn: FetchLike): UserAgent {
+  return async (authorizationUrl) => {
+    const response = await fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
+    const bodyText = response.status === 302 ? undefined : await response.text().catch(() => undefined);
+    await response.body?.cancel().catch(() => {});
+    if (response.status === 200 && /^\s*<(!doctype html|html)/i.test(bodyText ?? "")) {
+      throw new AuthorizationResponseError(
+        "the authorization endpoint answered with a web page (login or consent), not a 302 redirect: " +
+          "a person must authorize — run again with --browser",
+      );
+    }
+    if (response.status !== 302) {
+      const { error, error_description } = jsonError(bodyText);
+      const body = bodyText ? `: ${bodyText.slice(0, 300)}` : "";
+      throw new AuthorizationResponseError(`authorization endpoint answered ${response.status}, not a 302 redirect${body}`, error, error_description);
+    }
+    const location = response.headers.get("location");
+    if (!location) throw new AuthorizationResponseError("authorization endpoint sent a 302 without Location");
+    if (!URL.canParse(location, authorizationUrl)) throw new AuthorizationResponseError("authorization endpoint sent an unparseable Location");
+    return new URL(location, authorizationUrl);
+  };
+}
+
+/** C1: the redirect that carries the authorization response, however it arrived — one set of checks. */
 export function checkAuthorizationRedirect(target: URL, response: AuthorizationExpectation): { code: string } {
   if (!isRegisteredRedirect(target, response.redirectUri)) {
     throw new AuthorizationResponseError(

@@ -1,11 +1,8 @@
 /**
- * The verdict's shapes: the checklist (D9), the `--json` document (shared/report.ts, which `pnpm demo`
- * reads too), and terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
+ * The verdict as a person reads it: the checklist (D9; the `--json` document is shared/report.ts, which
+ * `pnpm demo` reads too), and terminal styling that disappears under NO_COLOR or when the stream is not a TTY.
  */
-
-import type { CheckResult } from "../../shared/report.ts";
-
-export { jsonReport, reportOk, type BreakVerdict, type CheckResult, type JsonReport } from "../../shared/report.ts";
+import type { CheckResult } from "../shared/report.ts";
 
 export interface Style {
   bold(text: string): string;

@@ -6,7 +6,7 @@
  * credentials) keeps nothing at all. An SSE response body is never read or cloned.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { redact } from "../../shared/log.ts";
+import { redact } from "../shared/log.ts";
 
 export interface RecordedExchange {
   seq: number;
@@ -108,9 +108,10 @@ export interface RecorderOptions {
   refuse?: (url: URL, init?: RequestInit) => string | undefined;
   /** Called when a request completes (response headers in, or failed). */
   onExchange?: (exchange: RecordedExchange) => void;
-  /** Keep at most this many exchanges, dropping the oldest (a long-lived client must not grow). Default 5000. */
-  limit?: number;
 }
+
+/** The record keeps the newest this many exchanges: a long-lived client must not grow. */
+const MAX_EXCHANGES = 5000;
 
 export class ExchangeRecorder {
   readonly exchanges: RecordedExchange[] = [];
@@ -119,8 +120,10 @@ export class ExchangeRecorder {
   private readonly t0 = performance.now();
   private sent = 0;
   private readonly base: FetchLike;
+  private readonly options: RecorderOptions;
 
-  constructor(private readonly options: RecorderOptions = {}) {
+  constructor(options: RecorderOptions = {}) {
+    this.options = options;
     this.base = options.fetch ?? ((url, init) => fetch(url, init));
   }
 
@@ -160,7 +163,7 @@ export class ExchangeRecorder {
     exchange.request.mcpSessionId = headers.get("mcp-session-id") ?? undefined;
     describeBody(init?.body, exchange.request);
     this.exchanges.push(exchange); // in send order, so concurrent requests keep their real sequence
-    if (this.exchanges.length > (this.options.limit ?? 5000)) this.exchanges.shift();
+    if (this.exchanges.length > MAX_EXCHANGES) this.exchanges.shift();
     const started = performance.now();
     try {
       const response = await this.base(url, init);
@@ -208,6 +211,54 @@ export function withTimeout(fetchFn: FetchLike, ms: number): FetchLike {
       if (!timeout.aborted) throw error;
       // The URL as the recorder shows it (fetch accepted it, so it parses): `state`, `code_challenge` cut short.
       throw new FetchTimeoutError(`${init?.method ?? "GET"} ${redactUrl(new URL(String(url)))} got no answer within ${ms} ms`);
+    }
+  };
+}
+
+/** Errno-style codes that mean nothing answered at that address (as opposed to a protocol error). */
+const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** The connection error code in `error` or its `cause` chain (`fetch failed` ← `connect ECONNREFUSED …`). */
+export function connectionErrorCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_ERRORS.has(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * A request to the authorization server got no answer at all (refused, reset, unresolvable). The
+ * original network error is the `cause`. Deliberately not a `TypeError`: the SDK's metadata discovery
+ * retries a `TypeError` (taking it for a CORS failure), which would only send the same request again.
+ */
+export class AuthorizationServerUnreachableError extends Error {
+  override name = "AuthorizationServerUnreachableError";
+  /** The issuer (RFC 8414 §2) the client was talking to: the origin of the request that failed. */
+  readonly issuer: string;
+  /** The exchange that failed: method and endpoint URL (without its query). */
+  readonly endpoint: string;
+  constructor(issuer: string, endpoint: string, cause: unknown) {
+    const code = connectionErrorCode(cause);
+    super(`cannot reach the authorization server ${issuer}: ${endpoint} failed${code ? ` (${code})` : ""}`, { cause });
+    this.issuer = issuer;
+    this.endpoint = endpoint;
+  }
+}
+
+/**
+ * The fetch of the auth exchanges: a connection failure of a request to anywhere but the MCP server —
+ * the authorization server — names it (the PRM is the MCP server's own).
+ */
+export function namingTheAuthorizationServer(fetchFn: FetchLike, mcpServerUrl: string): FetchLike {
+  const mcpOrigin = new URL(mcpServerUrl).origin;
+  return async (url, init) => {
+    try {
+      return await fetchFn(url, init);
+    } catch (error) {
+      const target = new URL(String(url));
+      if (connectionErrorCode(error) === undefined || target.origin === mcpOrigin) throw error;
+      throw new AuthorizationServerUnreachableError(target.origin, `${init?.method ?? "GET"} ${target.origin}${target.pathname}`, error);
     }
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { ClientConfig } from "../../shared/config.ts";
 import { BrowserLogin } from "./browser-login.ts";
-import type { PreRegisteredClient } from "./client-auth.ts";
+import type { PreRegisteredClient } from "./pre-registered.ts";
 
 /** The most times one MCP request can send the person to the browser: a 401 recovery + 2 step-ups (C4.5's cap). */
 const USER_WAITS_PER_REQUEST = 3;
