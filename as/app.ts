@@ -21,6 +21,7 @@ import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { noSniff } from "../shared/no-sniff.ts";
 import { authorizeHandler, grantScope, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
 import { BROKEN_POLICY } from "./breaks.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
@@ -50,7 +51,7 @@ export interface Persistence {
   /** The signing key to use: the one kept, or a new one to keep. */
   key: SigningKey;
   /** Fill the new state from what was kept; returns the writer that keeps it from now on. */
-  attach(state: AsState): { saveAfterResponse: RequestHandler; flush(): void };
+  attach(state: AsState): { saveBeforeResponse: RequestHandler; flush(): void };
 }
 
 /** What as/extras/ adds to the AS; the lesson runs without any of it. */
@@ -59,8 +60,8 @@ export interface AsExtras {
   consent?: (state: AsState) => { prompt: ConsentPrompt; submit: RequestHandler };
   /** A12: a readable page for a person whose `/authorize` cannot be redirected. */
   informResourceOwner?: InformResourceOwner;
-  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps. */
-  openState?: (limits: Limits) => Promise<Persistence>;
+  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps; undefined = memory only after all. */
+  openState?: (limits: Limits) => Promise<Persistence | undefined>;
   /** A13 (`AS_CLIENTS`): clients with a secret, and how a request authenticates with it. */
   confidentialClients?: { clients: ReadonlyMap<string, ClientRecord>; authenticate: NonNullable<AsState["authenticateWithSecret"]> };
 }
@@ -139,6 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(noSniff); // B1: errors included, and the refusals just below first
   app.locals.state = state;
   app.locals.stateFile = stateFile;
 
@@ -176,8 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
-  // A12: these are the requests that change what the state file keeps.
-  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
+  // A12: what these requests change is in the state file before their answer is sent (a crash cannot undo a rotation).
+  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveBeforeResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
   const consent = extras.consent?.(state);

@@ -14,6 +14,7 @@ import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { noSniff } from "../shared/no-sniff.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
 import { bearerAuth } from "./bearer.ts";
@@ -38,6 +39,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(noSniff); // B1: every JSON-RPC error, the 404 and what the MCP SDK answers itself
   // R10, on every route: a loopback Host only (DNS rebinding; text, not what `new URL` repairs) → 403
   // as the MCP SDK answers it, one Host header (RFC 9112 §3.2) → 400, no foreign Origin (MCP Streamable
   // HTTP: a present, invalid Origin → 403).

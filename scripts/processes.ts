@@ -145,7 +145,7 @@ export async function waitForHealthy(child: Child, url: string, signal: AbortSig
       checkIdentity(child, url, body);
       return body;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`gave up waiting for ${child.name} at ${url}`);
 }
