@@ -21,8 +21,7 @@ export interface ScopedTool {
   scope: string;
   /** D6, deliberately broken: every call gets `403 insufficient_scope`, even with `scope`, so the retry cap shows. */
   challengesAlways?: true;
-  /** `satisfies`: the app's scope rule (R5), which the handler applies again (R9). */
-  register(server: McpServer, store: FileStore, satisfies: ScopeRule): void;
+  register(server: McpServer, store: FileStore, satisfies: ScopeRule): void; // satisfies: the app's R5 rule, applied again (R9)
 }
 
 /** `<client_id> [<scopes>]` — the acting client and the scopes its token carries (R7). */

@@ -1,13 +1,13 @@
 /**
  * docs/breaks.md cannot go stale: it shows every `--break` rule, each as a diff of the line that keeps the
  * rule (`-`) against the line that breaks it (`+`), every line copied from the file its `# path` header
- * names — and still there, verbatim.
+ * names — and still there, verbatim. And the committed transcript's break table cites what `--break list` does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { BREAK_RULES } from "../../shared/break-rules.ts";
+import { BREAK_RULES, breakRuleLines } from "../../shared/break-rules.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DOC = readFileSync(path.join(ROOT, "docs/breaks.md"), "utf8");
@@ -67,4 +67,11 @@ test("a broken line lives outside the module people copy, and outside the correc
     assert.ok(!file.startsWith("client/step-up/"), `${rule}: client/step-up/ has no broken line`);
     assert.ok(/(^|\/)breaks\.ts$|^shared\/scope-hierarchy\.ts$/.test(file), `${rule}: a ${side} line in ${file}, not in a breaks module`);
   }
+});
+
+test("the committed transcript's break table cites what `pnpm demo --break list` cites", () => {
+  const transcript = readFileSync(path.join(ROOT, "docs/transcript.md"), "utf8");
+  const rows = [...transcript.matchAll(/^\| `pnpm demo --break ([a-z-]+)` \| (\S+) \| (.*?) \| .* \|$/gm)].map(([, rule, by, breaks]) => [rule, by, breaks]);
+  const listed = breakRuleLines().map((line) => /^(\S+)\s+(\S+)\s+breaks (.*)$/.exec(line)!.slice(1));
+  assert.deepEqual(rows, listed);
 });
