@@ -4,7 +4,8 @@
  * a terminal][, output matches /re/] -->`, one per command, in order, inside the exercise's Expected
  * section). The "by hand" commands run against an AS and an RS this test starts as `pnpm dev` would,
  * on free ports (the page's 3000/3001 are rewritten to them); `--step` runs under `script`, a terminal
- * whose Enter keys are already typed. Two commands run at a time: each `pnpm demo` is about a second.
+ * whose Enter keys are already typed. `pnpm demo` and `pnpm client` run as their package.json scripts
+ * (what pnpm would exec), and two commands at a time: each demo is about a second.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,6 +16,10 @@ import { PROJECT_ROOT } from "../../scripts/processes.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 const PAGE = readFileSync(path.join(PROJECT_ROOT, "docs/exercises.md"), "utf8");
+const SCRIPTS = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+
+/** `pnpm demo …` as pnpm runs it — its package.json script — without pnpm's own start-up, 27 times over. */
+const asPnpmRunsIt = (command: string) => command.replace(/\bpnpm (demo|client)\b/g, (_, name: string) => SCRIPTS[name]!.replace(/^exec /, ""));
 
 interface Expectation {
   exit: number[];
@@ -114,7 +119,7 @@ test("every command in docs/exercises.md does what its exercise says", { skip: H
           command = command.replaceAll("127.0.0.1:3000", `127.0.0.1:${dev!.config.rsPort}`).replaceAll("127.0.0.1:3001", `127.0.0.1:${dev!.config.asPort}`);
           runEnv = { ...env, RS_PORT: String(dev!.config.rsPort) }; // `pnpm client` without a URL: the dev RS
         }
-        const { code, output } = await run(command, runEnv, expect.onATerminal);
+        const { code, output } = await run(asPnpmRunsIt(command), runEnv, expect.onATerminal);
         const where = `exercise "${exercise}": ${next.command}`;
         if (!expect.exit.includes(code ?? -1)) failures.push(`${where}\n  exit ${code}, expected ${expect.exit.join(" or ")}\n${output.slice(-1500)}`);
         else if (expect.output && !expect.output.test(output)) failures.push(`${where}\n  output does not match ${expect.output}\n${output.slice(-1500)}`);
