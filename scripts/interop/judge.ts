@@ -63,8 +63,13 @@ export function stepFacts(step: StepId, events: readonly ExchangeEvent[]): StepF
 const has = (scopes: readonly string[] | undefined, ...wanted: string[]) => wanted.every((scope) => scopes?.includes(scope));
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 const code = (scopes: readonly string[]) => `\`${scopes.join(" ") || "(none)"}\``;
+const times = (n: number) => (n === 2 ? "twice" : `${n} times`);
 
-/** E.g. "authorize `files:read files:write`, no refresh, 403 → 200"; repeated authorizations are grouped. */
+/**
+ * E.g. "authorize `files:read files:write`, no refresh, 403 → 200". The same authorization repeated is
+ * said once, with how often ("…, twice"); an authorization whose code the client never redeemed (the user
+ * answered a consent screen for nothing) is counted.
+ */
 function describe(facts: StepFacts): string[] {
   const parts: string[] = [];
   if (facts.registrations > 0) parts.push(facts.registrations === 1 ? "DCR" : `${facts.registrations} registrations`);
@@ -74,11 +79,11 @@ function describe(facts: StepFacts): string[] {
   for (let i = 0; i < labels.length; ) {
     let n = 1;
     while (labels[i + n] === labels[i]) n++;
-    parts.push(n === 1 ? labels[i]! : `${n}× ${labels[i]}`);
+    parts.push(n === 1 ? labels[i]! : `${labels[i]}, ${times(n)}`);
     i += n;
   }
   const open = facts.authorizations.filter((a) => !a.error).length - facts.codeExchanges;
-  if (open > 0) parts.push(`${plural(open, "authorization")} left open`);
+  if (open > 0) parts.push(`${plural(open, "authorization")} whose code was never redeemed`);
   if (facts.attempts.includes(403) || facts.refreshes > 0) parts.push(facts.refreshes === 0 ? "no refresh" : plural(facts.refreshes, "refresh", "refreshes"));
   if (facts.attempts.length > 0) parts.push(facts.attempts.join(" → "));
   return parts;
@@ -131,6 +136,9 @@ const RULES: Record<StepId, Rule> = {
   },
   // D6, C4.2, C4.5: nothing to widen ⇒ no authorization; bounded attempts; the client stops.
   "broken-challenge": (facts, outcome, broken) => {
+    // files:admin, declined in delete-file, asked for again: the union is wider only because of it.
+    const reasked = broken("C4.4", "asked-again");
+    if (reasked) return `${reasked}, so it authorized where a refresh would do (C4.2)`;
     if (facts.authorizations.length > 0) return `${plural(facts.authorizations.length, "authorization")} for a scope already held (C4.2)`;
     const looped = broken("C4.5");
     if (looped) return looped;

@@ -138,7 +138,7 @@ export function judgeClient(events: readonly ExchangeEvent[], { skip }: { skip?:
         // C4.4: a declined scope asked for again — unless this step-up's own challenge names it anew
         // (a later call that needs it), outside the call that was declined.
         const again = requested.filter((scope) => declined.has(scope) && (partial !== undefined || !trigger?.challenged.includes(scope)));
-        if (again.length > 0) add("C4.4", false, "asked-again", "asked again after a partial grant (C4.4)", [request]);
+        if (again.length > 0) add("C4.4", false, "asked-again", `asked again for ${code(again)} after it was declined (C4.4)`, [request]);
         if (move.error === "access_denied") grantKnown([], move.event, trigger); // RFC 6749 §4.1.2.1: nothing granted
         else if (move.granted) grantKnown(move.granted, move.event, trigger);
         else stepUp = trigger; // the grant is known once the code is redeemed

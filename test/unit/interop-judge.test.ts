@@ -39,7 +39,7 @@ test("connect (C3): the first authorization asks for the challenge's scope and i
 
   const [neverRedeemed] = judge([["connect", [unauthorized(), register(), authorized("files:read")], error]]);
   assert.equal(neverRedeemed!.verdict, "fail");
-  assert.match(neverRedeemed!.summary, /1 authorization left open/);
+  assert.match(neverRedeemed!.summary, /1 authorization whose code was never redeemed/);
 });
 
 test("write-file (D3, C4): union, no refresh, one authorization, one retry → pass", () => {
@@ -77,13 +77,13 @@ test("delete-file (D5, C4.4): one authorization, partial grant, no retry, an err
   assert.equal(verdict.summary, "authorize `files:read files:write files:admin` → partial grant `files:read files:write`, no refresh, 403 → client error");
 });
 
-test("delete-file: retrying and asking again after a partial grant fails C4.4 and shows the authorization left open", () => {
+test("delete-file: retrying and asking again after a partial grant fails C4.4, names what was declined, and counts the code never redeemed", () => {
   const partial = () => authorized("files:read files:write files:admin", "files:read files:write");
   const events = [call("delete-file", "files:read files:write", "files:admin"), partial(), token("authorization_code", "files:read files:write"), call("delete-file", "files:read files:write", "files:admin"), partial()];
   const verdict = judgeOne("delete-file", events, error, steppedUp());
   assert.equal(verdict.verdict, "fail");
-  assert.match(verdict.summary, /^2× authorize `files:read files:write files:admin` → partial grant `files:read files:write`, 1 authorization left open, no refresh, 403 → 403/);
-  assert.match(verdict.summary, /asked again after a partial grant \(C4\.4\)$/);
+  assert.match(verdict.summary, /^authorize `files:read files:write files:admin` → partial grant `files:read files:write`, twice, 1 authorization whose code was never redeemed, no refresh, 403 → 403/);
+  assert.match(verdict.summary, /asked again for `files:admin` after it was declined \(C4\.4\)$/);
 
   // Retrying alone (mcp-remote): the same rule, the other evidence.
   const retried = judgeOne("delete-file", events.slice(0, 4), error, steppedUp());
@@ -98,9 +98,13 @@ test("broken-challenge (D6, C4.5): refreshes within the cap, no authorization, t
   assert.equal(verdict.summary, "2 refreshes, 403 → 403 → 403 → client error");
 });
 
-test("broken-challenge: re-authorizing for a scope already held fails C4.2; looping past 3 attempts fails C4.5", () => {
+test("broken-challenge: re-authorizing for a scope already held fails C4.2 (C4.4 first when a declined scope is asked for again); looping past 3 attempts fails C4.5", () => {
   const refused = () => call("broken-challenge", "files:read files:write", "files:read");
-  const reauthorized = judgeOne("broken-challenge", [refused(), authorized("files:read files:write files:admin", "files:read files:write")], error, steppedUp());
+  const declinedBefore = [...steppedUp(), call("delete-file", "files:read files:write", "files:admin"), authorized("files:read files:write files:admin", "files:read files:write"), token("authorization_code", "files:read files:write")];
+  const reasked = judgeOne("broken-challenge", [refused(), authorized("files:read files:write files:admin", "files:read files:write")], error, declinedBefore);
+  assert.equal(reasked.verdict, "fail");
+  assert.match(reasked.summary, /asked again for `files:admin` after it was declined \(C4\.4\), so it authorized where a refresh would do \(C4\.2\)$/);
+  const reauthorized = judgeOne("broken-challenge", [refused(), authorized("files:read files:write"), token("authorization_code", "files:read files:write")], error, steppedUp());
   assert.equal(reauthorized.verdict, "fail");
   assert.match(reauthorized.summary, /1 authorization for a scope already held \(C4\.2\)$/);
 
