@@ -112,8 +112,10 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {
-    // STORY_MARKS=1 (pnpm demo --web): where each step begins, for the live view to draw.
-    const onStep = settings.storyMarks ? (id: string, title: string) => void process.stderr.write(`${formatStoryMark(id, title)}\n`) : undefined;
+    // STORY_MARKS=1 (pnpm demo --web): where each step begins (after --step's Enter), for the live view to draw.
+    const mark = settings.storyMarks ? (next: string) => void process.stderr.write(`${formatStoryMark(next)}\n`) : undefined;
+    const wait = args.step ? waitForEnter(narrate, style.dim) : undefined;
+    mark?.(`D1 ${STEPS[0].title}`);
     run = await runStory({
       serverUrl,
       narrate,
@@ -122,9 +124,8 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
       callTimeoutMs: timeoutMs,
       breakRule,
       only: only as StepId | undefined,
-      pause: args.step ? waitForEnter(narrate, style.dim) : undefined,
+      pause: wait || mark ? async (next) => (await wait?.(next), mark?.(next)) : undefined,
       showTokenClaims: args.verbose,
-      onStep,
     });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;

@@ -75,8 +75,6 @@ export interface StoryOptions {
   pause?: (next: string) => Promise<void>;
   /** `--verbose`: narrate the claims of every access token issued (never the token). */
   showTokenClaims?: boolean;
-  /** Told when each step begins (its id and title; "break" and "end" after D8): `pnpm demo --web` draws the steps. */
-  onStep?: (id: string, title: string) => void;
 }
 
 export interface StoryRun {
@@ -191,7 +189,6 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
       return;
     }
     recorder.step = id;
-    options.onStep?.(id, info.title);
     narrate(`${style.bold(`${id} ${info.title}`)} — ${info.citation}`);
     if (id !== "D1" && !results.find((r) => r.id === "D1")?.ok) {
       results.push({ id, title: info.title, ok: false, detail: "skipped (D1 failed)", ms: 0 });
@@ -524,13 +521,11 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
 
     if (broken?.exhibit && main) {
       recorder.step = "break";
-      options.onStep?.("break", "more calls, to show the cost (--break)");
       narrate(style.bold(`BREAK ${options.breakRule}: one story is not enough to show the cost — more calls`));
       await broken.exhibit((tool, args) => call(main, tool, args));
     }
   } finally {
     recorder.step = "end";
-    options.onStep?.("end", "teardown");
     await Promise.all([main?.close(), second?.close()]);
   }
 

@@ -129,14 +129,14 @@ test("a broken client (--break ignore-decline): C4.4 ✘ at D6, where it asked a
     await section.locator(".exchange").first().waitFor();
     const c44 = ruleMark(section, "C4.4");
     await c44.locator(".mark", { hasText: "✘" }).waitFor();
-    assert.match(await c44.innerText(), /asked again after a partial grant \(C4\.4\)/);
+    assert.match(await c44.innerText(), /asked again for “files:admin” after it was declined \(C4\.4\)/);
     assert.equal(await ruleMark(section, "C4.2").locator(".mark").innerText(), "✔", "only the broken rule is ✘");
 
     // The ✘ is drawn at the exchange where it happened: D6's authorization that asked for files:admin again.
     const order = await section.locator("svg .band-text, svg .exchange").evaluateAll((items) =>
       items.map((item) => (item.classList.contains("band-text") ? `band ${item.textContent}` : `${item.getAttribute("aria-label")} ${item.querySelector(".finding.fail")?.textContent ?? ""}`)),
     );
-    const firstFail = order.findIndex((line) => line.includes("✘ asked again after a partial grant (C4.4)"));
+    const firstFail = order.findIndex((line) => line.includes("✘ asked again for “files:admin” after it was declined (C4.4)"));
     assert.ok(firstFail > 0, order.join("\n"));
     assert.match(order.slice(0, firstFail).filter((line) => line.startsWith("band ")).at(-1)!, /^band D6 /);
     assert.match(order[firstFail]!, /GET \/authorize scope="files:read files:write files:admin"/);
