@@ -206,8 +206,15 @@ export class ExchangeEventLog {
     let full: ExchangeEvent = { server: this.server, instance: this.instance, seq: ++this.#seq, ...event };
     let json = JSON.stringify(full);
     if (json.length > MAX_EVENT_BYTES) {
-      full = { ...full, body: full.body === undefined ? undefined : "(left out: too large)", responseBody: "(left out: too large)" };
-      json = JSON.stringify(full).slice(0, MAX_EVENT_BYTES * 2); // strings are capped, so this is only a backstop
+      // Too large (every string is capped, but a body has many): the bodies go, then all but the exchange's line.
+      const { body, responseBody, ...rest } = full;
+      full = { ...rest, ...(body !== undefined ? { body: "(left out: too large)" } : {}), ...(responseBody !== undefined ? { responseBody: "(left out: too large)" } : {}) };
+      json = JSON.stringify(full);
+      if (json.length > MAX_EVENT_BYTES) {
+        const { server, instance, seq, at, ms, method, path, status } = full;
+        full = { server, instance, seq, at, ms, method, path, query: {}, requestHeaders: {}, status, responseHeaders: {} };
+        json = JSON.stringify(full);
+      }
     }
     const kept = { event: full, message: `id: ${full.instance}:${full.seq}\ndata: ${json}\n\n` };
     this.#ring.push(kept);
@@ -239,11 +246,14 @@ export class ExchangeEventLog {
       let headers: Record<string, unknown> = {};
       const capture = (chunk: unknown, encoding: unknown) => {
         if (captured >= CAPTURE_BYTES || chunk === undefined || chunk === null || typeof chunk === "function") return;
-        const bytes =
-          typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8") : chunk instanceof Uint8Array ? Buffer.from(chunk) : undefined;
-        if (!bytes) return;
-        chunks.push(bytes.subarray(0, CAPTURE_BYTES - captured));
-        captured += bytes.length;
+        try {
+          const bytes = typeof chunk === "string" ? Buffer.from(chunk, Buffer.isEncoding(String(encoding)) ? (encoding as BufferEncoding) : "utf8") : chunk instanceof Uint8Array ? Buffer.from(chunk) : undefined;
+          if (!bytes) return;
+          chunks.push(bytes.subarray(0, CAPTURE_BYTES - captured));
+          captured += bytes.length;
+        } catch {
+          // Whatever the write was, it is the response's business, not the record's.
+        }
       };
       const write = res.write.bind(res) as (...args: unknown[]) => boolean;
       const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;

@@ -183,3 +183,18 @@ test("bounded: publishing never waits for a reader; one that stops reading is cu
     await stack.close();
   }
 });
+
+test("an exchange too large to keep whole keeps its line (method, path, status), and the request is answered as without events", async () => {
+  const stack = await startStack({ EXCHANGE_EVENTS: "1" });
+  try {
+    const metadata = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`field_${i}`, "x".repeat(30)]));
+    const answer = await fetch(`${stack.config.issuer}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(metadata) });
+    assert.equal(answer.status, 400);
+    const event = logOf(stack.apps.as).events().find((e) => e.path === "/register")!;
+    assert.equal(event.status, 400);
+    assert.equal(event.body, "(left out: too large)");
+    assert.ok(JSON.stringify(event).length <= 8 * 1024);
+  } finally {
+    await stack.close();
+  }
+});
