@@ -12,7 +12,7 @@ import { collectStackEvents } from "./collect.ts";
 import { startLiveView } from "./server.ts";
 import { buildView, type ViewModel } from "./view-model.ts";
 
-const MAX_EVENTS = 2000;
+const MAX_EVENTS = 1000;
 /** Exchanges arrive in bursts (a step-up is a handful): the model is rebuilt at most this often. */
 const REBUILD_MS = 100;
 

@@ -120,17 +120,18 @@ export function clientsOf(events: readonly ExchangeEvent[]): (string | undefined
     const state = locationOf(e)?.params.state;
     return state && endpointOf(e) === "authorize" ? stateOwner.get(state) : undefined;
   });
-  // Unattributed requests join the next attributed one from the same user agent (the RS's key fetch, any).
+  // Unattributed requests join the next attributed one from the same user agent (the RS's key fetch:
+  // the next one the RS handled). One pass from the end, remembering the next owner per agent.
   const owners = [...direct];
-  for (let i = 0; i < events.length; i++) {
-    if (owners[i] !== undefined) continue;
+  const nextByAgent = new Map<string, string>();
+  let nextAtRs: string | undefined;
+  for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    const fromRs = endpointOf(e) === "jwks";
-    for (let j = i + 1; j < events.length; j++) {
-      if (direct[j] !== undefined && (fromRs ? events[j]!.server === "rs" : agentOf(events[j]!) === agentOf(e))) {
-        owners[i] = direct[j];
-        break;
-      }
+    const owner = direct[i];
+    if (owner === undefined) owners[i] = endpointOf(e) === "jwks" ? nextAtRs : nextByAgent.get(agentOf(e));
+    else {
+      nextByAgent.set(agentOf(e), owner);
+      if (e.server === "rs") nextAtRs = owner;
     }
   }
   return owners;
@@ -275,7 +276,9 @@ export function buildView(events: readonly ExchangeEvent[], options: ViewOptions
   const byGroup = new Map<string, ExchangeEvent[]>();
   events.forEach((e, i) => {
     const key = owners[i] ?? "";
-    byGroup.set(key, [...(byGroup.get(key) ?? []), e]);
+    const group = byGroup.get(key);
+    if (group) group.push(e);
+    else byGroup.set(key, [e]);
   });
   const groups: ViewGroup[] = [];
   for (const [clientId, mine] of byGroup) {
