@@ -235,3 +235,80 @@ test("access_denied during a step-up is a decline: InsufficientScopeError(declin
   assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write"]);
   assert.equal(requests, 1, "not resent: asking again cannot help");
 });
+
+// ---- C4.4 and "another 403 is not ours", each pinned by a test that fails when its line changes ----
+
+test("a multi-scope challenge partly granted is declined: the call is not resent, the granted part is kept", async () => {
+  const { authorizer, asked } = fakeAuthorizer(["files:read", "files:write"]);
+  await authorizer.authorize(["files:read"], {});
+  let requests = 0;
+  const next = async () => (requests++, new Response(null, { status: 403, headers: INSUFFICIENT("files:write files:admin") }));
+  const stepUp = withStepUp(authorizer, { resource: "r" });
+  const error = await stepUp(next)("http://x/mcp", call("archive")).catch((e: unknown) => e);
+  assert.ok(error instanceof InsufficientScopeError, String(error));
+  assert.equal(error.reason, "declined", "files:write was granted, files:admin was not: one challenged scope declined is enough");
+  assert.equal(error.requiredScope, "files:write files:admin");
+  assert.equal(error.grantedScope, "files:read files:write");
+  assert.equal(error.cause, undefined, "a partial grant, not a refusal: no cause");
+  assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write", "files:admin"], "C4.1: the union was asked for");
+  assert.equal(requests, 1, "not resent: asking again cannot help");
+  assert.deepEqual(stepUp.requestedScope(), ["files:read", "files:write"], "C4.4: requested := granted");
+});
+
+test("after access_denied, a later step-up for another operation does not ask for the denied scope again", async () => {
+  const grantable = ["files:read", "files:write"];
+  const { authorizer, asked } = fakeAuthorizer(grantable);
+  // An all-or-nothing AS: a request naming anything ungrantable is refused whole (access_denied).
+  const partial = authorizer.authorize;
+  authorizer.authorize = async (scope, hint) => {
+    if (scope.some((s) => !grantable.includes(s))) {
+      asked.authorize.push(scope);
+      throw Object.assign(new Error("authorization refused: access_denied"), { error: "access_denied" });
+    }
+    return partial(scope, hint);
+  };
+  await authorizer.authorize(["files:read"], {});
+  const needs: Record<string, string> = { purge: "files:admin", edit: "files:write" };
+  const next = async (_url: string | URL, init?: RequestInit) => {
+    const tool = (JSON.parse(String(init?.body)) as { params: { name: string } }).params.name;
+    const held = authorizer.grantedScope();
+    if (!held.includes(needs[tool]!)) return new Response(null, { status: 403, headers: INSUFFICIENT(needs[tool]!) });
+    return new Response("{}", { status: 200 });
+  };
+  const stepUp = withStepUp(authorizer, { resource: "r" });
+  const denied = await stepUp(next)("http://x/mcp", call("purge")).catch((e: unknown) => e);
+  assert.ok(denied instanceof InsufficientScopeError && denied.reason === "declined", String(denied));
+  assert.deepEqual(stepUp.requestedScope(), ["files:read"], "C4.4: the denied scope left the requested set");
+  assert.equal((await stepUp(next)("http://x/mcp", call("edit"))).status, 200);
+  assert.deepEqual(
+    asked.authorize,
+    [["files:read"], ["files:read", "files:admin"], ["files:read", "files:write"]],
+    "the later step-up asks for what it needs and what is held, not for files:admin again",
+  );
+});
+
+test("a 403 that is not insufficient_scope is the caller's answer: returned as is, no AS traffic", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {});
+  const refusals = [
+    // R10: the RS's own refusal of a foreign Origin (JSON-RPC body, no challenge).
+    () => new Response(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Origin must be a loopback origin" } }), { status: 403, headers: { "content-type": "application/json" } }),
+    // A bare 403: no body, no header.
+    () => new Response(null, { status: 403 }),
+    // A Bearer challenge with another error code (RFC 6750 §3.1).
+    () => new Response("forbidden", { status: 403, headers: { "www-authenticate": 'Bearer error="invalid_token", scope="files:write"' } }),
+    // insufficient_scope under another scheme is not a Bearer challenge.
+    () => new Response("forbidden", { status: 403, headers: { "www-authenticate": 'DPoP error="insufficient_scope", scope="files:write"' } }),
+  ];
+  for (const [i, refusal] of refusals.entries()) {
+    let requests = 0;
+    const sent = refusal();
+    const next = async () => (requests++, sent);
+    const response = await withStepUp(authorizer, { resource: "r" })(next)("http://x/mcp", call("write-file"));
+    assert.equal(response, sent, `refusal ${i}: the very response is returned`);
+    assert.equal(response.bodyUsed, false, `refusal ${i}: its body is left for the caller to read`);
+    assert.equal(requests, 1, `refusal ${i}: not resent`);
+  }
+  assert.deepEqual(asked.authorize, [["files:read"]], "only the set-up authorization");
+  assert.equal(asked.refresh, 0, "no refresh");
+});
