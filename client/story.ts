@@ -25,6 +25,7 @@ import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { breakRuleInfo, type BreakRule } from "../shared/break-rules.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { reportOk, type BreakVerdict, type CheckResult } from "../shared/report.ts";
+import { terminalText } from "../shared/terminal-text.ts";
 import { Authorizer } from "./authorizer.ts";
 import { breakReport, clientVariant, refreshAsking, storyOfBreak, type StoryOfBreak } from "./breaks.ts";
 import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type McpClientHandle } from "./connect.ts";
@@ -176,7 +177,8 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     }
     const ms = Math.round(performance.now() - t0);
     const onPurpose = !outcome.ok && broken?.affects.includes(id) === true;
-    const detail = onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail;
+    // B4: a detail quotes what servers said (an error_description, a tool result): shown escaped.
+    const detail = terminalText(onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail);
     results.push({ id, title: outcome.title, ok: outcome.ok, detail, ms, ...(onPurpose ? { brokenOnPurpose: true as const } : {}) });
     narrate(`   ${outcome.ok ? style.ok("✓") : onPurpose ? "⚠" : style.fail("✗")} ${detail} ${style.dim(`(${ms} ms)`)}`);
   }

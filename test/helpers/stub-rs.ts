@@ -6,7 +6,8 @@
  *   metadata, reads the token's `scope` claim (it does not verify signatures — it is a test double;
  *   the real RS does) and challenges with headers written differently from the real RS's (odd
  *   spacing, an `error_description` that mentions `scope=`). It logs every request it sees, so a
- *   test can check the client from the server's side.
+ *   test can check the client from the server's side; `rawAnswer` makes it answer a tool call with
+ *   any bytes at all (a hostile server).
  * - `startStubAuthorizationServer`: RFC 8414 metadata, DCR, and an `/authorize` whose 302 the test
  *   scripts (a wrong `iss`, a look-alike redirect) — the misbehaviours a client must refuse.
  * - `startScopeOmittingAuthorizationServer`: an AS that consents to everything and whose token
@@ -46,11 +47,20 @@ export interface StubResourceServer {
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
+/** A tools/call answered exactly so: any status, content type and body text (a hostile server's). */
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
 export interface StubOptions {
   /** The `scope` of the 401 challenge; `null` leaves the parameter out. Default "files:read". */
   unauthorizedScope?: string | null;
   /** The PRM's `scopes_supported`; `null` leaves it out. Default ["files:read"]. */
   scopesSupported?: string[] | null;
+  /** Answer an authorized tools/call with this instead of running it (`id` is the request's). */
+  rawAnswer?: (tool: string, id: number | string | undefined) => RawAnswer | undefined;
 }
 
 export async function startStubResourceServer(policy: ToolPolicy, options: StubOptions = {}): Promise<StubResourceServer> {
@@ -125,6 +135,12 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
           return send(403, { jsonrpc: "2.0", id: message.id, error: { code: -32003, message: "insufficient scope" } }, {
             "www-authenticate": challenge,
           });
+        }
+        const raw = options.rawAnswer?.(tool, message.id);
+        if (raw) {
+          seen.status = raw.status;
+          res.writeHead(raw.status, { "content-type": raw.contentType });
+          return res.end(raw.body);
         }
         return reply({ content: [{ type: "text", text: `${tool} ran with [${tokenScope.join(" ")}]` }] });
       }
