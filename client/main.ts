@@ -20,7 +20,7 @@
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
  *   pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
  *   pnpm client --call TOOL [--args JSON] [--verbose] [--browser [--no-open]]
- *               [--client-id ID [--client-secret SECRET]] [SERVER_URL]
+ *               [--client-id ID [--issuer URL] [--client-secret SECRET]] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
  * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
  * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before

@@ -59,6 +59,8 @@ export interface StubOptions {
   unauthorizedScope?: string | null;
   /** The PRM's `scopes_supported`; `null` leaves it out. Default ["files:read"]. */
   scopesSupported?: string[] | null;
+  /** The PRM's `authorization_servers`; default: the one `setIssuer` names. */
+  authorizationServers?: () => string[];
   /** Answer an authorized tools/call with this instead of running it (`id` is the request's). */
   rawAnswer?: (tool: string, id: number | string | undefined) => RawAnswer | undefined;
 }
@@ -84,7 +86,8 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
     };
     if (req.url === "/.well-known/oauth-protected-resource/mcp") {
       const scopes = options.scopesSupported === undefined ? ["files:read"] : options.scopesSupported;
-      return send(200, { resource, authorization_servers: [issuer], ...(scopes ? { scopes_supported: scopes } : {}) });
+      const authorization_servers = options.authorizationServers?.() ?? [issuer];
+      return send(200, { resource, authorization_servers, ...(scopes ? { scopes_supported: scopes } : {}) });
     }
     if (req.url !== "/mcp") return send(404, { error: "not_found" });
     let message: { id?: number | string; method: string; params?: { name?: string; protocolVersion?: string } } | undefined;
