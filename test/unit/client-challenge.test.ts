@@ -190,3 +190,10 @@ test("the parameters are an ordinary record: each can be changed or removed like
   delete (params as Record<string, string | undefined>).scope;
   assert.equal(Object.hasOwn(params, "scope"), false);
 });
+
+test("a token68 followed by spaces is still the challenge's token68, and the next challenge follows", () => {
+  assert.deepEqual(parseWWWAuthenticate("Negotiate abc==   , Bearer realm=x"), [
+    { scheme: "negotiate", token68: "abc==", params: {} },
+    { scheme: "bearer", params: { realm: "x" } },
+  ]);
+});

@@ -250,7 +250,7 @@ test("a multi-scope challenge partly granted is declined: the call is not resent
   assert.equal(error.reason, "declined", "files:write was granted, files:admin was not: one challenged scope declined is enough");
   assert.equal(error.requiredScope, "files:write files:admin");
   assert.equal(error.grantedScope, "files:read files:write");
-  assert.equal(error.cause, undefined, "a partial grant, not a refusal: no cause");
+  assert.equal(Object.hasOwn(error, "cause"), false, "a partial grant, not a refusal: no cause");
   assert.deepEqual(asked.authorize.at(-1), ["files:read", "files:write", "files:admin"], "C4.1: the union was asked for");
   assert.equal(requests, 1, "not resent: asking again cannot help");
   assert.deepEqual(stepUp.requestedScope(), ["files:read", "files:write"], "C4.4: requested := granted");
@@ -347,6 +347,7 @@ test("operationOf: what is not a JSON-RPC message falls back to the HTTP method"
   assert.equal(post("[1, null]"), "POST");
   assert.equal(post('{"method": 5}'), "POST", "a method that is not a string");
   assert.equal(post('[{"method": 5}, {"method": "ping"}]'), "ping", "only the batch's messages count");
+  assert.equal(post('[{"method": "ping"}, null, 3]'), "ping", "a null or a number in a batch is skipped, not fatal");
   assert.equal(post('{"method": "tools/call"}'), "tools/call", "tools/call without a name");
   assert.equal(post('{"method": "tools/call", "params": {"name": 7}}'), "tools/call");
   assert.equal(post('{"method": "resources/read", "params": {"name": "x"}}'), "resources/read", "only tools/call names a tool");
@@ -473,4 +474,22 @@ test("the backstop: a token that changes on every read cannot loop the middlewar
   const response = await withStepUp(authorizer, { resource: "r", maxStepUpAttempts: 2 })(next)("http://x/mcp", call("write-file"));
   assert.equal(response.status, 403, "the last 403 is returned");
   assert.equal(sent, 6, "maxStepUpAttempts + 3 rounds after the first: the longest sequence the rules allow, and one more");
+});
+
+test("a request whose token another request replaced during a 401 still recovers itself when that token is refused", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  // No token → 401 for both; t1 is refused for "b" only (say, revoked between the two); anything else runs.
+  const next = async (_url: string | URL, init?: RequestInit) => {
+    const auth = new Headers(init?.headers).get("authorization");
+    const tool = (JSON.parse(String(init?.body)) as { params: { name: string } }).params.name;
+    if (!auth || (auth === "Bearer t1" && tool === "b")) {
+      return new Response(null, { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token", scope="files:read"' } });
+    }
+    return new Response("{}", { status: 200 });
+  };
+  const fetchFn = withStepUp(authorizer, { resource: "r" })(next);
+  const [a, b] = await Promise.all([fetchFn("http://x/mcp", call("a")), fetchFn("http://x/mcp", call("b"))]);
+  assert.deepEqual([a.status, b.status], [200, 200], "b did not recover the first time (a did): its own 401 is recovered");
+  assert.deepEqual(asked.authorize, [["files:read"]]);
+  assert.equal(asked.refresh, 1, "b's recovery: a refresh");
 });
