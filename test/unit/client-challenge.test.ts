@@ -184,7 +184,8 @@ test("junk glued to a scheme is no token68 and no parameter: skipped to the next
 test("the parameters are an ordinary record: each can be changed or removed like any assigned property", () => {
   const [challenge] = parseWWWAuthenticate('Bearer constructor="c", scope="s"');
   const params = challenge!.params;
-  params.constructor = "changed";
+  const name: string = "constructor"; // a string key, not Object's member of that name
+  params[name] = "changed";
   params.scope = "changed too";
   assert.deepEqual({ ...params }, { constructor: "changed", scope: "changed too" });
   delete (params as Record<string, string | undefined>).scope;
