@@ -30,7 +30,7 @@ export interface CallArgs extends LoginValues {
 }
 
 /** One line (or, with `lines`, a block of text a tool returned) on stdout or stderr, nothing raw (B4). */
-export function print(stream: "stdout" | "stderr", text: string, { lines = false }: { lines?: boolean } = {}): void {
+function print(stream: "stdout" | "stderr", text: string, { lines = false }: { lines?: boolean } = {}): void {
   process[stream].write(`${terminalText(text, { lines })}\n`);
 }
 
