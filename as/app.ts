@@ -21,9 +21,11 @@ import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
-import { authorizeHandler, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
+import { noSniff } from "../shared/no-sniff.ts";
+import { authorizeHandler, grantScope, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
 import { BROKEN_POLICY } from "./breaks.ts";
 import { InvalidRequest, MethodNotAllowed, NotFound, OAuthError, ServerError } from "./errors.ts";
+import { narrowScope } from "./grants/refresh-token.ts";
 import { generateSigningKey, jwks, type SigningKey } from "./keys.ts";
 import { authorizationServerMetadata, METADATA_PATH } from "./metadata.ts";
 import { noStore } from "./params.ts";
@@ -41,15 +43,15 @@ const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
 
-/** The rules every request is judged by (A3, A4, A6); `--break` swaps one for its variant (as/breaks.ts). */
-export const POLICY: AsPolicy = { validateRedirectUri, redirectUriMatches, verifyCodeVerifier: checkCodeVerifier };
+/** The rules every request is judged by (A3, A4, A6, S3); `--break` swaps one for its variant (as/breaks.ts). */
+export const POLICY: AsPolicy = { validateRedirectUri, redirectUriMatches, verifyCodeVerifier: checkCodeVerifier, grantScope, narrowScope };
 
 /** A12: where the AS keeps what must survive a restart (as/extras/state-file.ts). */
 export interface Persistence {
   /** The signing key to use: the one kept, or a new one to keep. */
   key: SigningKey;
   /** Fill the new state from what was kept; returns the writer that keeps it from now on. */
-  attach(state: AsState): { saveAfterResponse: RequestHandler; flush(): void };
+  attach(state: AsState): { saveBeforeResponse: RequestHandler; flush(): void };
 }
 
 /** What as/extras/ adds to the AS; the lesson runs without any of it. */
@@ -58,8 +60,8 @@ export interface AsExtras {
   consent?: (state: AsState) => { prompt: ConsentPrompt; submit: RequestHandler };
   /** A12: a readable page for a person whose `/authorize` cannot be redirected. */
   informResourceOwner?: InformResourceOwner;
-  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps. */
-  openState?: (limits: Limits) => Promise<Persistence>;
+  /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps; undefined = memory only after all. */
+  openState?: (limits: Limits) => Promise<Persistence | undefined>;
   /** A13 (`AS_CLIENTS`): clients with a secret, and how a request authenticates with it. */
   confidentialClients?: { clients: ReadonlyMap<string, ClientRecord>; authenticate: NonNullable<AsState["authenticateWithSecret"]> };
 }
@@ -120,7 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const persistence = await extras.openState?.(limits);
   // A7: otherwise a fresh ES256 key pair per process.
   const key = persistence?.key ?? (await generateSigningKey());
-  // The correct rules, or — pnpm demo --break lenient-redirect|no-pkce only (AS_BREAK) — one broken on purpose.
+  // The correct rules, or — pnpm demo --break lenient-redirect|no-pkce|scope-hierarchy only (AS_BREAK) — one broken on purpose.
   const policy = config.asBreak ? { ...POLICY, ...BROKEN_POLICY[config.asBreak] } : POLICY;
   const confidential = extras.confidentialClients;
   const state = createState({
@@ -138,6 +140,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(noSniff); // B1: errors included, and the refusals just below first
   app.locals.state = state;
   app.locals.stateFile = stateFile;
 
@@ -175,8 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     res.json(jwks(key));
   });
 
-  // A12: these are the requests that change what the state file keeps.
-  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveAfterResponse);
+  // A12: what these requests change is in the state file before their answer is sent (a crash cannot undo a rotation).
+  if (stateFile) app.use(["/register", "/token", "/revoke"], stateFile.saveBeforeResponse);
   app.post("/register", rateLimitPerAddress({ perMinute: config.dcrRateLimit, now }), json, registerHandler(state));
   // A11: with AS_CONSENT=prompt the user decides on a page, answered by POST /authorize.
   const consent = extras.consent?.(state);

@@ -64,7 +64,7 @@ function redirectTo(redirect_uri: string, params: Record<string, string | undefi
 /** Step 1: who is asking, and where may the answer go? Throws (→ 400 JSON) when that is unclear. */
 function trustedRedirect(state: AsState, params: Params): { client: ClientRecord; redirect_uri: string } {
   for (const name of ["client_id", "redirect_uri"]) {
-    if (params.duplicated.includes(name)) throw new InvalidRequest(`${name} is repeated (RFC 6749 §3.1); not redirecting`);
+    if (params.duplicated.includes(name)) throw new InvalidRequest(`${name} is repeated (RFC 6749 section 3.1); not redirecting`);
   }
   const client_id = params.get("client_id");
   if (!client_id) throw new InvalidRequest("client_id is required");
@@ -83,13 +83,18 @@ function trustedRedirect(state: AsState, params: Params): { client: ClientRecord
   return { client, redirect_uri };
 }
 
+/** S3: what the demo user's policy grants of a request — the requested scopes she may grant (RFC 6749 §3.3: maybe fewer). */
+export function grantScope(requested: readonly string[], grantable: readonly string[]): string[] {
+  return inCatalogOrder(requested.filter((s) => grantable.includes(s)));
+}
+
 /** The requested scope, validated, and what the demo user may be granted of it (S3, RFC 6749 §3.3). */
 function scopeOf(state: AsState, requested: string | undefined): { requested: string[]; grantable: string[] } {
   // A10 / RFC 6749 §3.3: single-space-separated tokens, nothing else (scopeParam throws invalid_scope).
   const scopes = requested === undefined ? DEFAULT_SCOPE : scopeParam(requested);
   const unknown = scopes.filter((s) => !(SCOPE_CATALOG as readonly string[]).includes(s));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(" ")}`);
-  const grantable = inCatalogOrder(scopes.filter((s) => state.config.grantableScopes.includes(s)));
+  const grantable = state.policy.grantScope(scopes, state.config.grantableScopes);
   if (grantable.length === 0) throw new AccessDenied(`the demo user may not grant ${formatScope(scopes)}`);
   return { requested: scopes, grantable };
 }

@@ -25,7 +25,7 @@ export function authenticateClient(state: AsState, req: Request, params: Params)
 
 function publicClient(state: AsState, params: Params): ClientRecord {
   const client_id = params.get("client_id");
-  if (!client_id) throw new InvalidRequest("client_id is required (RFC 6749 §3.2.1)");
+  if (!client_id) throw new InvalidRequest("client_id is required (RFC 6749 section 3.2.1)");
   const client = findClient(state, client_id);
   if (!client) throw new InvalidClient("unknown client_id"); // RFC 6749 §5.2
   // RFC 6749 §3.2.1: a confidential client must authenticate; naming itself is not enough.

@@ -95,6 +95,16 @@ export class AccessDenied extends OAuthError {
   }
 }
 
+/**
+ * RFC 6749 §4.1.2.1: the AS cannot handle the request now (overloaded) — redirected, since an HTTP 503
+ * cannot reach the client through the user-agent. Here: too many consent pages for one client (A11).
+ */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description: string) {
+    super(503, "temporarily_unavailable", description);
+  }
+}
+
 /** RFC 8707 §2: the requested `resource` is missing, invalid or not one this AS issues tokens for. */
 export class InvalidTarget extends OAuthError {
   constructor(description: string) {

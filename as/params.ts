@@ -69,7 +69,7 @@ export function strictForm(req: Request): Params {
   }
   const params = formParams(req.body);
   if (params.duplicated.length > 0) {
-    throw new InvalidRequest(`repeated or malformed parameter: ${params.duplicated.join(", ")} (RFC 6749 §3.2)`);
+    throw new InvalidRequest(`repeated or malformed parameter: ${params.duplicated.join(", ")} (RFC 6749 section 3.2)`);
   }
   return params;
 }
@@ -85,11 +85,11 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export function scopeParam(value: string): string[] {
   const tokens = value.split(" ");
   if (tokens.includes("")) {
-    throw new InvalidScope("scope has an empty token: separate scopes with single spaces, none leading or trailing (RFC 6749 §3.3)");
+    throw new InvalidScope("scope has an empty token: separate scopes with single spaces, none leading or trailing (RFC 6749 section 3.3)");
   }
   const bad = tokens.find((token) => !SCOPE_TOKEN.test(token));
   if (bad !== undefined) {
-    throw new InvalidScope(`scope token ${bad.slice(0, 100)} has a character RFC 6749 §3.3 does not allow; only a single space separates scopes`);
+    throw new InvalidScope(`scope token ${bad.slice(0, 100)} has a character RFC 6749 section 3.3 does not allow; only a single space separates scopes`);
   }
   return [...new Set(tokens)];
 }

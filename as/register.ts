@@ -28,7 +28,7 @@ function isStringArray(value: unknown): value is string[] {
 
 /** RFC 7591 §2: `redirect_uris`, an array of 1 to `MAX_REDIRECT_URIS` strings (their policy: `redirectUriPolicy`). */
 function redirectUris(value: unknown): string[] {
-  if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 §2)");
+  if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 section 2)");
   if (!Array.isArray(value)) throw new InvalidClientMetadata("redirect_uris must be an array of strings");
   if (value.length === 0) throw new InvalidRedirectUri("redirect_uris must contain at least one redirect URI");
   if (value.length > MAX_REDIRECT_URIS) throw new InvalidClientMetadata(`at most ${MAX_REDIRECT_URIS} redirect_uris are accepted`);

@@ -21,7 +21,7 @@ export function revokeHandler(state: AsState) {
     const params = strictForm(req);
     const client = authenticateClient(state, req, params);
     const token = params.get("token");
-    if (!token) throw new InvalidRequest("token is required (RFC 7009 §2.1)");
+    if (!token) throw new InvalidRequest("token is required (RFC 7009 section 2.1)");
 
     // `token_type_hint` is only a hint (RFC 7009 §2.1): the token itself says what it is.
     const refresh = state.refreshTokens.get(token);

@@ -20,7 +20,7 @@
  * metadata documents.
  */
 import { loadConfig } from "../shared/config.ts";
-import { listenLoopback, runServerEntry } from "../shared/listen.ts";
+import { listenLoopback, notReadyYet, runServerEntry, serve } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
 import { createApp, stateFileOf } from "./app.ts";
 import { asExtras } from "./extras/index.ts";
@@ -29,13 +29,14 @@ import { METADATA_PATH } from "./metadata.ts";
 await runServerEntry("as", async () => {
   const requested = loadConfig();
   // Bind first, so AS_PORT=0 works: the issuer must carry the port the OS actually chose.
-  const { server, address } = await listenLoopback(requested.asPort);
+  const { server, address } = await listenLoopback(requested.asPort, notReadyYet);
   const config = loadConfig({ ...process.env, AS_PORT: String(address.port) });
   const logger = createLogger("[as]", undefined, { timestamps: config.logTimestamps });
   // The extras (as/extras/): consent page, pages for a person, state file, confidential clients — as configured.
   const app = await createApp(config, { logger, extras: asExtras(config, logger) });
-  server.on("request", app);
-  // A12: whatever changed since the last save is written on the way out (SIGTERM, SIGINT, or a crash).
+  serve(server, app);
+  // A12: every answer that depends on a change was preceded by its save (extras/state-file.ts); what is left
+  // (the key of a fresh start, expiries) is written on the way out: SIGTERM, SIGINT, SIGHUP, an uncaught error.
   process.once("exit", () => stateFileOf(app)?.flush());
 
   // A broken AS (pnpm demo --break …) says so on every start-up line.

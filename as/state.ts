@@ -99,7 +99,7 @@ export const REFRESH_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
 /**
  * The rules the AS judges requests by, chosen once where the app is built (as/app.ts): the correct ones
- * below, or — only under `pnpm demo --break lenient-redirect|no-pkce` — a broken variant (as/breaks.ts).
+ * below, or — only under `pnpm demo --break lenient-redirect|no-pkce|scope-hierarchy` — a broken variant (as/breaks.ts).
  */
 export interface AsPolicy {
   /** A3: may this redirect URI be registered? (`validateRedirectUri`, redirect-uri.ts) */
@@ -108,6 +108,10 @@ export interface AsPolicy {
   redirectUriMatches(registered: string, requested: string): boolean;
   /** A6, RFC 7636 §4.6: does the `code_verifier` prove the code is the caller's? (`verifyS256`, pkce.ts) */
   verifyCodeVerifier(code_verifier: string | undefined, code_challenge: string): PkceVerdict;
+  /** S3: what the user's policy grants of a request (`grantScope`, authorize.ts). */
+  grantScope(requested: readonly string[], grantable: readonly string[]): string[];
+  /** A6, RFC 6749 §6: what a refresh's `scope` asks beyond the grant, and what it keeps (`narrowScope`, grants/refresh-token.ts). */
+  narrowScope(requested: readonly string[], granted: readonly string[]): { beyond: string[]; scope: string[] };
 }
 
 export interface AsState {

@@ -1,9 +1,10 @@
 /**
  * `pnpm demo --break RULE`: the story's client with one rule broken on purpose, and how the consequence
  * is read back from what went over the wire. Each broken client is composed here, outside the rule it
- * breaks, from the public contract — a wrong `Authorizer`, an option of `withStepUp`, or (stock-sdk) the
- * SDK's own wiring — so client/step-up/ and client/authorizer.ts are the same in every run. The AS's two
- * rules are broken by an AS started with `AS_BREAK` (as/breaks.ts). docs/breaks.md shows each as a diff.
+ * breaks, from the public contract — a wrong `Authorizer`, an option of `withStepUp`, a fetch beneath
+ * the middleware, a user agent, or (stock-sdk) the SDK's own wiring — so client/step-up/ and
+ * client/authorizer.ts are the same in every run. The servers' rules are broken by servers started with
+ * `AS_BREAK` / `RS_BREAK` (as/breaks.ts, resource-server/breaks.ts). docs/breaks.md shows each as a diff.
  *
  * Verdicts come from the recorded exchanges and the error each step ended with, never from printed text.
  */
@@ -14,12 +15,13 @@ import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprot
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { breakRuleInfo, type BreakRule } from "../shared/break-rules.ts";
 import type { BreakVerdict, CheckResult } from "../shared/report.ts";
+import { withIncludedScopes } from "../shared/scope-hierarchy.ts";
 import { terminalText } from "../shared/terminal-text.ts";
-import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation } from "./authorization-response.ts";
+import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation, type UserAgent } from "./authorization-response.ts";
 import { Authorizer } from "./authorizer.ts";
 import { DEFAULT_AUTH_TIMEOUT_MS, sessionHandle, type ConnectOptions, type McpClientHandle } from "./connect.ts";
 import { withTimeout, type RecordedExchange } from "./recorder.ts";
-import { computeScopeUnion, findBearerChallenge, formatScope, operationOf, type AuthorizationHint } from "./step-up/index.ts";
+import { computeScopeUnion, findBearerChallenge, formatScope, InsufficientScopeError, operationOf, type AuthorizationHint } from "./step-up/index.ts";
 import { responseJson, Wire, type Parties } from "./wire.ts";
 
 // ---- the broken clients ----
@@ -28,6 +30,16 @@ import { responseJson, Wire, type Parties } from "./wire.ts";
 class AsksForTheChallengeAlone extends Authorizer {
   override authorize(scope: string[], hint: AuthorizationHint): Promise<void> {
     return super.authorize(scope.filter((s) => !this.grantedScope().includes(s)), hint);
+  }
+}
+
+/**
+ * scope-hierarchy: replace-scope's client, written for an API whose scopes nest — it reads its grant the
+ * way the servers of that run do (files:write includes files:read), so a 401 needs no re-authorization.
+ */
+class ReplacesScopeUnderAHierarchy extends AsksForTheChallengeAlone {
+  override grantedScope(): string[] {
+    return withIncludedScopes(super.grantedScope());
   }
 }
 
@@ -52,6 +64,39 @@ class KeepsAskingForTheDeclined extends Authorizer {
     await this.authorize([], {});
     return true;
   }
+}
+
+/**
+ * scopes-supported (C4.1 broken): the client takes the resource metadata's `scopes_supported` for the
+ * scope a 403 challenges. Composed as a fetch between the step-up middleware and the recorder: it hands
+ * the middleware the RS's challenge with `scopes_supported` where its `scope` was. The middleware's rules
+ * are untouched — what it reads is wrong, as in a client whose step-up falls back to scopes_supported —
+ * and the recorder, below it, keeps the challenge the RS really sent.
+ */
+function readsScopesSupported(next: FetchLike): FetchLike {
+  return async (url, init) => {
+    const response = await next(url, init);
+    const header = response.headers.get("www-authenticate");
+    const challenge = findBearerChallenge(header);
+    if (response.status !== 403 || challenge?.error !== "insufficient_scope" || !challenge.resourceMetadata) return response;
+    const metadata = (await (await next(challenge.resourceMetadata)).json()) as { scopes_supported?: string[] };
+    const headers = new Headers(response.headers);
+    headers.set("www-authenticate", header!.replace(/\bscope="[^"]*"/, `scope="${formatScope(metadata.scopes_supported ?? [])}"`));
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  };
+}
+
+/**
+ * no-state-check (C1 broken): a redirect handler that passes the client's check the `state` the client
+ * sent, whatever came back — which is what a client that only reads `code` from its callback amounts to.
+ * The `iss` check (RFC 9207) still runs.
+ */
+function takesAnyState(userAgent: UserAgent): UserAgent {
+  return async (authorizationUrl) => {
+    const callback = await userAgent(authorizationUrl);
+    callback.searchParams.set("state", authorizationUrl.searchParams.get("state") ?? "");
+    return callback;
+  };
 }
 
 /**
@@ -150,6 +195,9 @@ export class SafetyStop {
 export interface ClientVariant {
   Authorizer?: typeof Authorizer;
   maxStepUpAttempts?: number;
+  beneathStepUp?: (next: FetchLike) => FetchLike;
+  /** Wraps the user agent that brings back the authorization response. */
+  userAgent?: (userAgent: UserAgent) => UserAgent;
   connect?: typeof connectStockSdk;
   safetyStop?: SafetyStop;
 }
@@ -166,6 +214,12 @@ export function clientVariant(rule: BreakRule): ClientVariant {
       return { maxStepUpAttempts: Infinity, safetyStop: new SafetyStop() }; // no cap, and no backstop either
     case "stock-sdk":
       return { connect: connectStockSdk };
+    case "scopes-supported":
+      return { beneathStepUp: readsScopesSupported };
+    case "scope-hierarchy":
+      return { Authorizer: ReplacesScopeUnderAHierarchy }; // and the servers nest their scopes (AS_BREAK, RS_BREAK)
+    case "no-state-check":
+      return { userAgent: takesAnyState };
     case "lenient-redirect":
     case "no-pkce":
       return {}; // broken by the AS (AS_BREAK); the client keeps every rule
@@ -200,9 +254,9 @@ const challenged = (e: RecordedExchange | undefined) => findBearerChallenge(e?.r
 
 const STORIES: Record<BreakRule, StoryOfBreak> = {
   "replace-scope": {
-    // D4–D6 expect files:read files:write; D5 asks for files:admin alone (access_denied), so no fresh
-    // grant replaces the family D4's replay revoked.
-    affects: ["D3", "D4", "D5", "D6"],
+    // D5 asks for files:admin alone (access_denied, not the union); so no fresh grant replaces the family
+    // D4's replay revoked, and D6 has no refresh token: it authorizes where the rule refreshes.
+    affects: ["D3", "D5", "D6"],
     // Alternate between writing and reading a few times: with the union this costs nothing more.
     exhibit: async (call) => {
       for (const [i, tool] of ["write-file", "list-files", "write-file", "list-files"].entries()) {
@@ -229,7 +283,7 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
     },
   },
   "refresh-to-widen": {
-    affects: ["D3", "D4", "D5", "D6"],
+    affects: ["D3"], // the later steps start from the files:read grant D3 could not widen
     observe(view) {
       const d3 = inStep(view, "D3");
       const [refresh] = d3.tokenRequests("refresh_token");
@@ -289,8 +343,79 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
           `2. the SDK's 403 branch sets its scope to the challenged "${challenged(writes[0]) ?? ""}" (replacing, not adding) and calls auth(), which refreshes because a refresh token is held: POST /token grant_type=refresh_token → ${refreshes[0]?.status} scope="${granted(refreshes[0])}" (a refresh cannot widen)`,
           `3. write-file resent → ${writes[1]?.status} scope="${challenged(writes[1]) ?? ""}" (the same challenge)`,
           `4. the SDK gives up: "${gaveUp ?? String(error)}" — ${authorizations.length} authorizations: no step-up at all`,
+          ...knockOnEffects(view),
         ],
         demonstrated: writes.length === 2 && writes.every((e) => e.status === 403) && refreshes.length >= 1 && authorizations.length === 0 && gaveUp !== undefined,
+      };
+    },
+  },
+  "scopes-supported": {
+    // D5's 403 (files:admin) is read as files:read too: refreshes and the cap, not a decline.
+    affects: ["D3", "D5"],
+    observe(view) {
+      const d3 = inStep(view, "D3");
+      const writes = d3.mcpPosts({ tool: "write-file" });
+      const prm = d3.exchanges.find((e) => e.path.startsWith("/.well-known/oauth-protected-resource"));
+      const refreshes = d3.tokenRequests("refresh_token");
+      const error = view.errors.D3;
+      const capped = error instanceof InsufficientScopeError && error.reason === "retry-limit" ? error : undefined;
+      const supported = formatScope((json(prm).scopes_supported as string[] | undefined) ?? []);
+      return {
+        lines: [
+          `D3: write-file → ${writes[0]?.status} scope="${challenged(writes[0]) ?? ""}", but the client read the resource metadata's scopes_supported "${supported}" (GET ${prm?.path ?? "no metadata"} → ${prm?.status ?? "not sent"}) for the scope it needs`,
+          `D3: "${supported}" is held already — nothing wider to ask for, so the normal path: ${refreshes.length} refreshes (no scope param) → ${refreshes.map((r) => `"${granted(r)}"`).join(", ")}, ${d3.authorizations().length} authorizations; write-file sent ${writes.length} times, ${writes.filter((e) => e.status === 403).length} × 403`,
+          `D3: the cap ended it: ${capped ? `InsufficientScopeError(retry-limit, attempts ${capped.attempts}, requiredScope "${capped.requiredScope}" — not the "${challenged(writes[0]) ?? ""}" the RS asked for)` : String(error)}`,
+        ],
+        demonstrated:
+          supported === "files:read" &&
+          writes.length === 3 &&
+          writes.every((e) => e.status === 403 && challenged(e) === "files:write") &&
+          refreshes.length === 2 &&
+          d3.authorizations().length === 0 &&
+          capped?.requiredScope === "files:read",
+      };
+    },
+  },
+  "scope-hierarchy": {
+    affects: [], // the point: no check fails
+    observe(view) {
+      const d3 = inStep(view, "D3");
+      const [authorization] = d3.authorizations();
+      const written = d3.mcpPosts({ tool: "write-file" }).find((e) => e.status === 200);
+      const listed = d3.mcpPosts({ tool: "list-files" });
+      const d5 = inStep(view, "D5");
+      const run = view.checks.filter((c) => !c.skipped);
+      const passed = run.filter((c) => c.ok).length;
+      return {
+        lines: [
+          `D3: write-file 403 → authorize scope="${scopeOf(authorization) ?? ""}" (the challenged scope alone, as replace-scope asks) → granted "${granted(d3.tokenRequests("authorization_code")[0])}" → write-file ${written?.status ?? "never 200"}`,
+          `D3: then list-files → ${listed.map((e) => e.status).join(", ") || "not sent"}: the RS counts files:write as files:read, so the files:read the client dropped shows nowhere`,
+          ...(d5.authorizations().length > 0
+            ? [`D5: authorize scope="${scopeOf(d5.authorizations()[0]) ?? ""}" → granted "${granted(d5.tokenRequests("authorization_code")[0])}": the AS grants the part of files:admin it allows`]
+            : []),
+          `${passed}/${run.length} checks passed: the bug is invisible here. With independent scopes (S1) the same client fails D3 (pnpm demo --break replace-scope) — this is why the demo's scopes are independent`,
+        ],
+        demonstrated: scopeOf(authorization) === "files:write" && written !== undefined && listed.length > 0 && listed.every((e) => e.status === 200) && passed === run.length,
+      };
+    },
+  },
+  "no-state-check": {
+    affects: ["D8"],
+    observe(view) {
+      const d8 = inStep(view, "D8");
+      // The client's own flows in D8 never reach the AS (the forged response comes back first): every code
+      // here was minted by an /authorize someone else sent. One redeemed with a code_verifier was redeemed by the client.
+      const minted = new Set(d8.authorizations().map((a) => a.response.locationQuery?.code).filter(Boolean));
+      const redeemed = d8.tokenRequests("authorization_code").find((r) => r.request.form?.code_verifier !== undefined && minted.has(r.request.form?.code));
+      const error = String(json(redeemed).error ?? "");
+      return {
+        lines: [
+          `D8: a forged authorization response reached the client's redirect handling: code=${redeemed?.request.form?.code ?? "…"} from another flow's /authorize, with a state the client never sent`,
+          `D8: the client did not refuse it: POST /token grant_type=authorization_code code=${redeemed?.request.form?.code ?? "(none)"} → ${redeemed?.status ?? "not sent"} ${error} — PKCE (A6) stopped it: the code is bound to the other flow's code_challenge, not this client's code_verifier`,
+          `D8: that was the only one: the response with a wrong iss never reached /token (RFC 9207 §2.4 is a check of its own)`,
+          "with PKCE not enforced (pnpm demo --break no-pkce) the client would now hold the other flow's tokens: login CSRF (the user works in the attacker's account) or an injected stolen code (RFC 9700 §4.7, §4.5; RFC 6749 §10.12)",
+        ],
+        demonstrated: redeemed !== undefined && d8.tokenRequests("authorization_code").filter((r) => r.request.form?.code_verifier !== undefined).length === 1,
       };
     },
   },
@@ -333,6 +458,23 @@ const STORIES: Record<BreakRule, StoryOfBreak> = {
     },
   },
 };
+
+/** stock-sdk after D3: what the SDK's own 401 and 403 handling does with the rest of the story. */
+function knockOnEffects(view: BreakView): string[] {
+  const d4 = inStep(view, "D4");
+  const [unauthenticated, retried] = d4.mcpPosts({ tool: "list-files" });
+  const [refresh, , newest] = d4.tokenRequests("refresh_token");
+  const d5 = inStep(view, "D5");
+  const [deleteAuthorization] = d5.authorizations();
+  const d6 = inStep(view, "D6");
+  const [capAuthorization] = d6.authorizations();
+  const d6Check = view.checks.find((c) => c.id === "D6")?.detail.replace(/^broken on purpose: /, "");
+  return [
+    `5. D4: the dropped access token goes out as an empty one ("Authorization: ${unauthenticated?.request.authorization ?? "(none)"}", where the middleware sends none — the only reason D4 is ⚠) → ${unauthenticated?.status} ${findBearerChallenge(unauthenticated?.response.wwwAuthenticate)?.error ?? ""}; the SDK refreshes → ${refresh?.status} scope="${granted(refresh)}" and retries → ${retried?.status}: a plain 401 it handles right. The replayed old refresh token then revokes the whole family, the client's newest refresh token too (→ ${newest?.status} ${String(json(newest).error ?? "")})`,
+    `6. D5: delete-file → 403 scope="files:admin"; with no refresh token left, the SDK authorizes scope="${scopeOf(deleteAuthorization) ?? ""}" — the challenged scope alone, not the union — and the AS answers ${deleteAuthorization?.response.locationQuery?.error ?? deleteAuthorization?.status ?? "nothing"}: the user may grant none of that (the union would have been granted in part, a clean decline); the SDK has no "declined" outcome`,
+    `7. D6: broken-challenge → 403; the SDK authorizes scope="${scopeOf(capAuthorization) ?? ""}" → ${capAuthorization?.status} with a code it never redeems (finishAuth is left to the host), so the call fails after ${d6.mcpPosts({ tool: "broken-challenge" }).length} POST (${d6Check ?? "not run"}): no step-up, so no cap to reach`,
+  ];
+}
 
 export function storyOfBreak(rule: BreakRule): StoryOfBreak {
   return STORIES[rule];

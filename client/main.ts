@@ -18,7 +18,7 @@
  *   9. the checklist; the exit code is the verdict
  *
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
- *   pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
+ *   pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE] [--only Dn] [--step] [--verbose]
  *   pnpm client --call TOOL [--args JSON] [--verbose] [--browser [--no-open]]
  *               [--client-id ID [--issuer URL] [--client-secret SECRET]] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
@@ -28,8 +28,10 @@
  * failed (or the call failed) · 2 usage or connection error.
  *
  * `--break RULE` (shared/break-rules.ts, client/breaks.ts): one rule broken on purpose; exit 0 iff its predicted
- * consequence was observed. An AS rule needs an AS started with `AS_BREAK=RULE` (`pnpm demo --break`
- * starts one); its `/healthz` must say so, else it is a usage error (exit 2).
+ * consequence was observed. A server's rule needs that server started with `AS_BREAK=RULE` / `RS_BREAK=RULE`
+ * (`pnpm demo --break` starts them so); its `/healthz` must say so, else it is a usage error (exit 2).
+ * `--only Dn` runs D1 and Dn only; `--step` waits for Enter after each step, and needs a terminal on
+ * stdin (else exit 2: a CI job must never wait); `--verbose` adds the claims of each access token issued.
  *
  * `--json`: stdout carries exactly one JSON document (D9) for every run that started — a failed check
  * and a server nobody answers at included. A usage error (bad flags, a bad setting such as
@@ -46,22 +48,24 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { discoverOAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/client/auth.js";
-import { breakRuleInfo, isBreakRule } from "../shared/break-rules.ts";
+import { createInterface } from "node:readline";
+import { breakRuleInfo, isBreakRule, onlyBreakProblem, type BreakRuleInfo } from "../shared/break-rules.ts";
 import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/config.ts";
 import { stamp } from "../shared/log.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
-import { jsonReport } from "../shared/report.ts";
+import { jsonReport, onlyStepProblem, type StepId } from "../shared/report.ts";
 import { terminalText } from "../shared/terminal-text.ts";
 import { callTool } from "./cli/call.ts";
 import { BrowserLoginTimeoutError } from "./cli/browser-login.ts";
 import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem } from "./cli/login-options.ts";
 import { timeoutMessage, unreachableServerMessage } from "./cli/unreachable.ts";
 import { connectionErrorCode } from "./recorder.ts";
-import { checklistLines, styleFor } from "./report.ts";
+import { checklistLines } from "./report.ts";
 import { runStory, ServerUnreachableError, STEPS } from "./story.ts";
+import { lineWriter, styleFor } from "./terminal.ts";
 import { renderTranscript } from "./transcript.ts";
 
-const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE]
+const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE] [--only Dn] [--step] [--verbose]
        pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
 
 class UsageError extends Error {}
@@ -72,7 +76,16 @@ function serverUrlFrom(flag: string | undefined, positional: string | undefined,
   return raw;
 }
 
-type StoryArgs = { server?: string; json?: boolean; transcript?: string; break?: string };
+type StoryArgs = { server?: string; json?: boolean; transcript?: string; break?: string; only?: string; step?: boolean; verbose?: boolean };
+
+/** `--step`: after each step, wait for a line on stdin (a terminal, checked before the run). */
+function waitForEnter(narrate: (line: string) => void, dim: (text: string) => string): (next: string) => Promise<void> {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  return async (next) => {
+    narrate(dim(`   ⏎ Enter: ${next}`));
+    await lines.next();
+  };
+}
 
 async function story(args: StoryArgs, positional: string | undefined, settings: ClientConfig): Promise<number> {
   const serverUrl = serverUrlFrom(args.server, positional, settings);
@@ -81,22 +94,35 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
   }
   const breakRule = args.break;
   if (breakRule !== undefined && !isBreakRule(breakRule)) throw new UsageError(`unknown rule for --break: ${breakRule} (pnpm demo --break list)`);
+  const only = args.only?.toUpperCase();
+  const onlyProblem = only === undefined ? undefined : (onlyStepProblem(only) ?? (breakRule ? onlyBreakProblem(breakRuleInfo(breakRule)!, only as StepId) : undefined));
+  if (onlyProblem) throw new UsageError(onlyProblem);
+  if (args.step && !process.stdin.isTTY) throw new UsageError("--step waits for Enter after each step: it needs a terminal on stdin (it would wait forever in CI)");
   const timeoutMs = settings.clientTimeoutMs;
-  // An AS rule is broken by the AS, not by this client: only an AS started with AS_BREAK=RULE can show it.
-  const asProblem = breakRule && breakRuleInfo(breakRule)?.side === "as" ? await asBreakProblem(serverUrl, breakRule, timeoutMs) : undefined;
-  if (asProblem) {
-    throw new UsageError(`--break ${breakRule} is broken by the AS, which must be started with AS_BREAK=${breakRule} (pnpm demo --break ${breakRule} does that): ${asProblem}`);
-  }
+  // A server's rule is broken by that server, not by this client: only a server started broken can show it.
+  const serverProblem = breakRule ? await brokenServersProblem(serverUrl, breakRuleInfo(breakRule)!, timeoutMs) : undefined;
+  if (serverProblem) throw new UsageError(`--break ${breakRule} needs ${serverProblem} (pnpm demo --break ${breakRule} starts the servers so)`);
   const out = args.json ? process.stderr : process.stdout;
   const style = styleFor(out);
   // LOG_TIMESTAMPS=1 (`pnpm demo --verbose`): every narrated line carries its stamp, as the servers' do.
+  // Otherwise a line is wrapped to the terminal's width when `out` is one (`pnpm demo` wraps its own output).
   const narrate = settings.logTimestamps
     ? (line: string) => out.write(`${line.split("\n").map((part) => `${stamp()}${part}`).join("\n")}\n`)
-    : (line: string) => out.write(`${line}\n`);
+    : lineWriter(out);
   narrate(style.bold(`Scope step-up story against ${serverUrl}`));
   let run;
   try {
-    run = await runStory({ serverUrl, narrate, style, authTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs, breakRule });
+    run = await runStory({
+      serverUrl,
+      narrate,
+      style,
+      authTimeoutMs: timeoutMs,
+      callTimeoutMs: timeoutMs,
+      breakRule,
+      only: only as StepId | undefined,
+      pause: args.step ? waitForEnter(narrate, style.dim) : undefined,
+      showTokenClaims: args.verbose,
+    });
   } catch (error) {
     if (!(error instanceof ServerUnreachableError)) throw error;
     // Say which one: the MCP server, or the authorization server it sent us to — or what got no answer in time.
@@ -138,24 +164,32 @@ function toolArgs(raw: string | undefined): Record<string, unknown> {
 }
 
 /**
- * `--break RULE` for a rule the AS breaks (`lenient-redirect`, `no-pkce`): the client cannot break it,
- * only observe it, so the AS behind `serverUrl` must say, in its `/healthz`, that it breaks `rule`
- * (`pnpm demo --break RULE` starts it with `AS_BREAK=RULE`). Undefined when it does; else why not.
+ * `--break RULE` for a rule a server breaks (`lenient-redirect`, `no-pkce`: the AS; `scope-hierarchy`:
+ * both): the client cannot break it, only observe it, so each of those servers must say, in its
+ * `/healthz`, that it breaks `rule` (`pnpm demo --break RULE` starts it with `AS_BREAK=RULE` /
+ * `RS_BREAK=RULE`). Undefined when they do; else which switch is missing, and why.
  */
-async function asBreakProblem(serverUrl: string, rule: string, timeoutMs: number): Promise<string | undefined> {
+async function brokenServersProblem(serverUrl: string, info: BreakRuleInfo, timeoutMs: number): Promise<string | undefined> {
   const bounded = (url: string | URL, init?: RequestInit) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  let healthUrl = "the AS's /healthz";
-  try {
-    const prm = await discoverOAuthProtectedResourceMetadata(serverUrl, undefined, bounded);
-    const issuer = prm.authorization_servers?.[0];
-    if (!issuer) return `${serverUrl}'s RFC 9728 metadata names no authorization server`;
-    healthUrl = new URL("/healthz", issuer).href;
-    const health = (await (await bounded(healthUrl)).json()) as { broken?: unknown };
-    if (typeof health.broken === "string" && health.broken.startsWith(`${rule} `)) return undefined;
-    return `${healthUrl} does not say it breaks ${rule}`;
-  } catch (error) {
-    return `could not ask ${healthUrl} (${(error as Error).message})`;
+  for (const server of info.by.filter((b) => b !== "client")) {
+    const name = server === "as" ? "AS" : "RS";
+    let healthUrl = `the ${name}'s /healthz`;
+    try {
+      let origin = new URL(serverUrl).origin;
+      if (server === "as") {
+        const issuer = (await discoverOAuthProtectedResourceMetadata(serverUrl, undefined, bounded)).authorization_servers?.[0];
+        if (!issuer) return `an AS, but ${serverUrl}'s RFC 9728 metadata names none`;
+        origin = issuer;
+      }
+      healthUrl = new URL("/healthz", origin).href;
+      const health = (await (await bounded(healthUrl)).json()) as { broken?: unknown };
+      if (typeof health.broken === "string" && health.broken.startsWith(`${info.rule} `)) continue;
+      return `the ${name} started with ${name}_BREAK=${info.rule}: ${healthUrl} does not say it breaks ${info.rule}`;
+    } catch (error) {
+      return `the ${name} started with ${name}_BREAK=${info.rule}: could not ask ${healthUrl} (${(error as Error).message})`;
+    }
   }
+  return undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -171,6 +205,8 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: "boolean" },
       ...LOGIN_OPTIONS,
       break: { type: "string" },
+      only: { type: "string" },
+      step: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -179,12 +215,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`one server URL at most, got: ${positionals.join(" ")}`);
-  if (values.call !== undefined && (values.json || values.transcript || values.break !== undefined)) {
-    throw new UsageError("--json, --transcript and --break belong to the story, not --call");
+  if (values.call !== undefined && (values.json || values.transcript || values.break !== undefined || values.only !== undefined || values.step)) {
+    throw new UsageError("--json, --transcript, --break, --only and --step belong to the story, not --call");
   }
-  if (values.call === undefined && (values.args !== undefined || values.verbose)) {
-    throw new UsageError("--args and --verbose need --call");
-  }
+  if (values.call === undefined && values.args !== undefined) throw new UsageError("--args needs --call");
   const loginProblem = loginUsageProblem(values, values.call !== undefined);
   if (loginProblem) throw new UsageError(loginProblem);
   const settings = loadClientConfig(); // once, before anything is printed: a bad setting is a usage error

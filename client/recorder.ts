@@ -5,6 +5,7 @@
  * keep a short prefix (`redact`, shared/log.ts); a client secret (a form field, or inside Basic
  * credentials) keeps nothing at all. An SSE response body is never read or cloned.
  */
+import { decodeJwt } from "jose";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { redact } from "../shared/log.ts";
 
@@ -46,7 +47,32 @@ export interface RecordedExchange {
     contentType?: string;
     /** A JSON body (never an SSE stream), secrets redacted, long strings cut. */
     json?: unknown;
+    /** The claims of an access token the body issued (RFC 9068 §2.2) — never the token itself. */
+    tokenClaims?: TokenClaims;
   };
+}
+
+/** What an access token says about itself, for `--verbose`: who it is for, what it allows, until when. */
+export interface TokenClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  client_id?: string;
+  scope?: string;
+  iat?: number;
+  exp?: number;
+}
+
+/** The claims of a JWT `access_token` in a token response; undefined for anything else. */
+function tokenClaimsOf(body: unknown): TokenClaims | undefined {
+  const token = (body as { access_token?: unknown } | null)?.access_token;
+  if (typeof token !== "string") return undefined;
+  try {
+    const { iss, sub, aud, client_id, scope, iat, exp } = decodeJwt(token);
+    return { iss, sub, aud, client_id: typeof client_id === "string" ? client_id : undefined, scope: typeof scope === "string" ? scope : undefined, iat, exp };
+  } catch {
+    return undefined; // not a JWT: nothing to decode
+  }
 }
 
 /** Values never kept whole — in query strings, forms and JSON bodies alike. */
@@ -182,7 +208,9 @@ export class ExchangeRecorder {
       exchange.response.contentType = h.get("content-type") ?? undefined;
       // Only a JSON body is read (from a clone); an SSE stream is left alone.
       if (exchange.response.contentType?.includes("application/json")) {
-        exchange.response.json = scrub(await response.clone().json().catch(() => undefined));
+        const body: unknown = await response.clone().json().catch(() => undefined);
+        exchange.response.json = scrub(body);
+        exchange.response.tokenClaims = tokenClaimsOf(body);
       }
       return response;
     } catch (error) {

@@ -5,7 +5,7 @@
  * redacted by the recorder), and the checklist. A `--break` run says first which rule it broke, what
  * that predicts and what the exchanges showed.
  */
-import { BREAK_RULES } from "../shared/break-rules.ts";
+import { BREAK_RULES, breakerTag } from "../shared/break-rules.ts";
 import { describeOutcome, describeRequest, partyOf, type Parties } from "./wire.ts";
 import type { RecordedExchange } from "./recorder.ts";
 import type { CheckResult } from "../shared/report.ts";
@@ -78,11 +78,12 @@ function breakItSection(): string[] {
     "## Break it: what each rule prevents",
     "",
     "Each command runs this story again with one rule broken on purpose, predicts the consequence and shows it",
-    "from the recorded exchanges; the checks it makes fail are marked ⚠ \"broken on purpose\".",
+    "from the recorded exchanges; the checks it makes fail are marked ⚠ \"broken on purpose\". The first two",
+    "columns are what `pnpm demo --break list` prints; `docs/breaks.md` shows each break as a diff.",
     "",
-    "| command | breaks | predicted |",
-    "|---|---|---|",
-    ...BREAK_RULES.map((r) => `| \`pnpm demo --break ${r.rule}\` | ${cell(r.breaks)} | ${cell(r.predicted)} |`),
+    "| command | broken by | breaks | predicted |",
+    "|---|---|---|---|",
+    ...BREAK_RULES.map((r) => `| \`pnpm demo --break ${r.rule}\` | ${breakerTag(r)} | ${cell(r.breaks)} | ${cell(r.predicted)} |`),
     "",
   ];
 }
@@ -91,6 +92,7 @@ function breakItSection(): string[] {
 function brokenRule(run: StoryRun): string[] {
   if (!run.break) return [];
   const { rule, predicted, observed, demonstrated } = run.break;
+  const lines = run.breakLines ?? observed.split("; ");
   return [
     `## The rule broken on purpose: \`${rule}\``,
     "",
@@ -98,7 +100,7 @@ function brokenRule(run: StoryRun): string[] {
     "",
     `- **Predicted:** ${predicted}`,
     `- **Observed** (from the recorded exchanges below):`,
-    ...observed.split("; ").map((line) => `  - ${line}`),
+    ...lines.map((line) => `  - ${line}`),
     `- **${demonstrated ? "Demonstrated" : "Not demonstrated"}.** Checks marked ⚠ failed because of the broken rule.`,
     "",
   ];

@@ -6,7 +6,7 @@
  */
 import { terminalText } from "../shared/terminal-text.ts";
 import { findBearerChallenge, parseScope } from "./step-up/index.ts";
-import type { RecordedExchange } from "./recorder.ts";
+import type { RecordedExchange, TokenClaims } from "./recorder.ts";
 
 export interface Parties {
   /** The MCP endpoint (the protected resource). */
@@ -78,6 +78,12 @@ export function actorOf(text: string): { clientId: string; scopes: string[] } | 
 export function responseJson(exchange: RecordedExchange): Record<string, unknown> {
   const json = exchange.response.json;
   return json && typeof json === "object" && !Array.isArray(json) ? (json as Record<string, unknown>) : {};
+}
+
+/** An issued access token, by its claims (never the token): `aud=… scope="…" client_id=… exp in 300 s`. */
+export function describeTokenClaims(claims: TokenClaims, nowSeconds = Date.now() / 1000): string {
+  const exp = claims.exp === undefined ? "no exp" : `exp in ${Math.round(claims.exp - nowSeconds)} s`;
+  return terminalText(`access token claims: aud=${[claims.aud ?? "none"].flat().join(",")} scope="${claims.scope ?? ""}" client_id=${claims.client_id ?? "none"} ${exp}`);
 }
 
 /** One line per exchange: `POST /token grant_type=refresh_token → 200 scope="files:read"`. */

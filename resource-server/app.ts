@@ -5,14 +5,20 @@
  *   GET  /.well-known/oauth-protected-resource/mcp   RFC 9728 metadata (R2)        metadata.ts
  *   POST|GET|DELETE /mcp                              MCP Streamable HTTP, gated    mcp-endpoint.ts
  *   GET  /healthz                                     liveness + the bound address (D8)
+ *
+ * Scope is judged by `satisfiesScope` (S1: independent scopes), or — `pnpm demo --break scope-hierarchy`
+ * only (RS_BREAK) — by the broken rule of resource-server/breaks.ts, chosen here once.
  */
 import express from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
 import { silentLogger, type Logger } from "../shared/log.ts";
+import { noSniff } from "../shared/no-sniff.ts";
+import { satisfiesScope } from "../shared/scopes.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
 import { bearerAuth } from "./bearer.ts";
+import { BROKEN_SCOPE_RULE } from "./breaks.ts";
 import { JsonRpcCode, jsonRpcErrorHandler, sendJsonRpcError } from "./errors.ts";
 import { bindSession, handleMcp, mcpJsonBody, methodNotAllowed } from "./mcp-endpoint.ts";
 import { metadataHandler, metadataPath } from "./metadata.ts";
@@ -26,12 +32,14 @@ export interface AppOptions {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
   const logger = options.logger ?? silentLogger;
+  const satisfies = config.rsBreak ? BROKEN_SCOPE_RULE[config.rsBreak] : satisfiesScope;
 
   const store = new FileStore();
   const sessions = new SessionRegistry({ idleMs: config.sessionIdleMs, maxSessions: config.maxSessions }, logger);
 
   const app = express();
   app.disable("x-powered-by");
+  app.use(noSniff); // B1: every JSON-RPC error, the 404 and what the MCP SDK answers itself
   // R10, on every route: a loopback Host only (DNS rebinding; text, not what `new URL` repairs) → 403
   // as the MCP SDK answers it, one Host header (RFC 9112 §3.2) → 400, no foreign Origin (MCP Streamable
   // HTTP: a present, invalid Origin → 403).
@@ -49,13 +57,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       service: "rs",
       pid: process.pid, // lets a launcher tell its own child from another process on the port
       listening: address ? { address: address.address, port: address.port, family: address.family } : null,
+      ...(config.rsBreak ? { broken: `${config.rsBreak} (RS_BREAK): a rule is broken on purpose` } : {}),
     });
   });
   app.get(metadataPath(config), metadataHandler(config));
 
   const authenticate = bearerAuth(config, createAccessTokenVerifier(config), logger);
-  const bind = bindSession(sessions, store, logger);
-  app.post("/mcp", authenticate, ...mcpJsonBody(), bind, scopeGate(config, logger), handleMcp);
+  const bind = bindSession(sessions, store, logger, satisfies);
+  app.post("/mcp", authenticate, ...mcpJsonBody(), bind, scopeGate(config, logger, satisfies), handleMcp);
   app.get("/mcp", authenticate, bind, handleMcp);
   app.delete("/mcp", authenticate, bind, handleMcp);
   app.all("/mcp", authenticate, methodNotAllowed);

@@ -35,32 +35,15 @@ export function formatChallenge(params: ChallengeParams): string {
 
 /** R4, RFC 6750 §3.1: no credentials → no `error` code, just where to learn how to get some. */
 export function missingTokenChallenge(resourceMetadataUrl: string): string {
-  return formatChallenge([
-    ["resource_metadata", resourceMetadataUrl],
-    ["scope", BASIC_SCOPE],
-  ]);
+  return formatChallenge([["resource_metadata", resourceMetadataUrl], ["scope", BASIC_SCOPE]]);
 }
 
 /** R4, RFC 6750 §3.1 `invalid_token`: expired, revoked, malformed or meant for someone else. */
 export function invalidTokenChallenge(resourceMetadataUrl: string, errorDescription: string): string {
-  return formatChallenge([
-    ["error", "invalid_token"],
-    ["error_description", errorDescription],
-    ["resource_metadata", resourceMetadataUrl],
-    ["scope", BASIC_SCOPE],
-  ]);
+  return formatChallenge([["error", "invalid_token"], ["error_description", errorDescription], ["resource_metadata", resourceMetadataUrl], ["scope", BASIC_SCOPE]]);
 }
 
 /** R5, RFC 6750 §3.1 `insufficient_scope`: `scope` is what this operation needs (MCP step-up). */
-export function insufficientScopeChallenge(
-  resourceMetadataUrl: string,
-  scope: string,
-  errorDescription: string,
-): string {
-  return formatChallenge([
-    ["error", "insufficient_scope"],
-    ["scope", scope],
-    ["resource_metadata", resourceMetadataUrl],
-    ["error_description", errorDescription],
-  ]);
+export function insufficientScopeChallenge(resourceMetadataUrl: string, scope: string, errorDescription: string): string {
+  return formatChallenge([["error", "insufficient_scope"], ["scope", scope], ["resource_metadata", resourceMetadataUrl], ["error_description", errorDescription]]);
 }

@@ -16,6 +16,7 @@ import express, { type RequestHandler, type Response } from "express";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../shared/log.ts";
+import type { ScopeRule } from "../shared/scopes.ts";
 import { principalOf, type AuthenticatedRequest, type Principal } from "./bearer.ts";
 import { ambiguousKeyPath } from "./ambiguous-keys.ts";
 import { JsonRpcCode, sendJsonRpcError } from "./errors.ts";
@@ -120,9 +121,10 @@ function sessionNotFound(res: Response): void {
 /**
  * Step 3. An existing session is served only to its own principal (R6); a POST of `initialize` without
  * a session id opens a new one, owned by the caller. A step-up token has the same `sub` + `client_id`,
- * so it continues the session, and the tools see its new scopes through `req.auth` (R7).
+ * so it continues the session, and the tools see its new scopes through `req.auth` (R7). A new session's
+ * tools judge scope by `satisfies`, the app's scope rule (R9), or by default `satisfiesScope` (S1).
  */
-export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger): RequestHandler {
+export function bindSession(sessions: SessionRegistry, store: FileStore, logger: Logger, satisfies?: ScopeRule): RequestHandler {
   return async (req, res, next) => {
     const principal = principalOf((req as AuthenticatedRequest).auth);
     const sessionId = req.headers["mcp-session-id"];
@@ -142,7 +144,7 @@ export function bindSession(sessions: SessionRegistry, store: FileStore, logger:
     }
 
     if (req.method === "POST" && isInitializeRequest(req.body)) {
-      locals.mcp = await openSession(principal, sessions, store);
+      locals.mcp = await openSession(principal, sessions, store, satisfies);
       return next();
     }
     sendJsonRpcError(res, 400, JsonRpcCode.ServerError, "Bad Request: Mcp-Session-Id header is required");
@@ -154,8 +156,9 @@ async function openSession(
   principal: Principal,
   sessions: SessionRegistry,
   store: FileStore,
+  satisfies?: ScopeRule,
 ): Promise<Pick<McpSession, "server" | "transport">> {
-  const server = createMcpServer(store);
+  const server = createMcpServer(store, satisfies);
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     // Responses go out as SSE streams (the SDK's default). Not `enableJsonResponse`: in SDK 1.32.2 that

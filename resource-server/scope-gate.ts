@@ -7,7 +7,7 @@
 import type { RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
-import { formatScope, inCatalogOrder, satisfiesScope, scopeUnion } from "../shared/scopes.ts";
+import { formatScope, inCatalogOrder, satisfiesScope, scopeUnion, type ScopeRule } from "../shared/scopes.ts";
 import type { AuthenticatedRequest } from "./bearer.ts";
 import { insufficientScopeChallenge } from "./challenge.ts";
 import { JsonRpcCode, sendJsonRpcError, type JsonRpcId } from "./errors.ts";
@@ -16,34 +16,21 @@ import { TOOLS, type ScopedTool } from "./tools.ts";
 /** The tools by name (an own-property lookup, R9): what each requires, as declared in tools.ts (S2). */
 const TOOLS_BY_NAME: ReadonlyMap<string, ScopedTool> = new Map(TOOLS.map((tool) => [tool.name, tool]));
 
-export interface ToolCall {
-  tool: string;
-  scope: string;
-  /** The tool is the deliberately broken `broken-challenge` (D6): every call is refused. */
-  challengesAlways?: true;
-}
-
 export type GateDecision =
   | { allowed: true }
   | { allowed: false; scope: string; errorDescription: string; id: JsonRpcId };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isJsonRpcId = (value: unknown): value is JsonRpcId => typeof value === "string" || typeof value === "number" || value === null;
 
-/** The `tools/call`s of known tools in a JSON-RPC message or batch, in message order. */
-export function toolCallsIn(body: unknown): ToolCall[] {
-  const messages = Array.isArray(body) ? body : [body];
-  const calls: ToolCall[] = [];
-  for (const message of messages) {
-    // Notifications included: anything that says `tools/call` is gated (fail closed).
-    if (!isRecord(message) || message.method !== "tools/call" || !isRecord(message.params)) continue;
-    const tool = message.params.name;
+/** The known tools a JSON-RPC message or batch calls, in message order — notifications too (fail closed). */
+export function toolCallsIn(body: unknown): ScopedTool[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((message) => {
+    if (!isRecord(message) || message.method !== "tools/call" || !isRecord(message.params)) return [];
     // Unknown tools are not challenged (no scope disclosure): MCP answers them "Tool … not found".
-    const known = typeof tool === "string" ? TOOLS_BY_NAME.get(tool) : undefined;
-    if (known) calls.push({ tool: known.name, scope: known.scope, ...(known.challengesAlways ? { challengesAlways: true } : {}) });
-  }
-  return calls;
+    const tool = typeof message.params.name === "string" ? TOOLS_BY_NAME.get(message.params.name) : undefined;
+    return tool ? [tool] : [];
+  });
 }
 
 /** The scopes a message or batch needs: the union of its calls' needs, in catalog order. */
@@ -53,30 +40,26 @@ export function requiredScopes(body: unknown, calls = toolCallsIn(body)): string
 
 /**
  * Decide R5 for a parsed body and the token's granted scopes (independent scopes: each must be named, S1).
- * `calls` are the body's tool calls, when the caller has read them already.
+ * `calls` are the body's tool calls, when the caller has read them already; `satisfies` is the app's scope rule.
  */
-export function checkScopes(body: unknown, granted: readonly string[], calls = toolCallsIn(body)): GateDecision {
-  const denied = calls.filter((call) => call.challengesAlways || !satisfiesScope(granted, call.scope));
+export function checkScopes(body: unknown, granted: readonly string[], calls = toolCallsIn(body), satisfies: ScopeRule = satisfiesScope): GateDecision {
+  const denied = calls.filter((call) => call.challengesAlways || !satisfies(granted, call.scope));
   if (denied.length === 0) return { allowed: true };
-  const descriptions = [...new Set(denied.map((call) => `${call.tool} requires ${call.scope}`))];
+  const descriptions = [...new Set(denied.map((call) => `${call.name} requires ${call.scope}`))];
   // A batch is answered as a whole (nothing in it runs), so its JSON-RPC error has `id: null`.
   const id = !Array.isArray(body) && isRecord(body) && isJsonRpcId(body.id) ? body.id : null;
   return { allowed: false, scope: formatScope(requiredScopes(body, calls)), errorDescription: descriptions.join("; "), id };
 }
 
-function isJsonRpcId(value: unknown): value is JsonRpcId {
-  return typeof value === "string" || typeof value === "number" || value === null;
-}
-
 /** Express middleware: run after `bearerAuth` and the JSON body parser, before the MCP transport. */
-export function scopeGate(config: Config, logger: Logger): RequestHandler {
+export function scopeGate(config: Config, logger: Logger, satisfies: ScopeRule = satisfiesScope): RequestHandler {
   return (req, res, next) => {
     const auth = (req as AuthenticatedRequest).auth;
     const calls = toolCallsIn(req.body);
-    const decision = checkScopes(req.body, auth?.scopes ?? [], calls);
+    const decision = checkScopes(req.body, auth?.scopes ?? [], calls, satisfies);
     if (decision.allowed) {
       // The allowed calls are logged too: with the 403 lines they count every attempt of a call.
-      const tools = calls.map((call) => call.tool);
+      const tools = calls.map((call) => call.name);
       if (tools.length > 0) logger.info(`tools/call ${tools.join(",")} allowed for ${auth?.clientId ?? "?"} [${formatScope(auth?.scopes ?? [])}]`);
       return next();
     }

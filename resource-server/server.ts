@@ -22,18 +22,20 @@
  * JWT access tokens stay valid here until `exp` even if revoked at the AS (no introspection).
  */
 import { loadConfig } from "../shared/config.ts";
-import { listenLoopback, runServerEntry } from "../shared/listen.ts";
+import { listenLoopback, notReadyYet, runServerEntry, serve } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
 import { createApp } from "./app.ts";
 
 await runServerEntry("rs", async () => {
   const requested = loadConfig();
   // Bind first, so RS_PORT=0 works: the resource URL (the token audience) needs the real port.
-  const { server, address } = await listenLoopback(requested.rsPort);
+  const { server, address } = await listenLoopback(requested.rsPort, notReadyYet);
   const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
-  server.on("request", await createApp(config, { logger: createLogger("[rs]", undefined, { timestamps: config.logTimestamps }) }));
+  serve(server, await createApp(config, { logger: createLogger("[rs]", undefined, { timestamps: config.logTimestamps }) }));
 
-  console.log(`[rs] listening on ${config.resource}`);
-  console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}`);
+  // A broken RS (pnpm demo --break scope-hierarchy) says so on every start-up line.
+  const broken = config.rsBreak ? ` — BROKEN ON PURPOSE: ${config.rsBreak} (RS_BREAK)` : "";
+  console.log(`[rs] listening on ${config.resource}${broken}`);
+  console.log(`[rs] protected resource metadata: ${config.resourceMetadataUrl}${broken}`);
   return server;
 });

@@ -1,19 +1,15 @@
 /**
- * The MCP tools (S2), each declared with the scope it requires. The scope gate (scope-gate.ts, R5) reads
- * that scope before a call reaches the MCP handler and answers `403 insufficient_scope` when the token
- * lacks it; `createMcpServer` registers the same tools, one `McpServer` per session over the app's
- * shared `FileStore`.
- *
- * Every handler checks its scope again from the verified token (`extra.authInfo`, which the transport
- * sets per request from `req.auth`) before it touches the store (R9: defence in depth, so a gate bug can
- * never run a tool), and says in its result who acted with which scopes (R7) — after a step-up, the
- * same session reports the new scopes.
+ * The MCP tools (S2), each declared with the scope it requires. The gate (scope-gate.ts, R5) reads that
+ * scope before a call reaches MCP; `createMcpServer` registers the same tools, one `McpServer` per session
+ * over the app's shared `FileStore`. Each handler checks its scope again from the verified token
+ * (`extra.authInfo`, set per request from `req.auth`: R9, defence in depth) and says who acted with which
+ * scopes (R7) — after a step-up, the same session reports the new ones.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { formatScope, satisfiesScope } from "../shared/scopes.ts";
+import { formatScope, satisfiesScope, type ScopeRule } from "../shared/scopes.ts";
 import { principalOf } from "./bearer.ts";
 import { FileStoreError, type FileStore } from "./store.ts";
 
@@ -23,12 +19,9 @@ export const SERVER_INFO = { name: "scoped-tools", version: "0.1.0" } as const;
 export interface ScopedTool {
   name: string;
   scope: string;
-  /**
-   * D6: a deliberately broken server behaviour — the gate answers every call `403 insufficient_scope`,
-   * even for a token that has `scope`, so no step-up can satisfy it and a client's retry cap shows.
-   */
+  /** D6, deliberately broken: every call gets `403 insufficient_scope`, even with `scope`, so the retry cap shows. */
   challengesAlways?: true;
-  register(server: McpServer, store: FileStore): void;
+  register(server: McpServer, store: FileStore, satisfies: ScopeRule): void; // satisfies: the app's R5 rule, applied again (R9)
 }
 
 /** `<client_id> [<scopes>]` — the acting client and the scopes its token carries (R7). */
@@ -49,10 +42,10 @@ function scopedTool<Shape extends z.ZodRawShape>(
   return {
     name,
     scope,
-    register(server, store) {
+    register(server, store, satisfies) {
       server.registerTool(name, { ...config, inputSchema, description: `${config.description} Requires ${scope}.` }, (args, extra): CallToolResult => {
         // R9: the tool's own scope check, from the verified token.
-        if (!extra.authInfo || !satisfiesScope(extra.authInfo.scopes, scope)) return refusal(`insufficient_scope: ${name} requires ${scope}`);
+        if (!extra.authInfo || !satisfies(extra.authInfo.scopes, scope)) return refusal(`insufficient_scope: ${name} requires ${scope}`);
         try {
           // The SDK has validated `args` against `inputSchema`, which is `Shape`.
           return { content: [{ type: "text", text: run(args as z.infer<z.ZodObject<Shape>>, store, actor(extra.authInfo)) }] };
@@ -112,23 +105,21 @@ export const TOOLS: readonly ScopedTool[] = [
       "files:read",
       {
         description:
-          "DELIBERATELY BROKEN, for the demo: the server answers every call with 403 insufficient_scope " +
-          'scope="files:read", even for a token that has files:read, so no step-up can satisfy it. ' +
-          "It exists to show that a client caps its step-up retries instead of looping.",
+          "DELIBERATELY BROKEN, for the demo: every call gets 403 insufficient_scope scope=\"files:read\", even with files:read, " +
+          "so no step-up can satisfy it: it shows that a client caps its step-up retries instead of looping.",
         inputSchema: {},
         annotations: { readOnlyHint: true },
       },
-      // The gate refuses every call first; should one get here (R9), it is refused the same way.
       () => {
-        throw new FileStoreError("insufficient_scope: broken-challenge requires files:read");
+        throw new FileStoreError("insufficient_scope: broken-challenge requires files:read"); // the gate refused it first (R9)
       },
     ),
     challengesAlways: true,
   },
 ];
 
-export function createMcpServer(store: FileStore): McpServer {
+export function createMcpServer(store: FileStore, satisfies: ScopeRule = satisfiesScope): McpServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: {} } });
-  for (const tool of TOOLS) tool.register(server, store);
+  for (const tool of TOOLS) tool.register(server, store, satisfies);
   return server;
 }

@@ -12,6 +12,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const CACHE_DIR = path.join(root, ".cache");
 /** The bundles of the processes `pnpm demo` starts (scripts/bundle.ts). */
 export const BUNDLE_DIR = path.join(CACHE_DIR, "bundles");
+/** V8's compile cache for the demo's processes (Node 22.1+, `NODE_COMPILE_CACHE`). */
+export const COMPILE_CACHE_DIR = path.join(CACHE_DIR, "compile-cache");
 
 /** The version of `packageName` installed in `prefix`'s node_modules (the project by default), or undefined. */
 export function installedVersion(packageName, prefix = root) {

@@ -5,9 +5,15 @@
  * no cache yet, or any file changed — it runs from source under tsx, and rebuilds the bundles.
  */
 import { readFileSync } from "node:fs";
+import module from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BUNDLE_DIR as cacheDir } from "./cache-paths.mjs";
+import { BUNDLE_DIR as cacheDir, COMPILE_CACHE_DIR } from "./cache-paths.mjs";
+
+// Node 22.1+ keeps V8's compiled code on disk between runs, for this process and (through the
+// environment) every process it starts; Node 20 has no compile cache and ignores both.
+process.env.NODE_COMPILE_CACHE ??= COMPILE_CACHE_DIR;
+module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 

@@ -16,11 +16,15 @@
  * Flags: `--json` (stdout is exactly one JSON document, narration goes to stderr),
  * `--transcript FILE.md` (the client writes the Markdown transcript of the real run),
  * `--verbose` (the AS's and RS's own log lines, `[as]` / `[rs]`, interleaved with the narration in
- * the order they were written: each process stamps its lines, scripts/ordered-lines.ts), and
- * `--break RULE` (one rule broken on purpose — a client rule by the client, an AS rule by an AS
- * started with `AS_BREAK=RULE`; exit 0 iff the predicted consequence was observed;
- * `--break list` lists the rules, shared/break-rules.ts).
- * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included.
+ * the order they were written: each process stamps its lines, scripts/ordered-lines.ts; and the claims
+ * of each access token issued), `--break RULE` (one rule broken on purpose — a client rule by the
+ * client, a server's rule by that server, started with `AS_BREAK=RULE` / `RS_BREAK=RULE`; exit 0 iff
+ * the predicted consequence was observed; `--break list` lists the rules, shared/break-rules.ts),
+ * `--only Dn` (D1 and Dn only) and `--step` (Enter after each step; a terminal only, else exit 2).
+ * On a terminal every line is wrapped to its width (at most 100 columns) and coloured, which the client
+ * — whose output reaches the terminal through this process — learns from FORCE_COLOR (client/terminal.ts).
+ * `DEMO_TIMEOUT_MS` (default 30000) is a hard deadline for the whole run, teardown included; with
+ * `--step` it covers the start-up only, since the story then waits for a person.
  * SIGINT or SIGTERM (Ctrl-C, or a runner signalling the pid it started: `pnpm` passes the signal on
  * because the script `exec`s node) ends the run the same way, at once.
  *
@@ -31,9 +35,10 @@
 import { parseArgs } from "node:util";
 import { constants } from "node:os";
 import path from "node:path";
-import { breakRuleInfo, breakRuleLines } from "../shared/break-rules.ts";
+import { breakRuleInfo, breakRuleLines, onlyBreakProblem } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
-import { reportOk, type JsonReport } from "../shared/report.ts";
+import { onlyStepProblem, reportOk, type JsonReport, type StepId } from "../shared/report.ts";
+import { lineWriter, styleFor, wantsColour } from "../client/terminal.ts";
 import { ensureBundles } from "./bundle.ts";
 import { BUNDLE_DIR } from "./cache-paths.mjs";
 import { stamp } from "../shared/log.ts";
@@ -53,7 +58,7 @@ const ENTRIES = {
 };
 
 const startedAt = performance.now();
-const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--break RULE | --break list]";
+const USAGE = "usage: pnpm demo [--json] [--transcript FILE.md] [--verbose] [--only Dn] [--step] [--break RULE | --break list]";
 let args;
 try {
   args = parseArgs({
@@ -62,6 +67,8 @@ try {
       transcript: { type: "string" },
       verbose: { type: "boolean", default: false },
       break: { type: "string" },
+      only: { type: "string" },
+      step: { type: "boolean", default: false },
     },
   }).values;
 } catch (error) {
@@ -69,7 +76,8 @@ try {
   process.exit(2);
 }
 if (args.break === "list") {
-  process.stdout.write(`${breakRuleLines().join("\n")}\n`);
+  const list = lineWriter(process.stdout);
+  for (const line of breakRuleLines()) list(line, line.indexOf(" breaks ") + 1); // continuations under "breaks"
   process.exit(0);
 }
 const broken = args.break === undefined ? undefined : breakRuleInfo(args.break);
@@ -78,7 +86,17 @@ if (args.break !== undefined && !broken) {
   process.exit(2);
 }
 const json = args.json === true;
-const narrate = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+const out = json ? process.stderr : process.stdout;
+const narrate = lineWriter(out);
+const style = styleFor(out);
+const only = args.only?.toUpperCase() as StepId | undefined;
+const usageProblem =
+  (only !== undefined ? (onlyStepProblem(only) ?? (broken ? onlyBreakProblem(broken, only) : undefined)) : undefined) ??
+  (args.step && !(process.stdin.isTTY && out.isTTY) ? "--step waits for Enter after each step: it needs a terminal (a CI job would wait forever)" : undefined);
+if (usageProblem) {
+  process.stderr.write(`demo: ${usageProblem}\n${USAGE}\n`);
+  process.exit(2);
+}
 // --verbose: the processes stamp their lines (LOG_TIMESTAMPS=1) and `ordered` prints them in the order
 // they were written, not the order their pipes deliver them; this process's own lines join that order.
 const ordered = args.verbose ? new OrderedLines() : undefined;
@@ -101,7 +119,7 @@ stopped.catch(() => {}); // observed below through Promise.race
 
 // The deadline includes the teardown: the run gets all but `teardownMs` of it, and the children's
 // grace period is cut to what is left (step 4), so this process is gone by DEMO_TIMEOUT_MS.
-const endBy = startedAt + timeoutMs;
+let endBy = startedAt + timeoutMs;
 const teardownMs = Math.min(STOP_GRACE_MS, Math.floor(timeoutMs / 4));
 const deadlineTimer = setTimeout(
   () => stop.abort(new Error(`deadline of ${timeoutMs} ms (DEMO_TIMEOUT_MS) passed while waiting for ${waitingFor}`)),
@@ -152,8 +170,9 @@ try {
       // A12: the demo always starts fresh, in memory — an exported AS_STATE_DIR (for `pnpm dev`) is ignored.
       // The story is headless: a consent page (AS_CONSENT=prompt) would stop it at the first authorization.
       env: { ...process.env, AS_STATE_DIR: "", AS_CONSENT: "auto", LOG_TIMESTAMPS: args.verbose ? "1" : "" },
-      // An AS rule is broken by the AS itself, told through its config (AS_BREAK); the RS never is.
-      asEnv: broken?.side === "as" ? { AS_BREAK: broken.rule } : {},
+      // A server's rule is broken by that server itself, told through its config (AS_BREAK, RS_BREAK).
+      asEnv: broken?.by.includes("as") ? { AS_BREAK: broken.rule } : {},
+      rsEnv: broken?.by.includes("rs") ? { RS_BREAK: broken.rule } : {},
       signal: stop.signal,
       onLine: serverLog,
       onStart: ({ as, rs, asPort, rsPort }) => {
@@ -175,13 +194,28 @@ try {
   if (json) clientArgs.push("--json");
   if (args.transcript) clientArgs.push("--transcript", path.resolve(args.transcript));
   if (broken) clientArgs.push("--break", broken.rule);
-  const show = (stream: "stdout" | "stderr", line: string) =>
-    stream === "stdout" ? process.stdout.write(`${line}\n`) : narrate(json ? line : `[client] ${line}`);
-  const client = startChild("client", bundles.client, clientArgs, env, (stream, line) => {
-    if (stream === "stdout" && json) clientStdout += `${line}\n`;
-    else if (ordered) ordered.push(line, (text) => show(stream, text));
-    else show(stream, line);
-  });
+  if (only) clientArgs.push("--only", only);
+  if (args.verbose) clientArgs.push("--verbose");
+  if (args.step) {
+    clientArgs.push("--step"); // the client reads Enter from this terminal; the deadline stops here
+    clearTimeout(deadlineTimer);
+    endBy = Infinity;
+  }
+  // The client's stdout is this process's pipe: it colours its lines when this process's terminal would.
+  const clientEnv = { ...env, FORCE_COLOR: wantsColour(out) ? "1" : "0" };
+  const show = (stream: "stdout" | "stderr", line: string) => narrate(stream === "stdout" || json ? line : `[client] ${line}`);
+  const client = startChild(
+    "client",
+    bundles.client,
+    clientArgs,
+    clientEnv,
+    (stream, line) => {
+      if (stream === "stdout" && json) clientStdout += `${line}\n`;
+      else if (ordered) ordered.push(line, (text) => show(stream, text));
+      else show(stream, line);
+    },
+    { stdin: args.step ? "inherit" : "ignore" },
+  );
   children.push(client);
   waitingFor = `the client story to finish (pid ${client.process.pid})`;
   clientExit = await Promise.race([client.exited, stopped]);
@@ -198,8 +232,9 @@ try {
 
 const durationMs = Math.round(performance.now() - startedAt);
 if (failure) {
-  process.stderr.write(`\n[demo] FAILED: ${failure}\n[demo] full output of the processes follows:\n`);
-  for (const child of children) process.stderr.write(`${child.log.join("\n")}\n`);
+  const report = lineWriter(process.stderr);
+  report(`\n${styleFor(process.stderr).fail(`[demo] FAILED: ${failure}`)}\n[demo] full output of the processes follows:`);
+  for (const child of children) for (const line of child.log) report(line);
 }
 
 if (json) {
@@ -212,7 +247,7 @@ if (json) {
   report.durationMs = durationMs;
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else if (!failure) {
-  narrate(`[demo] ${broken ? `--break ${broken.rule}: the consequence was demonstrated` : "all checks passed"}; servers stopped (${durationMs} ms)`);
+  narrate(`[demo] ${style.ok(broken ? `--break ${broken.rule}: the consequence was demonstrated` : "all checks passed")}; servers stopped (${durationMs} ms)`);
 }
 process.exit(stoppedBy ? 128 + constants.signals[stoppedBy] : !failure ? 0 : clientExit === 1 ? 1 : 3);
 

@@ -34,12 +34,14 @@ export function startChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   onLine: (stream: "stdout" | "stderr", line: string) => void = () => {},
+  /** `stdin: "inherit"`: the child reads this process's stdin (`pnpm demo --step`: Enter goes to the client). */
+  { stdin = "ignore" }: { stdin?: "ignore" | "inherit" } = {},
 ): Child {
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
   const child = spawn(process.execPath, [...loader, entry, ...args], {
     cwd: PROJECT_ROOT,
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [stdin, "pipe", "pipe"],
   });
   const log: string[] = [];
   for (const stream of ["stdout", "stderr"] as const) {
@@ -143,7 +145,7 @@ export async function waitForHealthy(child: Child, url: string, signal: AbortSig
       checkIdentity(child, url, body);
       return body;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`gave up waiting for ${child.name} at ${url}`);
 }
@@ -161,8 +163,9 @@ export interface StackOptions {
   entries: { as: string; rs: string };
   /** Environment of both servers; AS_PORT and RS_PORT are set here. */
   env: NodeJS.ProcessEnv;
-  /** Extra environment for the AS only (e.g. AS_BREAK). */
+  /** Extra environment for the AS only (e.g. AS_BREAK), and for the RS only (RS_BREAK). */
   asEnv?: NodeJS.ProcessEnv;
+  rsEnv?: NodeJS.ProcessEnv;
   /** Ends the wait (a deadline, a signal). */
   signal: AbortSignal;
   onLine?: (name: "as" | "rs", stream: "stdout" | "stderr", line: string) => void;
@@ -199,7 +202,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const env = { ...options.env, AS_PORT: String(asPort), RS_PORT: String(rsPort) };
     const line = (name: "as" | "rs") => (stream: "stdout" | "stderr", text: string) => options.onLine?.(name, stream, text);
     const as = startChild("as", options.entries.as, [], { ...env, ...options.asEnv }, line("as"));
-    const rs = startChild("rs", options.entries.rs, [], env, line("rs"));
+    const rs = startChild("rs", options.entries.rs, [], { ...env, ...options.rsEnv }, line("rs"));
     options.onStart?.({ as, rs, asPort, rsPort, env });
     try {
       await Promise.all([waitForHealthy(as, asUrls(asPort).healthUrl, options.signal), waitForHealthy(rs, rsUrls(rsPort).healthUrl, options.signal)]);

@@ -5,7 +5,7 @@
  * from another machine.
  */
 import path from "node:path";
-import { BREAK_RULES, type AsBreakRule } from "./break-rules.ts";
+import { rulesBrokenBy, type AsBreakRule, type RsBreakRule } from "./break-rules.ts";
 import { LOOPBACK_HOST } from "./loopback.ts";
 
 export interface Config {
@@ -31,10 +31,12 @@ export interface Config {
   /** How long the RS trusts its copy of the AS's JWKS before fetching it again (R3). */
   jwksCacheMaxAgeMs: number;
   /**
-   * A rule the AS breaks on purpose (`AS_BREAK`, set only by `pnpm demo --break lenient-redirect|no-pkce`
+   * A rule the AS breaks on purpose (`AS_BREAK`, set only by `pnpm demo --break lenient-redirect|no-pkce|scope-hierarchy`
    * for the AS it starts); undefined — the default — keeps every rule. Read here and nowhere else.
    */
   asBreak?: AsBreakRule;
+  /** The same for the RS (`RS_BREAK`, set only by `pnpm demo --break scope-hierarchy`). */
+  rsBreak?: RsBreakRule;
   /** A12: where the AS keeps clients, signing key and refresh-token families across restarts (absolute path); unset = memory only. */
   stateDir: string | undefined;
   /** A11: `auto` grants what policy allows at once (headless); `prompt` shows a consent page (`AS_CONSENT`). */
@@ -131,15 +133,13 @@ function assertLoopbackBind(env: Env): void {
   }
 }
 
-const AS_BREAK_RULES: readonly string[] = BREAK_RULES.filter((r) => r.side === "as").map((r) => r.rule);
-
-function asBreak(env: Env): AsBreakRule | undefined {
-  const raw = env.AS_BREAK;
+/** `AS_BREAK` / `RS_BREAK`: unset, or a rule that server breaks (shared/break-rules.ts). */
+function breakSwitch<Rule extends string>(env: Env, name: "AS_BREAK" | "RS_BREAK", server: "as" | "rs"): Rule | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
-  if (!AS_BREAK_RULES.includes(raw)) {
-    throw new ConfigError(`AS_BREAK must be one of ${AS_BREAK_RULES.join(", ")} (or unset), got ${JSON.stringify(raw)}`);
-  }
-  return raw as AsBreakRule;
+  const rules = rulesBrokenBy(server);
+  if (!rules.includes(raw)) throw new ConfigError(`${name} must be one of ${rules.join(", ")} (or unset), got ${JSON.stringify(raw)}`);
+  return raw as Rule;
 }
 
 /** The AS's URLs, from its port. RFC 8414 §3.3: the issuer is the discovery base, byte for byte. */
@@ -179,7 +179,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMs: positiveInt(env, "RS_SESSION_IDLE_MS", 10 * 60_000),
     maxSessions: positiveInt(env, "RS_MAX_SESSIONS", 1000),
     jwksCacheMaxAgeMs: positiveInt(env, "RS_JWKS_MAX_AGE_MS", 30_000),
-    asBreak: asBreak(env),
+    asBreak: breakSwitch<AsBreakRule>(env, "AS_BREAK", "as"),
+    rsBreak: breakSwitch<RsBreakRule>(env, "RS_BREAK", "rs"),
     stateDir: env.AS_STATE_DIR ? path.resolve(env.AS_STATE_DIR) : undefined,
     consent: consentMode(env),
     preRegisteredClients: preRegisteredClients(env),

@@ -32,6 +32,23 @@ export async function listenLoopback(port: number, handler?: RequestListener): P
   return { server, address, url: `http://${LOOPBACK_HOST}:${address.port}` };
 }
 
+/**
+ * What a server entry answers between binding and attaching its app (which takes a moment to build):
+ * `503` with `Retry-After` (RFC 9110 §15.6.4), never a request left hanging — a launcher polling
+ * `/healthz` then simply asks again.
+ */
+export const notReadyYet: RequestListener = (_req, res) => {
+  // B1: a JSON error like any other, not to be sniffed (shared/no-sniff.ts).
+  res.writeHead(503, { "content-type": "application/json", "retry-after": "1", "x-content-type-options": "nosniff", connection: "close" });
+  res.end(JSON.stringify({ error: "temporarily_unavailable", error_description: "starting" }));
+};
+
+/** Replace `notReadyYet` with the app, once it is built. */
+export function serve(server: http.Server, app: RequestListener): void {
+  server.off("request", notReadyYet);
+  server.on("request", app);
+}
+
 /** Close a server and every connection it holds (keep-alive and SSE streams included). */
 export function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
@@ -53,7 +70,7 @@ export function listeningAddressOf(req: http.IncomingMessage): AddressInfo | und
 
 /**
  * The life of a server entry (`as/server.ts`, `resource-server/server.ts`): `start` binds and builds
- * the app; then serve until SIGTERM/SIGINT (close every connection, exit 0). A start-up failure — a
+ * the app; then serve until SIGTERM/SIGINT/SIGHUP (close every connection, exit 0). A start-up failure — a
  * refused bind address, a port in use — is one clear line on stderr and exit 1, never a stack trace.
  */
 export async function runServerEntry(name: string, start: () => Promise<http.Server>): Promise<void> {
@@ -69,6 +86,7 @@ export async function runServerEntry(name: string, start: () => Promise<http.Ser
     await closeServer(server);
     process.exit(0);
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  // SIGHUP (the terminal went away) ends a server as cleanly as SIGTERM: its exit handlers run (the AS's
+  // last save among them) — Node's default for SIGHUP would end the process without them.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, stop);
 }

@@ -32,7 +32,7 @@ export type HeaderVerdict = { ok: true } | { ok: false; problem: "duplicate-host
 /** The R10 verdict on a request's `Host` and `Origin` headers. */
 export function checkLoopbackHeaders(req: IncomingMessage): HeaderVerdict {
   const hosts = occurrences(req, "host");
-  if (hosts > 1) return { ok: false, problem: "duplicate-host", description: "more than one Host header (RFC 9112 §3.2)" };
+  if (hosts > 1) return { ok: false, problem: "duplicate-host", description: "more than one Host header (RFC 9112 section 3.2)" };
   if (!isLoopbackAuthority(req.headers.host ?? "")) {
     return { ok: false, problem: "host", description: "Host must name this loopback server (127.0.0.1, localhost or [::1])" };
   }

@@ -4,6 +4,15 @@
  */
 import type { BreakRule } from "./break-rules.ts";
 
+/** The story's steps (client/story.ts): D1 connects, and every other step starts from what D1 left. */
+export const STEP_IDS = ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+/** `--only Dn` (T9): D1 and Dn run, the others are reported "not run". Undefined for a valid value, else why not. */
+export function onlyStepProblem(value: string): string | undefined {
+  return STEP_IDS.includes(value as StepId) && value !== "D1" ? undefined : `--only takes one of D2…D8 (D1 always runs), not ${JSON.stringify(value)}`;
+}
+
 export interface CheckResult {
   /** D1…D8 */
   id: string;
@@ -14,6 +23,8 @@ export interface CheckResult {
   ms: number;
   /** `pnpm demo --break RULE` only: this check failed because the rule was broken on purpose. */
   brokenOnPurpose?: true;
+  /** `--only Dn` only: this step was not run, on request (`ok` is false, and does not count). */
+  skipped?: true;
 }
 
 /** `pnpm demo --break RULE` only: the rule, what breaking it predicts, and what the run observed. */
@@ -37,11 +48,13 @@ export interface JsonReport {
 
 /**
  * The run's verdict: a break run passes when the broken rule's consequence was demonstrated; any other
- * run when it has checks and every one passed (no checks at all is a failure, not a vacuous pass).
+ * run when it ran checks and every one passed (none at all is a failure, not a vacuous pass). A step
+ * `--only` left out is neither.
  */
 export function reportOk(checks: readonly CheckResult[], broken?: BreakVerdict): boolean {
   if (broken) return broken.demonstrated;
-  return checks.length > 0 && checks.every((c) => c.ok);
+  const run = checks.filter((c) => !c.skipped);
+  return run.length > 0 && run.every((c) => c.ok);
 }
 
 export function jsonReport(checks: CheckResult[], durationMs: number, broken?: BreakVerdict): JsonReport {

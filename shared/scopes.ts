@@ -39,6 +39,9 @@ export function satisfiesScope(
   return parseScope(required).every((s) => have.has(s));
 }
 
+/** R5's question, "does this token allow that?" — `satisfiesScope`, or under `--break scope-hierarchy` the RS's broken one. */
+export type ScopeRule = typeof satisfiesScope;
+
 /** Sort scopes into catalog order (unknown scopes last, in their given order). */
 export function inCatalogOrder(scopes: readonly string[]): string[] {
   const rank = (s: string) => {

@@ -54,7 +54,7 @@ function basicCredentials(issuer: string, header: string | undefined): { client_
   try {
     return { client_id: formDecode(decoded.slice(0, colon)), client_secret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw new InvalidClientCredentials(issuer, "Basic credentials are not form-urlencoded (RFC 6749 §2.3.1)");
+    throw new InvalidClientCredentials(issuer, "Basic credentials are not form-urlencoded (RFC 6749 section 2.3.1)");
   }
 }
 
@@ -69,7 +69,7 @@ export function authenticateWithSecret(state: AsState, req: Request, params: Par
   const formId = params.get("client_id");
   const formSecret = params.get("client_secret");
   if (basic) {
-    if (formSecret !== undefined) throw new InvalidRequest("use one client authentication method, not Basic and client_secret (RFC 6749 §2.3)");
+    if (formSecret !== undefined) throw new InvalidRequest("use one client authentication method, not Basic and client_secret (RFC 6749 section 2.3)");
     if (formId !== undefined && formId !== basic.client_id) throw new InvalidRequest("client_id differs from the Basic credentials");
   }
   const client_id = basic?.client_id ?? formId;

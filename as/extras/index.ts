@@ -2,9 +2,11 @@
  * The AS's extras: what `pnpm dev`, browsers and real clients need around the lesson, and a learner
  * reading step-up never does. as/server.ts hands them to `createApp` (as/app.ts), which runs without.
  *
- *   consent.ts, page.ts          A11  a consent page instead of consenting at once (AS_CONSENT=prompt)
+ *   consent.ts, page.ts,         A11  a consent page instead of consenting at once (AS_CONSENT=prompt),
+ *   pending-consents.ts               its pending requests shared out per client
  *   error-page.ts                A12  a page, not JSON, for a person whose /authorize cannot redirect
- *   state-file.ts, -schema.ts    A12  clients, signing key and refresh-token families kept across restarts (AS_STATE_DIR)
+ *   state-file.ts, -schema.ts,   A12  clients, signing key and refresh-token families kept across restarts (AS_STATE_DIR),
+ *   own-file.ts                       read only from a directory and file that are the AS's own
  *   confidential-clients.ts      A13  clients registered by configuration, with a secret (AS_CLIENTS)
  */
 import type { Config } from "../../shared/config.ts";

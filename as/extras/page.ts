@@ -20,9 +20,24 @@ export class SafeHtml {
   }
 }
 
-/** Escape text for an HTML element or a quoted attribute value (HTML §13.1.2.6 / OWASP rule #1, #2). */
+/**
+ * Characters a reader cannot see, or that change how the text around them reads: controls, format
+ * characters (bidi overrides and isolates, zero-width spaces and joiners), line separators, and every
+ * other default-ignorable one (Hangul fillers, variation selectors …). Unicode TR36 §2.1 / TR9 §2.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
+
+/** `[U+202E]`: what an invisible character is shown as, so a name cannot hide or reorder part of itself. */
+const shown = (c: string) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`;
+
+/**
+ * Escape text for an HTML element or a quoted attribute value (HTML §13.1.2.6 / OWASP rule #1, #2), and
+ * show every invisible or direction-changing character visibly escaped (`INVISIBLE`).
+ */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return value
+    .replace(INVISIBLE, shown)
+    .replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 /** Tagged template: interpolated strings are escaped, `SafeHtml` (and arrays of it) are kept as they are. */
@@ -58,6 +73,10 @@ label.scope.off code, label.scope.off .what { opacity: .6; }
 button { font: inherit; font-weight: 600; border-radius: 8px; padding: 8px 20px; cursor: pointer; border: 1px solid #d1d9e0; background: #f6f8fa; color: #1f2328; }
 button.primary { background: #1f883d; border-color: #1a7f37; color: #fff; }
 p.note { color: #59636e; font-size: .85rem; margin: 20px 0 0; }
+.badge { font-size: .85rem; border-radius: 6px; padding: 6px 10px; margin: 8px 0 12px; }
+.badge.dcr { background: #fff8c5; border: 1px solid #d4a72c; color: #6f4e00; }
+.badge.pre { background: #dafbe1; border: 1px solid #4ac26b; color: #116329; }
+.how { color: #59636e; font-size: .85rem; }
 .error h1 { color: #b42318; }
 `;
 

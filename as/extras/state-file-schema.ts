@@ -1,13 +1,15 @@
 /**
- * The state file's layout and its validation (A12): what `as-state.json` may hold, checked in full before
- * any of it is adopted — a missing, unreadable, oversized, corrupt or foreign file is a reason, never a
- * half-restored AS. The writer and the restore are in `state-file.ts`.
+ * The state file's layout and its validation (A12): what the state file may hold, checked in full before
+ * any of it is adopted — a missing, unreadable, oversized, corrupt, foreign or inconsistent file, or one
+ * that is not this AS's own (`own-file.ts`), is a reason, never a half-restored AS. The writer and the
+ * restore are in `state-file.ts`.
  */
-import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
+import { SCOPE_CATALOG } from "../../shared/scopes.ts";
 import { importSigningKey, type SigningKey } from "../keys.ts";
 import { clientMetadata } from "../register.ts";
 import type { ClientRecord, Limits, RefreshTokenRecord, TokenFamily } from "../state.ts";
+import { readOwnFile } from "./own-file.ts";
 
 /** Bump when the layout changes: a file of another version is not read (fresh start), never migrated. */
 export const STATE_FORMAT_VERSION = 2; // 2: families no longer list their access tokens
@@ -69,28 +71,56 @@ export type ReadResult = { ok: true; file: StateFile; key: SigningKey } | { ok: 
 
 const unusable = (reason: string): ReadResult => ({ ok: false, missing: false, reason });
 
+/** What the file must agree with: this AS's configuration. */
+export interface ExpectedState {
+  issuer: string;
+  resource: string;
+  limits: Limits;
+  /** The ids of the confidential clients of `AS_CLIENTS` (A13): no public record may use one. */
+  confidentialIds?: ReadonlySet<string>;
+  /** The user the file must belong to; default this process's (`process.getuid()`). */
+  uid?: number;
+}
+
+/** C0, DEL, C1, format characters (bidi, zero-width) and line separators: never part of an id. */
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Schema-valid but not what this AS could have written: the first such place, or undefined. A file that
+ * says one thing in two places (a key and its `client_id`) cannot be trusted for either.
+ */
+function inconsistency(state: StateFile, expected: ExpectedState): string | undefined {
+  const ids: Array<[where: string, id: string]> = [];
+  for (const [i, { key, value }] of state.clients.entries()) {
+    if (key !== value.client_id) return `clients.${i}: its key differs from its client_id`;
+    // A13: a confidential client's id belongs to its configuration, never to a DCR record.
+    if (expected.confidentialIds?.has(key)) return `clients.${i} is a public record under the id of a pre-registered confidential client (AS_CLIENTS)`;
+    ids.push([`clients.${i}.key`, key]);
+  }
+  for (const [i, { key, value }] of state.families.entries()) {
+    // S1: a grant holds catalog scopes, one per element (never "files:read files:admin" as one).
+    const j = value.scope.findIndex((scope) => !(SCOPE_CATALOG as readonly string[]).includes(scope));
+    if (j !== -1) return `families.${i}.value.scope.${j} is not one catalog scope`;
+    if (value.resource !== expected.resource) return `families.${i} is a grant for another resource`;
+    ids.push([`families.${i}.key`, key], [`families.${i}.value.client_id`, value.client_id], [`families.${i}.value.sub`, value.sub]);
+  }
+  for (const [i, { key, value }] of state.refreshTokens.entries()) {
+    ids.push([`refreshTokens.${i}.key`, key], [`refreshTokens.${i}.value.family_id`, value.family_id], [`refreshTokens.${i}.value.client_id`, value.client_id]);
+  }
+  const control = ids.find(([, id]) => CONTROL.test(id));
+  return control ? `${control[0]} holds a control character` : undefined;
+}
+
 /**
  * Read and validate the state file — all of it, before anything is used. Never throws; the reason says
  * what is wrong without quoting the file (it holds secrets).
  */
-export async function readStateFile(
-  file: string,
-  expected: { issuer: string; resource: string; limits: Limits },
-  maxBytes = MAX_STATE_FILE_BYTES,
-): Promise<ReadResult> {
-  let text: string;
-  try {
-    const { size } = statSync(file);
-    if (size > maxBytes) return unusable(`it is ${size} bytes, more than the ${maxBytes} allowed`);
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { ok: false, missing: true, reason: "no state file yet" };
-    return unusable(`it cannot be read (${code ?? "error"})`);
-  }
+export async function readStateFile(file: string, expected: ExpectedState, maxBytes = MAX_STATE_FILE_BYTES): Promise<ReadResult> {
+  const own = readOwnFile(file, expected.uid ?? process.getuid?.(), maxBytes);
+  if (!own.ok) return own;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(own.text);
   } catch {
     return unusable("it is not valid JSON");
   }
@@ -126,6 +156,8 @@ export async function readStateFile(
       return unusable(`clients.${i} breaks the registration rules: ${(error as Error).message}`);
     }
   }
+  const inconsistent = inconsistency(state, expected);
+  if (inconsistent) return unusable(inconsistent);
   let key: SigningKey;
   try {
     key = await importSigningKey(state.signingKey);

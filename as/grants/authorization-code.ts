@@ -36,7 +36,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   if (!record) throw new InvalidGrant("unknown or expired authorization code");
   // RFC 7636 §4.6: the code was issued for a code_challenge; only its code_verifier redeems it (pkce.ts).
   const pkce = state.policy.verifyCodeVerifier(code_verifier, record.code_challenge);
-  if (pkce === "missing") throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 §4.6)");
+  if (pkce === "missing") throw new InvalidRequest("code_verifier is required (PKCE, RFC 7636 section 4.6)");
 
   // A5: single use — from here on the code is spent, even if this redemption fails. Its record moves
   // to a store that only `/token` writes, so no flood of `/authorize` can erase it (A9).
@@ -48,7 +48,7 @@ export async function authorizationCodeGrant(state: AsState, client: ClientRecor
   // RFC 6749 §4.1.3: issued to this client, for this exact redirect_uri.
   if (record.client_id !== client.client_id) throw new InvalidGrant("authorization code was issued to another client");
   if (record.redirect_uri !== redirect_uri) throw new InvalidGrant("redirect_uri does not match the authorization request");
-  if (pkce === "mismatch") throw new InvalidGrant("code_verifier does not match the code_challenge (RFC 7636 §4.6)");
+  if (pkce === "mismatch") throw new InvalidGrant("code_verifier does not match the code_challenge (RFC 7636 section 4.6)");
   // RFC 8707 §2.2: `resource` may be repeated at the token endpoint, but must be the one authorized.
   if (resource !== undefined && resource !== record.resource) throw new InvalidTarget("resource does not match the authorization request");
 

@@ -11,6 +11,11 @@ import { scopeParam, type Params } from "../params.ts";
 import { revokeFamily, type AsState, type ClientRecord } from "../state.ts";
 import { issueTokens, type TokenResponse } from "./issue.ts";
 
+/** RFC 6749 §6: a refresh's `scope` may only narrow the grant — what it asks beyond it, and what it keeps. */
+export function narrowScope(requested: readonly string[], granted: readonly string[]): { beyond: string[]; scope: string[] } {
+  return { beyond: requested.filter((s) => !granted.includes(s)), scope: granted.filter((s) => requested.includes(s)) };
+}
+
 export async function refreshTokenGrant(state: AsState, client: ClientRecord, params: Params): Promise<TokenResponse> {
   const refresh_token = params.get("refresh_token");
   const scope = params.get("scope");
@@ -34,13 +39,13 @@ export async function refreshTokenGrant(state: AsState, client: ClientRecord, pa
   let granted = family.scope;
   if (scope !== undefined) {
     const requested = scopeParam(scope); // A10 / RFC 6749 §3.3: invalid_scope unless single-space separated
-    const beyond = requested.filter((s) => !family.scope.includes(s));
+    const { beyond, scope: narrowed } = state.policy.narrowScope(requested, family.scope);
     if (beyond.length > 0) {
       throw new InvalidScope(
-        `a refresh cannot widen scope (RFC 6749 §6): ${formatScope(beyond)} not in the original grant: ${formatScope(family.scope)}`,
+        `a refresh cannot widen scope (RFC 6749 section 6): ${formatScope(beyond)} not in the original grant: ${formatScope(family.scope)}`,
       );
     }
-    granted = family.scope.filter((s) => requested.includes(s));
+    granted = narrowed;
   }
   // RFC 8707 §2.2: optional on refresh, but when sent it must be the grant's resource.
   if (resource !== undefined && resource !== family.resource) throw new InvalidTarget("resource does not match the original grant");

@@ -33,26 +33,16 @@ const WHY: Record<InsufficientScopeReason, (attempts: number) => string> = {
 /** Step-up ended without a token good enough for the operation (C4: declined, retry-limit, throw-mode). */
 export class InsufficientScopeError extends Error implements InsufficientScopeDetails {
   override name = "InsufficientScopeError";
-  readonly reason: InsufficientScopeReason;
-  readonly requiredScope: string;
-  readonly grantedScope: string;
-  readonly attempts: number;
-  readonly resourceMetadataUrl?: string;
-  readonly errorDescription?: string;
-  readonly operation: string;
+  declare readonly reason: InsufficientScopeReason;
+  declare readonly requiredScope: string;
+  declare readonly grantedScope: string;
+  declare readonly attempts: number;
+  declare readonly resourceMetadataUrl?: string;
+  declare readonly errorDescription?: string;
+  declare readonly operation: string;
 
   constructor(details: InsufficientScopeDetails, options?: ErrorOptions) {
-    super(
-      `${details.operation} needs scope "${details.requiredScope}" (held: "${details.grantedScope}"): ` +
-        WHY[details.reason](details.attempts),
-      options,
-    );
-    this.reason = details.reason;
-    this.requiredScope = details.requiredScope;
-    this.grantedScope = details.grantedScope;
-    this.attempts = details.attempts;
-    this.resourceMetadataUrl = details.resourceMetadataUrl;
-    this.errorDescription = details.errorDescription;
-    this.operation = details.operation;
+    super(`${details.operation} needs scope "${details.requiredScope}" (held: "${details.grantedScope}"): ${WHY[details.reason](details.attempts)}`, options);
+    Object.assign(this, details);
   }
 }

@@ -1,29 +1,24 @@
 /**
- * Scope step-up for an MCP client (SEP-2350; MCP 2026-07-28 Authorization, "Step-Up Authorization
- * Flow"), as a fetch middleware to lift into your own client: copy the whole `client/step-up/` folder.
- * It imports the MCP SDK (one type) and its own modules — the error (insufficient-scope-error.ts), a
- * `WWW-Authenticate` parser (challenge.ts) and the scope-set helpers (scope-set.ts); index.ts is the
- * public API. The authorization server is yours to reach, through a `StepUpAuthorizer` (the demo's:
- * client/authorizer.ts): this module decides *when* to authorize or refresh and *what* to ask for.
- *
- * Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this middleware as its `fetch`:
- * every 401/403 branch inside the transport is guarded by the provider, so the SDK's own 403 handling —
- * which *replaces* the requested scope with the challenged one and refreshes first — never runs.
+ * Scope step-up for an MCP client (SEP-2350; MCP 2026-07-28 Authorization, "Step-Up Authorization Flow")
+ * as a fetch middleware to lift into your own client: copy the whole `client/step-up/` folder (it imports
+ * the MCP SDK and its own modules; index.ts is the public API). You reach the authorization server
+ * through a `StepUpAuthorizer` (the demo's: client/authorizer.ts); this decides *when* to authorize or
+ * refresh and *what* to ask for. Give the v1 `StreamableHTTPClientTransport` no `authProvider` and this
+ * as its `fetch`: the SDK's own 403 handling (replace the scope, refresh first) then never runs.
  *
  * On `403` + `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (C4):
  *   C4.1  scope := requested ∪ granted ∪ challenged (order-preserving set union);
  *   C4.2  wider than the held token's scope ⇒ a new authorization, never a refresh (RFC 6749 §6: a
  *         refresh cannot widen scope); otherwise the normal path: refresh when a refresh token is held;
  *   C4.3  resend the original request with the new token;
- *   C4.4  after every authorization the declined scopes leave the requested set, so they are not asked for
- *         again; and when the AS declined what the call needs (a partial grant, or `access_denied`), asking
- *         again cannot help: `InsufficientScopeError("declined")`;
+ *   C4.4  after every authorization the declined scopes leave the requested set; when the AS declined
+ *         what the call needs (a partial grant, or `access_denied`), asking again cannot help: "declined";
  *   C4.5  at most `maxStepUpAttempts` step-ups per (resource, operation), counted across requests,
- *         reset on success ⇒ `InsufficientScopeError("retry-limit")`;
- *   C4.6  `onInsufficientScope: "throw"` ⇒ `InsufficientScopeError("throw-mode")` at once, no AS traffic.
+ *         reset on success ⇒ "retry-limit";
+ *   C4.6  `onInsufficientScope: "throw"` ⇒ "throw-mode" at once, no AS traffic.
  * On `401` (C5): refresh when a refresh token is held and nothing wider is needed, else authorize.
- * All AS work is serialized behind one lock and skipped when the token changed while the request was in
- * flight (the transport's SSE GET can race a POST). docs/rules.md has the decisions as one flowchart.
+ * All AS work runs behind one lock and is skipped when the token changed while the request was in flight
+ * (the transport's SSE GET races the first POST). docs/rules.md draws these decisions as one flowchart.
  */
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { findBearerChallenge, type BearerChallenge } from "./challenge.ts";

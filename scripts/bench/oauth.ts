@@ -40,20 +40,29 @@ export interface PendingCode {
   code?: string;
 }
 
-/** A GET /authorize for `client_id` with a fresh PKCE pair; the verifier is kept in `pending`. */
-export function authorizationRequest(config: Config, client_id: string, scope: string): { request: LoadRequest; pending: PendingCode } {
+/** A fresh PKCE pair: 43 characters of the unreserved set (RFC 7636 §4.1) and its S256 challenge (§4.2). */
+export function pkcePair(): { code_verifier: string; code_challenge: string } {
   const code_verifier = randomBytes(32).toString("base64url");
-  const code_challenge = createHash("sha256").update(code_verifier).digest("base64url");
-  const query = new URLSearchParams({
+  return { code_verifier, code_challenge: createHash("sha256").update(code_verifier).digest("base64url") };
+}
+
+/** The parameters of a complete, valid authorization request (RFC 6749 §4.1.1, PKCE S256, RFC 8707 `resource`). */
+export function authorizationParams(config: Config, client_id: string, code_challenge: string, redirect_uri = REDIRECT_URI): Record<string, string> {
+  return {
     response_type: "code",
     client_id,
-    redirect_uri: REDIRECT_URI,
+    redirect_uri,
     code_challenge,
     code_challenge_method: "S256",
     resource: config.resource,
-    scope,
     state: randomBytes(8).toString("base64url"),
-  });
+  };
+}
+
+/** A GET /authorize for `client_id` with a fresh PKCE pair; the verifier is kept in `pending`. */
+export function authorizationRequest(config: Config, client_id: string, scope: string): { request: LoadRequest; pending: PendingCode } {
+  const { code_verifier, code_challenge } = pkcePair();
+  const query = new URLSearchParams({ ...authorizationParams(config, client_id, code_challenge), scope });
   return { request: { method: "GET", path: `/authorize?${query}` }, pending: { client_id, code_verifier } };
 }
 

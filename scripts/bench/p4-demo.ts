@@ -60,6 +60,11 @@ export interface P4Cpu {
 export interface P4Result {
   medianMs: number;
   runsMs: number[];
+  /** The yardstick, run alternately with the demo: a single-process step-up demo on the v2 SDK client (v2-baseline.mjs). */
+  baselineMedianMs: number;
+  baselineRunsMs: number[];
+  /** medianMs / baselineMedianMs. */
+  ratio: number;
   cpuMedianMs: number;
   cpuRunsMs: number[];
   phases: P4Phases;
@@ -72,6 +77,7 @@ export interface P4Result {
 const RUN_TIMEOUT_MS = 45_000;
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const PROBE = pathToFileURL(path.join(PROJECT_ROOT, "scripts/bench/p4-probe.mjs")).href;
+const BASELINE = path.join(PROJECT_ROOT, "scripts/bench/v2-baseline.mjs");
 
 interface ProbeRecord {
   script: string;
@@ -83,23 +89,47 @@ interface ProbeRecord {
 
 export async function runP4(options: P4Options, progress: (line: string) => void): Promise<P4Result> {
   await runDemo(); // unmeasured: builds the bundles if any source changed since the last run
+  await runBaseline(); // unmeasured: the same warm disk caches for both
   const runs: Array<{ wallMs: number; cpuMs: number; phases: P4Phases; cpu: P4Cpu; checks: number }> = [];
+  const baselineRunsMs: number[] = [];
   for (let run = 0; run < options.runs; run++) {
+    // Alternately, so that both meet the same machine load.
     const measured = await runDemo();
     runs.push(measured);
-    progress(`P4 run ${run + 1}/${options.runs}: ${Math.round(measured.wallMs)} ms wall, ${Math.round(measured.cpuMs)} ms CPU`);
+    baselineRunsMs.push(await runBaseline());
+    progress(`P4 run ${run + 1}/${options.runs}: ${Math.round(measured.wallMs)} ms wall, ${Math.round(measured.cpuMs)} ms CPU; v2 baseline ${Math.round(baselineRunsMs.at(-1)!)} ms`);
   }
   const medianOf = <T>(pick: (run: (typeof runs)[number]) => T, keys: Array<keyof T>) =>
     Object.fromEntries(keys.map((key) => [key, median(runs.map((run) => pick(run)[key] as number))])) as T;
+  const medianMs = median(runs.map((run) => run.wallMs));
+  const baselineMedianMs = median(baselineRunsMs);
   return {
-    medianMs: median(runs.map((run) => run.wallMs)),
+    medianMs,
     runsMs: runs.map((run) => run.wallMs),
+    baselineMedianMs,
+    baselineRunsMs,
+    ratio: medianMs / baselineMedianMs,
     cpuMedianMs: median(runs.map((run) => run.cpuMs)),
     cpuRunsMs: runs.map((run) => run.cpuMs),
     phases: medianOf((run) => run.phases, ["pnpm", "orchestratorStartup", "asStartup", "rsStartup", "serversReady", "clientStartup", "story", "teardown", "pnpmExit"]),
     cpu: medianOf((run) => run.cpu, ["total", "pnpm", "orchestrator", "as", "rs", "client"]),
     checks: runs[0]?.checks ?? 0,
   };
+}
+
+/** One cold run of the yardstick, `node scripts/bench/v2-baseline.mjs`, timed from spawn to exit (ms); it must pass. */
+async function runBaseline(): Promise<number> {
+  const started = performance.now();
+  const baseline = spawn(process.execPath, [BASELINE], { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  baseline.stdout.on("data", (chunk) => (output += chunk));
+  baseline.stderr.on("data", (chunk) => (output += chunk));
+  const code = await new Promise<number | string>((resolve) => {
+    baseline.on("close", (exitCode, signal) => resolve(exitCode ?? signal ?? "unknown"));
+    baseline.on("error", (error) => resolve(`spawn error: ${error.message}`));
+  });
+  if (code !== 0) throw new Error(`the v2 baseline failed (exit ${code}):\n${output.slice(-2000)}`);
+  return performance.now() - started;
 }
 
 async function runDemo() {

@@ -16,6 +16,7 @@ export const TARGETS = {
   p3_tokens_per_s: { min: 1000 },
   p4_demo_wall_ms: { max: 1200 },
   p4_demo_cpu_ms: { max: 2500 },
+  p4_demo_vs_v2_ratio: { max: 1.8 },
 } as const;
 
 export interface Machine {
@@ -55,6 +56,8 @@ export interface BenchReport {
   p3_tokens_per_s: number | null;
   p4_demo_wall_ms: number | null;
   p4_demo_cpu_ms: number | null;
+  /** `pnpm demo` / a single-process step-up demo on the v2 SDK client, medians, run alternately. */
+  p4_demo_vs_v2_ratio: number | null;
   targets: typeof TARGETS;
   /** Whether each figure met its target (`null`: not measured, or a smoke run, where it means nothing). */
   met: Record<keyof typeof TARGETS, boolean | null>;
@@ -96,8 +99,9 @@ export function buildReport(
     p3_tokens_per_s: figure(p3?.tokensPerS, 0),
     p4_demo_wall_ms: figure(p4?.medianMs, 0),
     p4_demo_cpu_ms: figure(p4?.cpuMedianMs, 0),
+    p4_demo_vs_v2_ratio: figure(p4?.ratio, 2),
     targets: TARGETS,
-    met: { p1_stepup_median_ms: null, p2_gate_ratio: null, p3_tokens_per_s: null, p4_demo_wall_ms: null, p4_demo_cpu_ms: null },
+    met: { p1_stepup_median_ms: null, p2_gate_ratio: null, p3_tokens_per_s: null, p4_demo_wall_ms: null, p4_demo_cpu_ms: null, p4_demo_vs_v2_ratio: null },
     details: { p1: p1 ? rounded(p1) : null, p2: p2 ? rounded(p2) : null, p3: p3 ? rounded(p3) : null, p4: p4 ? rounded(p4) : null },
     errors,
     skipped,
@@ -137,6 +141,7 @@ export function renderTable(report: BenchReport): string {
       mark("p4_demo_wall_ms"),
     ],
     ["   CPU time, all processes, median", fmt(report.p4_demo_cpu_ms, " ms", 0), "≤ 2,500 ms", mark("p4_demo_cpu_ms")],
+    [`   ÷ v2 single-process baseline (${fmt(details.p4?.baselineMedianMs, " ms", 0)})`, fmt(report.p4_demo_vs_v2_ratio, "×", 2), "≤ 1.8×", mark("p4_demo_vs_v2_ratio")],
   ];
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length), ["figure", "value", "target"][i]!.length));
   const line = (cells: readonly string[]) =>

@@ -12,7 +12,7 @@
  * gate is off.
  */
 import { ConfigError, loadConfig } from "../../shared/config.ts";
-import { listenLoopback, runServerEntry } from "../../shared/listen.ts";
+import { listenLoopback, notReadyYet, runServerEntry, serve } from "../../shared/listen.ts";
 import { createLogger, silentLogger } from "../../shared/log.ts";
 import { createApp } from "../../resource-server/app.ts";
 import { createAppWithoutGate } from "./rs-without-gate.ts";
@@ -21,10 +21,10 @@ await runServerEntry("rs-bench", async () => {
   const gate = process.env.BENCH_AUTH_GATE ?? "on";
   if (gate !== "on" && gate !== "off") throw new ConfigError(`BENCH_AUTH_GATE must be "on" or "off", got ${JSON.stringify(gate)}`);
   const requested = loadConfig();
-  const { server, address } = await listenLoopback(requested.rsPort);
+  const { server, address } = await listenLoopback(requested.rsPort, notReadyYet);
   const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
   if (gate === "off") createLogger("[rs-bench]").warn("auth gate OFF (benchmark only): /mcp accepts any caller");
-  server.on("request", gate === "on" ? await createApp(config, { logger: silentLogger }) : createAppWithoutGate(config));
+  serve(server, gate === "on" ? await createApp(config, { logger: silentLogger }) : createAppWithoutGate(config));
   console.log(`[rs-bench] listening on ${config.resource} (auth gate ${gate})`);
   return server;
 });

@@ -63,8 +63,15 @@ export function stepFacts(step: StepId, events: readonly ServerEvent[]): StepFac
 const has = (scopes: readonly string[] | undefined, ...wanted: string[]) => wanted.every((scope) => scopes?.includes(scope));
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 const code = (scopes: readonly string[]) => `\`${scopes.join(" ") || "(none)"}\``;
+const times = (n: number) => (n === 2 ? "twice" : `${n} times`);
+/** What the AS declined of the step's authorizations: asked for, not granted (all of it when refused). */
+const declinedIn = (facts: StepFacts) => [...new Set(facts.authorizations.flatMap((a) => a.requested.filter((s) => !a.granted?.includes(s))))];
 
-/** E.g. "authorize `files:read files:write`, no refresh, 403 → 200"; repeated authorizations are grouped. */
+/**
+ * E.g. "authorize `files:read files:write`, no refresh, 403 → 200". The same authorization repeated is
+ * said once, with how often ("…, twice"); an authorization whose code the client never redeemed (the user
+ * answered a consent screen for nothing) is counted.
+ */
 function describe(facts: StepFacts): string[] {
   const parts: string[] = [];
   if (facts.registrations > 0) parts.push(facts.registrations === 1 ? "DCR" : `${facts.registrations} registrations`);
@@ -74,11 +81,11 @@ function describe(facts: StepFacts): string[] {
   for (let i = 0; i < labels.length; ) {
     let n = 1;
     while (labels[i + n] === labels[i]) n++;
-    parts.push(n === 1 ? labels[i]! : `${n}× ${labels[i]}`);
+    parts.push(n === 1 ? labels[i]! : `${labels[i]}, ${times(n)}`);
     i += n;
   }
   const open = facts.authorizations.filter((a) => !a.error).length - facts.codeExchanges;
-  if (open > 0) parts.push(`${plural(open, "authorization")} left open`);
+  if (open > 0) parts.push(`${plural(open, "authorization")} whose code was never redeemed`);
   if (facts.attempts.includes(403) || facts.refreshes > 0) parts.push(facts.refreshes === 0 ? "no refresh" : plural(facts.refreshes, "refresh", "refreshes"));
   if (facts.attempts.length > 0) parts.push(facts.attempts.join(" → "));
   return parts;
@@ -120,13 +127,16 @@ const RULES: Record<StepId, Rule> = {
     if (facts.authorizations.length === 0) return "no step-up (C4)";
     const [first] = facts.authorizations;
     if (!has(first!.requested, READ, WRITE, ADMIN)) return `asked for ${code(first!.requested)}, not the union \`${READ} ${WRITE} ${ADMIN}\` (C4.1)`;
-    if (facts.authorizations.length > 1) return "asked again after a partial grant (C4.4)";
+    if (facts.authorizations.length > 1) return `asked again for ${code(declinedIn({ ...facts, authorizations: [first!] }))} after it was declined (C4.4)`;
     if (facts.attempts.length > 1) return "retried the call after a partial grant (C4.4)";
     if (outcome !== "error") return "did not report the refusal (C4.4)";
     return undefined;
   },
   // D6, C4.2, C4.5: nothing to widen ⇒ no authorization; bounded attempts; the client stops.
   "broken-challenge": (facts, outcome) => {
+    // files:admin, declined in delete-file, asked for again: the union is wider only because of it.
+    const reasked = declinedIn(facts);
+    if (reasked.length > 0) return `asked again for ${code(reasked)} after it was declined (C4.4), so it authorized where a refresh would do (C4.2)`;
     if (facts.authorizations.length > 0) return `${plural(facts.authorizations.length, "authorization")} for a scope already held (C4.2)`;
     if (facts.attempts.length > 3) return `${facts.attempts.length} attempts: no retry cap (C4.5)`;
     if (outcome !== "error") return "did not stop with an error (C4.5)";

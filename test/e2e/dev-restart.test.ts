@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile } from "../../as/extras/state-file-schema.ts";
-import { STATE_FILE_NAME } from "../../as/extras/state-file.ts";
+import { stateFileName } from "../../as/extras/state-file.ts";
 import { freeLoopbackPorts, startChild, stopChild, waitForHealthy, type Child } from "../../scripts/processes.ts";
 import { loadConfig } from "../../shared/config.ts";
 import {
@@ -30,8 +30,8 @@ import {
 import { McpTestSession } from "../helpers/rs-mcp.ts";
 
 const stateDir = mkdtempSync(path.join(tmpdir(), "dev-restart-"));
-const stateFile = path.join(stateDir, STATE_FILE_NAME);
 const [asPort, rsPort] = (await freeLoopbackPorts(2)) as [number, number];
+const stateFile = path.join(stateDir, stateFileName(asPort));
 const env = { ...process.env, AS_PORT: String(asPort), RS_PORT: String(rsPort), AS_STATE_DIR: stateDir, NO_COLOR: "1" };
 const config = loadConfig(env);
 
@@ -102,7 +102,7 @@ test("a restarted dev stack keeps its clients, key and refresh-token families; a
   writeFileSync(stateFile, '{"version":1,"issuer":');
   as = await startDevStack();
   assert.deepEqual(stateLines(as), [
-    `[as] warn: ignoring state file ${stateFile}: it is not valid JSON; starting fresh (the file is replaced at the next change)`,
+    `[as] warn: ignoring state file ${stateFile}: it is not valid JSON; starting fresh (the file is replaced at the next save)`,
   ]);
   const { code_challenge } = pkcePair();
   await expectOAuthError(await authorize(config, authorizationParams(config, client.client_id, code_challenge)), 400, "invalid_client");

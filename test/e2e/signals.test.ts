@@ -9,20 +9,14 @@
  * promise of the README — until none of those pids is alive and none of those ports is bound.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freeLoopbackPorts, PROJECT_ROOT } from "../../scripts/processes.ts";
+import { freeLoopbackPorts } from "../../scripts/processes.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
+import { spawnPnpm } from "../helpers/pnpm.ts";
 import { isAlive, isListening, listeningPorts, processTree, supported } from "../helpers/process-tree.ts";
 
-/** The pnpm that runs this test (`pnpm test` sets npm_execpath), else the one on PATH. */
-function spawnPnpm(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const execpath = process.env.npm_execpath;
-  const [command, argv] = execpath?.includes("pnpm") ? [process.execPath, [execpath, ...args]] : ["pnpm", args];
-  return spawn(command, argv, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-}
 
 /** Poll `check` every 50 ms until it holds or `ms` have passed; says whether it held. */
 async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {

@@ -8,11 +8,11 @@
  * others check the happy path with `node:assert/strict` and return the parsed JSON.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import type { Express } from "express";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { createApp } from "../../as/app.ts";
+import { authorizationParams as requestParams, pkcePair } from "../../scripts/bench/oauth.ts";
 import { asExtras } from "../../as/extras/index.ts";
 import { silentLogger, type Logger } from "../../shared/log.ts";
 import type { Limits } from "../../as/state.ts";
@@ -76,13 +76,7 @@ export async function registerClient(config: Config, overrides: Partial<ClientMe
   return body;
 }
 
-// ---- PKCE (RFC 7636) ----
-
-export function pkcePair(): { code_verifier: string; code_challenge: string } {
-  const code_verifier = randomBytes(32).toString("base64url"); // 43 chars of the unreserved set (RFC 7636 §4.1)
-  const code_challenge = createHash("sha256").update(code_verifier).digest("base64url"); // S256 (RFC 7636 §4.2)
-  return { code_verifier, code_challenge };
-}
+export { pkcePair };
 
 // ---- Authorization request (RFC 6749 §4.1.1), followed headlessly ----
 
@@ -102,22 +96,8 @@ export function authorize(config: Config, params: AuthorizeParams): Promise<Resp
 }
 
 /** A complete, valid authorization request for `client_id` (override or omit any parameter). */
-export function authorizationParams(
-  config: Config,
-  client_id: string,
-  code_challenge: string,
-  overrides: AuthorizeParams = {},
-): AuthorizeParams {
-  return {
-    response_type: "code",
-    client_id,
-    redirect_uri: REDIRECT_URI,
-    code_challenge,
-    code_challenge_method: "S256",
-    resource: config.resource,
-    state: randomBytes(8).toString("base64url"),
-    ...overrides,
-  };
+export function authorizationParams(config: Config, client_id: string, code_challenge: string, overrides: AuthorizeParams = {}): AuthorizeParams {
+  return { ...requestParams(config, client_id, code_challenge, REDIRECT_URI), ...overrides };
 }
 
 export interface AuthorizationCode {

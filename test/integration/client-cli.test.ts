@@ -122,9 +122,37 @@ test("usage and connection errors exit 2 with a clear message", async () => {
 test("--break with an AS rule against an AS not started with AS_BREAK: a usage error (exit 2), not a failed demonstration", async () => {
   const outcome = await client(["--server", stack.config.resource, "--break", "no-pkce"]);
   assert.equal(outcome.code, 2, outcome.stderr);
-  assert.match(outcome.stderr, /--break no-pkce is broken by the AS, which must be started with AS_BREAK=no-pkce/);
+  assert.match(outcome.stderr, /--break no-pkce needs the AS started with AS_BREAK=no-pkce/);
   assert.match(outcome.stderr, /\/healthz does not say it breaks no-pkce/);
   assert.doesNotMatch(outcome.stdout, /BREAK/, "the story did not run");
+});
+
+test("--break scope-hierarchy needs both servers started broken: against a correct stack, a usage error naming the AS's switch", async () => {
+  const outcome = await client(["--server", stack.config.resource, "--break", "scope-hierarchy"]);
+  assert.equal(outcome.code, 2, outcome.stderr);
+  assert.match(outcome.stderr, /--break scope-hierarchy needs the AS started with AS_BREAK=scope-hierarchy/);
+  assert.doesNotMatch(outcome.stdout, /BREAK/, "the story did not run");
+});
+
+test("--step without a terminal on stdin, --only outside D2…D8, or --only with a break it cannot show: usage errors (exit 2), nothing sent", async () => {
+  const rs = await startStubResourceServer(() => undefined);
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [["--step"], /^client: --step waits for Enter after each step: it needs a terminal on stdin/],
+      [["--only", "D9"], /^client: --only takes one of D2…D8 \(D1 always runs\), not "D9"/],
+      [["--only", "D1"], /--only takes one of D2…D8/],
+      [["--only", "D5", "--break", "no-pkce"], /^client: --break no-pkce shows in D8: run it with --only D8/],
+    ];
+    for (const [args, message] of cases) {
+      const outcome = await client(["--server", rs.resource, ...args]);
+      assert.equal(outcome.code, 2, `${args.join(" ")}: ${outcome.stderr}`);
+      assert.match(outcome.stderr, message);
+      assert.equal(outcome.stdout, "");
+    }
+    assert.deepEqual(rs.requests, [], "nothing was sent");
+  } finally {
+    await rs.close();
+  }
 });
 
 test("a bad setting is a usage error, found before anything is printed or sent: exit 2, nothing on stdout", async () => {
@@ -141,7 +169,7 @@ test("a bad setting is a usage error, found before anything is printed or sent: 
     const misused = await client(["--json", "--args", "{}", "--server", rs.resource]);
     assert.equal(misused.code, 2);
     assert.equal(misused.stdout, "");
-    assert.match(misused.stderr, /^client: --args and --verbose need --call\nusage: /);
+    assert.match(misused.stderr, /^client: --args needs --call\nusage: /);
     assert.deepEqual(rs.requests, [], "nothing was sent");
   } finally {
     await rs.close();

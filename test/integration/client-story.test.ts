@@ -46,13 +46,15 @@ test("D3: 403 → one authorization for files:read files:write → retry; no ref
   assert.deepEqual([d3[0]!.request.tool, d3[3]!.request.tool], ["write-file", "write-file"]);
 });
 
-test("D4: a refresh after the 401, then the replayed refresh token is refused", () => {
+test("D4: a refresh after the 401, then the replayed refresh token is refused — and with it the whole family, the newest token included", () => {
   const d4 = inStep("D4");
-  assert.deepEqual(d4.map(brief), ["POST /mcp 401", "POST /token 200", "POST /mcp 200", "POST /token 400"]);
-  const [refresh, replay] = tokenRequests(d4, "refresh_token");
+  assert.deepEqual(d4.map(brief), ["POST /mcp 401", "POST /token 200", "POST /mcp 200", "POST /token 400", "POST /token 400"]);
+  const [refresh, replay, newest] = tokenRequests(d4, "refresh_token");
   assert.equal(json(refresh).scope, "files:read files:write");
   assert.equal(replay!.request.form?.refresh_token, refresh!.request.form?.refresh_token);
   assert.equal(json(replay).error, "invalid_grant");
+  assert.equal(newest!.request.form?.refresh_token, json(refresh).refresh_token, "the refresh token the refresh returned");
+  assert.equal(json(newest).error, "invalid_grant");
 });
 
 test("D5: declined after exactly one authorization, and the call is not retried", () => {
@@ -153,7 +155,7 @@ test("independent scopes make D3 prove the union: a client that asks for the cha
   for (const check of replaced.checks.filter((c) => !c.ok)) {
     assert.doesNotMatch(check.detail, /\+ actual|- expected|Expected values/, `${check.id}: ${check.detail}`);
   }
-  assert.match(replaced.checks.find((c) => c.id === "D5")!.detail, /C4.1: the authorization asks for the union, not "files:admin"/);
+  assert.match(replaced.checks.find((c) => c.id === "D5")!.detail, /C4.1: the authorization asks for the union "[^"]+", not "files:admin"/);
   // The consequence, not only the request's shape: after write-file, list-files is refused for files:read.
   const inD3 = replaced.exchanges.filter((e) => e.step === "D3");
   const authorization = inD3.find((e) => e.path === "/authorize");

@@ -1,13 +1,17 @@
 /**
  * The AS's state file (A12): what `readStateFile` accepts and refuses, and what an AS built on a refused
  * file starts with (nothing from it — never half a state). A valid file is made by a real AS: register,
- * authorize, redeem, refresh, then save.
+ * authorize, redeem, refresh, then save. The file is trusted only when it is the AS's own (owner, mode,
+ * no symbolic link, a regular file, in a directory that is its own too) and consistent; restored grants
+ * obey the current policy; two AS processes sharing a directory keep apart.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Express } from "express";
 import { exportJWK } from "jose";
 import { asExtras } from "../../as/extras/index.ts";
 import { silentLogger } from "../../shared/log.ts";
@@ -15,10 +19,11 @@ import { createApp, stateFileOf, stateOf } from "../../as/app.ts";
 import { generateSigningKey } from "../../as/keys.ts";
 import { DEFAULT_LIMITS } from "../../as/state.ts";
 import { readStateFile, STATE_FORMAT_VERSION, type StateFile } from "../../as/extras/state-file-schema.ts";
-import { STATE_FILE_NAME } from "../../as/extras/state-file.ts";
+import { stateFileName } from "../../as/extras/state-file.ts";
 import { loadConfig, type Config } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
-import { defaultClientMetadata, obtainTokens, postRegister, refresh, startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
+import { defaultClientMetadata, expectOAuthError, obtainTokens, postRegister, postToken, refresh, registerClient } from "../helpers/oauth.ts";
+import { startAuthorizationServer, type TestAuthorizationServer } from "../helpers/oauth.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "as-state-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,7 +38,7 @@ before(async () => {
   client_id = tokens.client_id;
   await refresh(as.config, { client_id, refresh_token: tokens.refresh_token! });
   stateFileOf(as.app)!.flush();
-  saved = JSON.parse(readFileSync(path.join(as.config.stateDir!, STATE_FILE_NAME), "utf8"));
+  saved = JSON.parse(readFileSync(path.join(as.config.stateDir!, stateFileName(as.config.asPort)), "utf8"));
   await as.close();
 });
 
@@ -43,11 +48,37 @@ const expected = () => ({ issuer: as.config.issuer, resource: as.config.resource
 let n = 0;
 function stateFile(content: unknown): string {
   const dir = path.join(root, `case-${n++}`);
-  mkdirSync(dir);
-  const file = path.join(dir, STATE_FILE_NAME);
-  writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
+  mkdirSync(dir, { mode: 0o700 });
+  const file = path.join(dir, stateFileName(as.config.asPort));
+  writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content), { mode: 0o600 });
   return file;
 }
+
+/** An AS built (not listening) on `dir` with this configuration, and the lines it logged. */
+async function appOn(dir: string, overrides: Partial<Config> = {}) {
+  const lines: string[] = [];
+  const config: Config = { ...as.config, stateDir: dir, ...overrides };
+  const logger = { info: (l: string) => lines.push(`info ${l}`), warn: (l: string) => lines.push(`warn ${l}`) };
+  const app = await createApp(config, { logger, extras: asExtras(config, logger) });
+  return { app, state: stateOf(app), lines };
+}
+
+/**
+ * Serve `app` on a free port for `use`, reached at its own address: a restored AS keeps the saved file's
+ * issuer, but listens elsewhere.
+ */
+async function served(app: Express, use: (here: Config) => Promise<void>): Promise<void> {
+  const { server, address } = await listenLoopback(0);
+  server.on("request", app);
+  try {
+    await use({ ...as.config, issuer: `http://127.0.0.1:${address.port}` });
+  } finally {
+    await closeServer(server);
+  }
+}
+
+const own = process.getuid!();
+const asRoot = own === 0 ? {} : { skip: "needs root to give a file to another user" };
 
 /** A deep copy of the saved file with `edit` applied. */
 function edited(edit: (copy: any) => void): StateFile {
@@ -79,10 +110,10 @@ test("the saved file: version, issuer, the key pair, the registered client, one 
 });
 
 test("the file and its directory are private (0600 / 0700), and no temp file is left behind", () => {
-  const file = path.join(as.config.stateDir!, STATE_FILE_NAME);
+  const file = path.join(as.config.stateDir!, stateFileName(as.config.asPort));
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.equal(statSync(as.config.stateDir!).mode & 0o777, 0o700);
-  assert.deepEqual(readdirSync(as.config.stateDir!), [STATE_FILE_NAME]);
+  assert.deepEqual(readdirSync(as.config.stateDir!), [stateFileName(as.config.asPort)]);
 });
 
 test("an AS built on the file knows its clients, families and refresh tokens, and signs with the same key", async () => {
@@ -103,33 +134,156 @@ test("an AS built on the file knows its clients, families and refresh tokens, an
 test("A9 after a restart: a registration flood never evicts a restored client whose refresh token is live", async () => {
   const dir = path.dirname(stateFile(saved));
   const refresh_token = saved.refreshTokens.find((r) => !r.value.rotated)!.key;
-  // The saved file names the old issuer; the restored AS listens elsewhere, and is reached there.
   const config = { ...as.config, stateDir: dir, dcrRateLimit: 1000 };
   const app = await createApp(config, { limits: { maxClients: 2 }, extras: asExtras(config, silentLogger) });
-  const { server, address } = await listenLoopback(0);
-  server.on("request", app);
-  const here = { ...as.config, issuer: `http://127.0.0.1:${address.port}` };
-  try {
+  await served(app, async (here) => {
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await postRegister(here, defaultClientMetadata())).status);
     // one fresh client fits beside the restored one; then every client is in use, and the store refuses
     assert.deepEqual(statuses, [201, 429, 429, 429]);
     await refresh(here, { client_id, refresh_token });
-  } finally {
-    await closeServer(server);
-  }
+  });
 });
 
 test("a missing file is reported as missing (a first start), not as a problem", async () => {
-  const result = await readStateFile(path.join(root, "nowhere", STATE_FILE_NAME), expected());
+  const result = await readStateFile(path.join(root, "nowhere", stateFileName(as.config.asPort)), expected());
   assert.deepEqual(result, { ok: false, missing: true, reason: "no state file yet" });
 });
 
-test("an unreadable file is refused", async () => {
+test("not a regular file: a directory, or a FIFO (which must not hang start-up), where the file should be", async () => {
   const file = stateFile("");
   rmSync(file);
-  mkdirSync(file); // a directory where the file should be: EISDIR
-  await refused(file, /cannot be read \(EISDIR\)/);
+  mkdirSync(file);
+  await refused(file, /^it is not a regular file$/);
+  const fifo = stateFile("");
+  rmSync(fifo);
+  execFileSync("mkfifo", ["-m", "600", fifo]);
+  await refused(fifo, /^it is not a regular file$/); // opened O_NONBLOCK: no writer needed to get here
+});
+
+test("a symbolic link is not followed: to a valid state file at the file's place, or as the directory", async () => {
+  const real = stateFile(saved);
+  const link = path.join(path.dirname(stateFile("")), "linked.json");
+  symlinkSync(real, link);
+  await refused(link, /^it is a symbolic link \(not followed\)$/);
+
+  const linkedDir = path.join(root, `linked-dir-${n++}`);
+  symlinkSync(path.dirname(real), linkedDir);
+  const { state, lines } = await appOn(linkedDir);
+  assert.deepEqual(lines, [`warn refusing state directory ${linkedDir}: it is a symbolic link (not followed); keeping state in memory only`]);
+  assert.equal(state.clients.size, 0);
+  assert.notEqual(state.key.kid, stateOf(as.app).key.kid);
+});
+
+test("a file group or others can write is refused, and so is one owned by another user", async () => {
+  for (const mode of [0o620, 0o602, 0o666]) {
+    const file = stateFile(saved);
+    chmodSync(file, mode);
+    await refused(file, new RegExp(`^group or others can write it \\(mode ${mode.toString(8)}\\)$`));
+  }
+  // The AS's own user, as this test sees it, is another one: the file (ours) is not the AS's.
+  const result = await readStateFile(stateFile(saved), { ...expected(), uid: own + 1 });
+  assert.ok(!result.ok && result.reason === `it is owned by uid ${own}, not by this AS's user (uid ${own + 1})`, JSON.stringify(result));
+});
+
+test("a file owned by another user is refused (chown)", asRoot, async () => {
+  const file = stateFile(saved);
+  chownSync(file, 4242, 4242);
+  await refused(file, /^it is owned by uid 4242, not by this AS's user \(uid 0\)$/);
+});
+
+test("a state directory that is not the AS's own is not used at all: nothing read, nothing written (memory only)", async () => {
+  const shared = path.dirname(stateFile(saved));
+  chmodSync(shared, 0o777); // a shared /tmp-like directory, without the sticky bit: anyone could have planted the file
+  const { app, state, lines } = await appOn(shared);
+  assert.deepEqual(lines, [`warn refusing state directory ${shared}: group or others can write it (mode 777); keeping state in memory only`]);
+  assert.equal(state.clients.size, 0);
+  assert.equal(stateFileOf(app), undefined, "no writer: nothing is ever written there");
+
+  const notADir = stateFile(saved);
+  const refusedFile = await appOn(notADir);
+  assert.deepEqual(refusedFile.lines, [`warn refusing state directory ${notADir}: it is not a directory; keeping state in memory only`]);
+});
+
+test("a state directory owned by another user is not used (chown)", asRoot, async () => {
+  const theirs = path.dirname(stateFile(saved));
+  chownSync(theirs, 4242, 4242);
+  const { state, lines } = await appOn(theirs);
+  assert.deepEqual(lines, [`warn refusing state directory ${theirs}: it is owned by uid 4242, not by this AS's user (uid 0); keeping state in memory only`]);
+  assert.equal(state.clients.size, 0);
+});
+
+test("a missing state directory is created private (0700), then used", async () => {
+  const fresh = path.join(root, `fresh-${n++}`, "nested");
+  const { lines } = await appOn(fresh);
+  assert.equal(statSync(fresh).mode & 0o777, 0o700);
+  assert.deepEqual(lines, [`info no state in ${path.join(fresh, stateFileName(as.config.asPort))} yet; starting fresh, and keeping clients, key and refresh tokens there`]);
+});
+
+test("schema-valid but inconsistent content is refused whole", async () => {
+  await refused(stateFile(edited((f) => (f.clients[0].key = "someone-else"))), /^clients\.0: its key differs from its client_id$/);
+  // A public record under a pre-registered confidential client's id (A13).
+  const planted = stateFile(edited((f) => {
+    f.clients[0].key = f.clients[0].value.client_id = "cli-tool";
+  }));
+  const result = await readStateFile(planted, { ...expected(), confidentialIds: new Set(["cli-tool"]) });
+  assert.ok(!result.ok && /^clients\.0 is a public record under the id of a pre-registered confidential client/.test(result.reason), JSON.stringify(result));
+  // S1: each scope element one catalog scope — not two in one string, not an unknown one.
+  await refused(stateFile(edited((f) => (f.families[0].value.scope = ["files:read files:admin"]))), /^families\.0\.value\.scope\.0 is not one catalog scope$/);
+  await refused(stateFile(edited((f) => (f.families[0].value.scope = ["files:read", "files:root"]))), /^families\.0\.value\.scope\.1 is not one catalog scope$/);
+  await refused(stateFile(edited((f) => (f.families[0].value.resource = "http://127.0.0.1:1/mcp"))), /^families\.0 is a grant for another resource$/);
+  // Control characters (C0, DEL, C1, bidi and zero-width format characters, line separators) in any id.
+  const controls: Array<[(f: any, c: string) => void, RegExp]> = [
+    [(f, c) => (f.clients[0].key = f.clients[0].value.client_id = `x${c}`), /^clients\.0\.key holds a control character$/],
+    [(f, c) => (f.families[0].key = `${c}fam`), /^families\.0\.key holds a control character$/],
+    [(f, c) => (f.families[0].value.sub = `demo-user${c}`), /^families\.0\.value\.sub holds a control character$/],
+    [(f, c) => (f.refreshTokens[0].key = `rt${c}`), /^refreshTokens\.0\.key holds a control character$/],
+    [(f, c) => (f.refreshTokens[1].value.family_id = `${c}`), /^refreshTokens\.1\.value\.family_id holds a control character$/],
+  ];
+  for (const c of ["\u0007", "\n", "\u001b", "\u007f", "\u0085", "\u202e", "\u200b", "\u2028"]) {
+    for (const [edit, reason] of controls) await refused(stateFile(edited((f) => edit(f, c))), reason);
+  }
+});
+
+test("restored grants are capped by the current AS_GRANTABLE_SCOPES: a narrowed policy applies at the next refresh", async () => {
+  const wide = edited((f) => (f.families[0].value.scope = ["files:read", "files:write"]));
+  const refresh_token = wide.refreshTokens.find((r) => !r.value.rotated)!.key;
+  for (const [grantableScopes, outcome] of [
+    [["files:read", "files:write"], "files:read files:write"],
+    [["files:read"], "files:read"],
+    [["files:write", "files:admin"], "files:write"],
+    [[], "revoked"],
+  ] as const) {
+    const { app, lines } = await appOn(path.dirname(stateFile(wide)), { grantableScopes: [...grantableScopes], dcrRateLimit: 1000 });
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.endsWith("; 1 grants narrowed to AS_GRANTABLE_SCOPES"), outcome !== "files:read files:write", lines[0]);
+    await served(app, async (here) => {
+      const response = await postToken(here, { grant_type: "refresh_token", client_id, refresh_token });
+      if (outcome === "revoked") await expectOAuthError(response, 400, "invalid_grant");
+      else assert.equal(((await response.json()) as { scope: string }).scope, outcome);
+    });
+  }
+});
+
+test("two AS processes sharing one directory keep one file each, and neither destroys the other's state", async () => {
+  const dir = path.join(root, `shared-${n++}`);
+  const first = await startAuthorizationServer({ AS_STATE_DIR: dir });
+  const second = await startAuthorizationServer({ AS_STATE_DIR: dir });
+  try {
+    const mine = await registerClient(first.config);
+    const theirs = await registerClient(second.config);
+    stateFileOf(first.app)!.flush();
+    stateFileOf(second.app)!.flush();
+    assert.deepEqual(readdirSync(dir).sort(), [stateFileName(first.config.asPort), stateFileName(second.config.asPort)].sort());
+    // Each, restarted, finds its own client (and only its own).
+    for (const [server, client] of [[first, mine], [second, theirs]] as const) {
+      const read = await readStateFile(path.join(dir, stateFileName(server.config.asPort)), { issuer: server.config.issuer, resource: server.config.resource, limits: DEFAULT_LIMITS });
+      assert.ok(read.ok, read.ok ? "" : read.reason);
+      assert.deepEqual(read.file.clients.map((c) => c.key), [client.client_id]);
+    }
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+  }
 });
 
 test("corrupt JSON is refused, without quoting the file", async () => {
@@ -189,8 +343,8 @@ test("an AS built on a refused file logs one line, starts fresh with a new key, 
   const app = await createApp(config, { logger, extras: asExtras(config, logger) });
   const state = stateOf(app);
   assert.deepEqual(lines, [
-    `warn ignoring state file ${path.join(dir, STATE_FILE_NAME)}: unexpected content at refreshTokens.1.value.expiresAt (too_small); ` +
-      "starting fresh (the file is replaced at the next change)",
+    `warn ignoring state file ${path.join(dir, stateFileName(as.config.asPort))}: unexpected content at refreshTokens.1.value.expiresAt (too_small); ` +
+      "starting fresh (the file is replaced at the next save)",
   ]);
   assert.equal(state.clients.size + state.families.size + state.refreshTokens.size, 0);
   assert.notEqual(state.key.kid, stateOf(as.app).key.kid);

@@ -45,13 +45,21 @@ test("client and demo settings: RS_URL, CLIENT_TIMEOUT_MS, DEMO_TIMEOUT_MS", () 
   assert.throws(() => loadDemoTimeoutMs({ DEMO_TIMEOUT_MS: "soon" }), ConfigError);
 });
 
-test("AS_BREAK: unset keeps every rule; only the AS's two break rules are accepted", () => {
+test("AS_BREAK: unset keeps every rule; only the rules the AS breaks are accepted", () => {
   assert.equal(loadConfig({}).asBreak, undefined);
   assert.equal(loadConfig({ AS_BREAK: "" }).asBreak, undefined);
   assert.equal(loadConfig({ AS_BREAK: "no-pkce" }).asBreak, "no-pkce");
   assert.equal(loadConfig({ AS_BREAK: "lenient-redirect" }).asBreak, "lenient-redirect");
-  assert.throws(() => loadConfig({ AS_BREAK: "replace-scope" }), /AS_BREAK must be one of lenient-redirect, no-pkce/, "a client rule is not the AS's to break");
+  assert.equal(loadConfig({ AS_BREAK: "scope-hierarchy" }).asBreak, "scope-hierarchy");
+  assert.throws(() => loadConfig({ AS_BREAK: "replace-scope" }), /AS_BREAK must be one of scope-hierarchy, lenient-redirect, no-pkce/, "a client rule is not the AS's to break");
   assert.throws(() => loadConfig({ AS_BREAK: "everything" }), ConfigError);
+});
+
+test("RS_BREAK: unset keeps every rule; only scope-hierarchy is the RS's to break", () => {
+  assert.equal(loadConfig({}).rsBreak, undefined);
+  assert.equal(loadConfig({ RS_BREAK: "scope-hierarchy" }).rsBreak, "scope-hierarchy");
+  assert.equal(loadConfig({ RS_BREAK: "scope-hierarchy" }).asBreak, undefined, "each server has its own switch");
+  assert.throws(() => loadConfig({ RS_BREAK: "no-pkce" }), /RS_BREAK must be one of scope-hierarchy \(or unset\)/);
 });
 
 test("AS_CONSENT is auto (headless) unless set to prompt; anything else is refused", () => {

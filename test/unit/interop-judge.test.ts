@@ -54,7 +54,7 @@ test("connect (C3): the first authorization asks for the challenge's scope and i
 
   const neverRedeemed = judgeStep("connect", parseServerLog([REGISTER, authorized("files:read")]), error);
   assert.equal(neverRedeemed.verdict, "fail");
-  assert.match(neverRedeemed.summary, /1 authorization left open/);
+  assert.match(neverRedeemed.summary, /1 authorization whose code was never redeemed/);
 });
 
 test("write-file (D3, C4): union, no refresh, one authorization, one retry → pass", () => {
@@ -92,13 +92,13 @@ test("delete-file (D5, C4.4): one authorization, partial grant, no retry, an err
   assert.equal(verdict.summary, "authorize `files:read files:write files:admin` → partial grant `files:read files:write`, no refresh, 403 → client error");
 });
 
-test("delete-file: retrying and asking again after a partial grant fails C4.4 and shows the authorization left open", () => {
+test("delete-file: retrying and asking again after a partial grant fails C4.4, names what was declined, and counts the code never redeemed", () => {
   const partial = authorized("files:read files:write files:admin", "files:read files:write");
   const lines = [refused("delete-file", "files:admin"), partial, issued("authorization_code", "files:read files:write"), refused("delete-file", "files:admin"), partial];
   const verdict = judgeStep("delete-file", parseServerLog(lines), error);
   assert.equal(verdict.verdict, "fail");
-  assert.match(verdict.summary, /^2× authorize `files:read files:write files:admin` → partial grant `files:read files:write`, 1 authorization left open, no refresh, 403 → 403/);
-  assert.match(verdict.summary, /asked again after a partial grant \(C4\.4\)$/);
+  assert.match(verdict.summary, /^authorize `files:read files:write files:admin` → partial grant `files:read files:write`, twice, 1 authorization whose code was never redeemed, no refresh, 403 → 403/);
+  assert.match(verdict.summary, /asked again for `files:admin` after it was declined \(C4\.4\)$/);
 });
 
 test("broken-challenge (D6, C4.5): refreshes within the cap, no authorization, then the client stops → pass", () => {
@@ -114,8 +114,11 @@ test("broken-challenge (D6, C4.5): refreshes within the cap, no authorization, t
   assert.equal(verdict.summary, "2 refreshes, 403 → 403 → 403 → client error");
 });
 
-test("broken-challenge: re-authorizing for a scope already held fails C4.2; looping past 3 attempts fails C4.5", () => {
-  const reauthorized = judgeStep("broken-challenge", parseServerLog([refused("broken-challenge", "files:read"), authorized("files:read files:write files:admin", "files:read files:write")]), error);
+test("broken-challenge: re-authorizing for a scope already held fails C4.2 (C4.4 first when a declined scope is asked for again); looping past 3 attempts fails C4.5", () => {
+  const reasked = judgeStep("broken-challenge", parseServerLog([refused("broken-challenge", "files:read"), authorized("files:read files:write files:admin", "files:read files:write")]), error);
+  assert.equal(reasked.verdict, "fail");
+  assert.match(reasked.summary, /asked again for `files:admin` after it was declined \(C4\.4\), so it authorized where a refresh would do \(C4\.2\)$/);
+  const reauthorized = judgeStep("broken-challenge", parseServerLog([refused("broken-challenge", "files:read"), authorized("files:read files:write"), issued("authorization_code", "files:read files:write")]), error);
   assert.equal(reauthorized.verdict, "fail");
   assert.match(reauthorized.summary, /1 authorization for a scope already held \(C4\.2\)$/);
 

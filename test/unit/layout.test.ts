@@ -68,3 +68,54 @@ test("scripts/README.md says what each tool is for", () => {
   const missing = tools.filter((name) => !readme.includes(`\`${name}`));
   assert.deepEqual(missing, [], "scripts/README.md does not name these");
 });
+
+test("the README is the lesson: at most 250 lines, and its reading paths give true line counts", () => {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  assert.ok(readme.split("\n").length <= 250, `README.md has ${readme.split("\n").length} lines`);
+  const section = readme.slice(readme.indexOf("## Read the code"), readme.indexOf("\n## ", readme.indexOf("## Read the code") + 1));
+  const rows = section.split("\n").filter((line) => /^\| \([a-d]\)/.test(line));
+  assert.equal(rows.length, 4, "four reading paths, (a)–(d)");
+  const limits = [300, 250, 250, 600];
+  rows.forEach((row, i) => {
+    let dir = "";
+    let sum = 0;
+    for (const [, href, lines] of row.matchAll(/\]\(([^)]+)\) \((\d+)/g)) {
+      const file = href!.includes("/") ? href! : `${dir}/${href}`;
+      dir = path.posix.dirname(file);
+      const actual = readFileSync(path.join(ROOT, file), "utf8").split("\n").length - 1;
+      assert.equal(Number(lines), actual, `README says ${file} has ${lines} lines; it has ${actual}`);
+      sum += actual;
+    }
+    assert.equal(Number(row.split("|").at(-2)!.trim()), sum, `path ${i + 1}: the total`);
+    assert.ok(sum <= limits[i]!, `path ${i + 1} is ${sum} lines, over ${limits[i]}`);
+  });
+});
+
+test("every relative link in the README and docs/ resolves (files, and headings in Markdown files)", () => {
+  const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, "").replace(/ /g, "-");
+  const headings = (file: string) => new Set(readFileSync(path.join(ROOT, file), "utf8").split("\n").filter((l) => /^#+ /.test(l)).map((l) => slug(l.replace(/^#+ /, ""))));
+  const broken: string[] = [];
+  for (const file of TRACKED.filter((f) => f.endsWith(".md") && (f === "README.md" || f.startsWith("docs/") || f === "SECURITY.md" || f === "scripts/README.md"))) {
+    const text = readFileSync(path.join(ROOT, file), "utf8").replace(/```[\s\S]*?```/g, "");
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      const [pathPart, anchor] = target!.split("#") as [string, string | undefined];
+      const resolved = pathPart === "" ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), pathPart));
+      const exists = TRACKED.some((f) => f === resolved || f.startsWith(`${resolved.replace(/\/$/, "")}/`));
+      if (!exists) broken.push(`${file}: ${target}`);
+      else if (anchor && resolved.endsWith(".md") && !headings(resolved).has(anchor)) broken.push(`${file}: ${target} (no such heading)`);
+    }
+  }
+  assert.deepEqual(broken, []);
+});
+
+test("every project file the documents name in backticks exists", () => {
+  const missing: string[] = [];
+  for (const file of TRACKED.filter((f) => f.endsWith(".md"))) {
+    const text = readFileSync(path.join(ROOT, file), "utf8");
+    for (const [, named] of text.matchAll(/`((?:as|resource-server|client|shared|scripts|test|docs)\/[\w./-]+\.(?:ts|mts|mjs|md|txt))`/g)) {
+      if (!TRACKED.includes(named!)) missing.push(`${file}: ${named}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});

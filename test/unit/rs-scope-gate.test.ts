@@ -40,9 +40,10 @@ describe("requiredScopes", () => {
   });
 
   test("a tools/call notification (no id) is gated too (fail closed)", () => {
-    assert.deepEqual(toolCallsIn({ jsonrpc: "2.0", method: "tools/call", params: { name: "write-file" } }), [
-      { tool: "write-file", scope: "files:write" },
-    ]);
+    assert.deepEqual(
+      toolCallsIn({ jsonrpc: "2.0", method: "tools/call", params: { name: "write-file" } }).map((tool) => [tool.name, tool.scope]),
+      [["write-file", "files:write"]],
+    );
   });
 });
 

@@ -86,3 +86,17 @@ test("for each story step, the narration, the README and docs/rules.md cite the 
     assert.deepEqual(rulesSources, narration, `${step.id}: docs/rules.md vs narration`);
   }
 });
+
+test("the flowchart of the middleware's decisions cites exactly the rule ids client/step-up/step-up.ts enforces", () => {
+  const chart = /```mermaid\nflowchart[^]*?```/.exec(RULES)?.[0];
+  assert.ok(chart, "docs/rules.md has a Mermaid flowchart");
+  const ids = (text: string) => [...new Set([...text.matchAll(RULE_ID)].map((m) => m[1]!))].sort();
+  const enforced = ids(readFileSync(path.join(ROOT, "client/step-up/step-up.ts"), "utf8"));
+  assert.ok(enforced.includes("C4.1") && enforced.includes("C5"), `the scan of step-up.ts found ${enforced.join(", ")}`);
+  assert.deepEqual(ids(chart), enforced);
+  // Every decision box names its rule: no box without an id.
+  const boxes = [...chart.matchAll(/\w+(?:\["([^"]+)"\]|\{"([^"]+)"\})/g)].map((m) => m[1] ?? m[2]!);
+  const citesARule = new RegExp(RULE_ID.source);
+  const silent = boxes.filter((text) => !citesARule.test(text) && !["send the request with the held token", "status?", "return the 403 as it is"].includes(text));
+  assert.deepEqual(silent, [], "boxes that cite no rule");
+});
