@@ -31,7 +31,6 @@ import { isLoopbackUrl } from "../shared/loopback.ts";
 import { reportOk, type BreakVerdict, type CheckResult, type StepId } from "../shared/report.ts";
 import { satisfiesScopeHierarchically } from "../shared/scope-hierarchy.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
-import { terminalText } from "../shared/terminal-text.ts";
 import { AuthorizationResponseError, headlessUserAgent, type UserAgent } from "./authorization-response.ts";
 import { Authorizer } from "./authorizer.ts";
 import { breakReport, clientVariant, refreshAsking, storyOfBreak, type StoryOfBreak } from "./breaks.ts";
@@ -39,7 +38,7 @@ import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type McpClientHandle } from "
 import { connectionErrorCode, ExchangeRecorder, FetchTimeoutError, withTimeout, type RecordedExchange } from "./recorder.ts";
 import { findBearerChallenge, formatScope, InsufficientScopeError, parseScope, type InsufficientScopeReason } from "./step-up/index.ts";
 import { plainStyle, type Style } from "./terminal.ts";
-import { actorOf, describeOutcome, describeRequest, describeTokenClaims, responseJson, Wire, type Parties } from "./wire.ts";
+import { actorOf, describeOutcome, describeRequest, describeTokenClaims, responseJson, terminalText, Wire, type Parties } from "./wire.ts";
 
 export interface StoryStep {
   id: string;
@@ -208,8 +207,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     }
     const ms = Math.round(performance.now() - t0);
     const onPurpose = !outcome.ok && broken?.affects.includes(id) === true;
-    // B4: a detail quotes what servers said (an error_description, a tool result): shown escaped.
-    const detail = terminalText(onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail);
+    const detail = terminalText(onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail); // B4: it quotes servers
     results.push({ id, title: outcome.title, ok: outcome.ok, detail, ms, ...(onPurpose ? { brokenOnPurpose: true as const } : {}) });
     narrate(`   ${outcome.ok ? style.ok("✓") : onPurpose ? style.broken("⚠") : style.fail("✗")} ${onPurpose ? style.broken(detail) : detail} ${style.dim(`(${ms} ms)`)}`);
     const next = STEPS.slice(STEPS.indexOf(info) + 1).find((s) => !options.only || s.id === options.only);
