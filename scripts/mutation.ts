@@ -20,7 +20,7 @@
  * Exit 0 when every group meets its threshold; 1 when one does not; 2 on a bad flag; 3 on a setup problem.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CACHE_DIR, ensureNode22, installedVersion, npmInstall } from "./cache.ts";
@@ -118,7 +118,9 @@ interface Counts {
 
 /** Per file: what the JSON report (mutation-testing-report-schema) says happened to its mutants. */
 function scoresOf(group: Group): Array<{ file: string; score: number } & Counts> {
-  const report = JSON.parse(readFileSync(path.join(workDir, `${group.name}.report.json`), "utf8")) as {
+  const file = path.join(workDir, `${group.name}.report.json`);
+  if (!existsSync(file)) throw new SetupError(`Stryker wrote no report for ${group.name} (its output above says why: a failing test?)`);
+  const report = JSON.parse(readFileSync(file, "utf8")) as {
     files: Record<string, { mutants: Array<{ status: string }> }>;
   };
   return Object.entries(report.files).map(([file, { mutants }]) => {
@@ -145,6 +147,7 @@ function main(): number {
   const failed: string[] = [];
   for (const group of groups) {
     const started = performance.now();
+    rmSync(path.join(workDir, `${group.name}.report.json`), { force: true }); // never judge by an old report
     console.error(`[mutation] ${group.name}: ${group.mutate.join(" ")} against ${group.tests.length} test files, break at ${group.break}%`);
     // The tap runner starts the test files with the `node` on PATH: Node 22's.
     const run = spawnSync(node, [stryker, "run", configFor(group, values.incremental === true)], {
