@@ -31,6 +31,7 @@ import { isLoopbackUrl } from "../shared/loopback.ts";
 import { reportOk, type BreakVerdict, type CheckResult, type StepId } from "../shared/report.ts";
 import { satisfiesScopeHierarchically } from "../shared/scope-hierarchy.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
+import { terminalText } from "../shared/terminal-text.ts";
 import { AuthorizationResponseError, headlessUserAgent, type UserAgent } from "./authorization-response.ts";
 import { Authorizer } from "./authorizer.ts";
 import { breakReport, clientVariant, refreshAsking, storyOfBreak, type StoryOfBreak } from "./breaks.ts";
@@ -38,7 +39,7 @@ import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type McpClientHandle } from "
 import { connectionErrorCode, ExchangeRecorder, FetchTimeoutError, withTimeout, type RecordedExchange } from "./recorder.ts";
 import { findBearerChallenge, formatScope, InsufficientScopeError, parseScope, type InsufficientScopeReason } from "./step-up/index.ts";
 import { plainStyle, type Style } from "./terminal.ts";
-import { actorOf, describeOutcome, describeRequest, describeTokenClaims, responseJson, terminalText, Wire, type Parties } from "./wire.ts";
+import { actorOf, describeOutcome, describeRequest, describeTokenClaims, responseJson, Wire, type Parties } from "./wire.ts";
 
 export interface StoryStep {
   id: string;

@@ -7,7 +7,6 @@
 import { terminalText } from "../shared/terminal-text.ts";
 
 /** How anything the wire chose is shown (B4): the story escapes its checks' details with it too. */
-export { terminalText };
 import { findBearerChallenge, parseScope } from "./step-up/index.ts";
 import type { RecordedExchange, TokenClaims } from "./recorder.ts";
 
