@@ -50,6 +50,11 @@ export interface Discovery {
 /** A client registered with the AS beforehand (C7, client/cli/pre-registered.ts): no DCR. */
 export interface RegisteredClient {
   client_id: string;
+  /**
+   * The issuer identifier of the AS it is registered with. When set, discovery uses that AS only and
+   * refuses a resource whose metadata does not name it — before any request goes to another AS.
+   */
+  issuer?: string;
   /** How it authenticates at the token endpoint, once the AS metadata is known (undefined: a public client). */
   tokenEndpointAuthentication(metadata: AuthorizationServerMetadata): ((headers: Headers, params: URLSearchParams) => void) | undefined;
 }
@@ -132,7 +137,17 @@ export class Authorizer implements StepUpAuthorizer {
     if (!checkResourceAllowed({ requestedResource: serverUrl, configuredResource: prm.resource })) {
       throw new Error(`Protected resource ${prm.resource} does not match expected ${serverUrl} (or origin)`);
     }
-    const issuer = prm.authorization_servers?.[0];
+    const named = prm.authorization_servers ?? [];
+    // RFC 9700 §4.4 (mix-up): a registered client's credentials belong to one AS, and go nowhere else.
+    const bound = this.options.registeredClient?.issuer;
+    if (bound !== undefined && !named.includes(bound)) {
+      throw new Error(
+        `the RFC 9728 metadata of ${prm.resource} names ${named.length ? `the authorization server ${named.join(", ")}` : "no authorization server"}, ` +
+          `not ${bound} (--issuer), where the client ${JSON.stringify(this.options.registeredClient!.client_id)} is registered: ` +
+          `refusing to take its credentials anywhere else`,
+      );
+    }
+    const issuer = bound ?? named[0]; // RFC 9728 §2: the client picks one of the named servers
     if (!issuer) throw new Error(`the RFC 9728 metadata of ${prm.resource} names no authorization_servers`);
     const metadata = await discoverAuthorizationServerMetadata(issuer, { fetchFn: fetch });
     if (!metadata) throw new Error(`no RFC 8414 metadata at ${issuer}`);
@@ -162,7 +177,7 @@ export class Authorizer implements StepUpAuthorizer {
     if (!discovery.metadata.registration_endpoint) {
       throw new Error(
         `${discovery.issuer} offers no registration_endpoint (RFC 7591 Dynamic Client Registration): ` +
-          `use a client registered there beforehand with --client-id ID [--client-secret SECRET]`,
+          `use a client registered there beforehand with --client-id ID [--issuer ${discovery.issuer} --client-secret SECRET]`,
       );
     }
     this.client = await registerClient(discovery.issuer, {

@@ -16,6 +16,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { breakRuleInfo, type BreakRule } from "../shared/break-rules.ts";
 import type { BreakVerdict, CheckResult } from "../shared/report.ts";
 import { withIncludedScopes } from "../shared/scope-hierarchy.ts";
+import { terminalText } from "../shared/terminal-text.ts";
 import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation, type UserAgent } from "./authorization-response.ts";
 import { Authorizer } from "./authorizer.ts";
 import { DEFAULT_AUTH_TIMEOUT_MS, sessionHandle, type ConnectOptions, type McpClientHandle } from "./connect.ts";
@@ -480,6 +481,7 @@ export function storyOfBreak(rule: BreakRule): StoryOfBreak {
 }
 
 export function breakReport(rule: BreakRule, view: BreakView): BreakVerdict & { lines: string[] } {
-  const { lines, demonstrated } = STORIES[rule].observe(view);
+  const { lines: evidence, demonstrated } = STORIES[rule].observe(view);
+  const lines = evidence.map((line) => terminalText(line)); // B4: the evidence quotes the wire
   return { rule, predicted: breakRuleInfo(rule)!.predicted, observed: lines.join("; "), demonstrated, lines };
 }

@@ -20,7 +20,7 @@
  * Usage (`pnpm client …` runs `node --import tsx client/main.ts …`):
  *   pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE] [--only Dn] [--step] [--verbose]
  *   pnpm client --call TOOL [--args JSON] [--verbose] [--browser [--no-open]]
- *               [--client-id ID [--client-secret SECRET]] [SERVER_URL]
+ *               [--client-id ID [--issuer URL] [--client-secret SECRET]] [SERVER_URL]
  * The server URL is the MCP endpoint: `--server`, else the positional URL, else RS_URL, else
  * http://127.0.0.1:${RS_PORT:-3000}/mcp. CLIENT_TIMEOUT_MS (default 10000) bounds each request to the
  * AS and each tool call. The settings are read once (`loadClientConfig`, shared/config.ts), before
@@ -54,6 +54,7 @@ import { ConfigError, loadClientConfig, type ClientConfig } from "../shared/conf
 import { stamp } from "../shared/log.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { jsonReport, onlyStepProblem, type StepId } from "../shared/report.ts";
+import { terminalText } from "../shared/terminal-text.ts";
 import { callTool } from "./cli/call.ts";
 import { BrowserLoginTimeoutError } from "./cli/browser-login.ts";
 import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem } from "./cli/login-options.ts";
@@ -131,7 +132,7 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
     if (!(error instanceof ServerUnreachableError)) throw error;
     // Say which one: the MCP server, or the authorization server it sent us to — or what got no answer in time.
     const timedOut = timeoutMessage(error.cause, `D1 ${STEPS[0].title}`, error.exchanges, serverUrl);
-    const message = timedOut ? `${timedOut} (CLIENT_TIMEOUT_MS)` : `${unreachableServerMessage(error.cause, serverUrl)} — are the servers running? (pnpm dev)`;
+    const message = terminalText(timedOut ? `${timedOut} (CLIENT_TIMEOUT_MS)` : `${unreachableServerMessage(error.cause, serverUrl)} — are the servers running? (pnpm dev)`); // B4
     process.stderr.write(`client: ${message}\n`);
     if (args.json) {
       const check = { id: "D1", title: "connect", ok: false, detail: message, ms: 0 };
@@ -240,7 +241,7 @@ try {
     error instanceof UsageError ||
     error instanceof ConfigError ||
     String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"); // SDK errors have numeric codes
-  process.stderr.write(`client: ${(error as Error).message}\n${usage ? `${USAGE}\n` : ""}`);
+  process.stderr.write(`client: ${terminalText((error as Error).message)}\n${usage ? `${USAGE}\n` : ""}`); // B4
   code = usage ? 2 : connectionErrorCode(error) || error instanceof BrowserLoginTimeoutError ? 2 : 1;
 }
 process.exit(code);

@@ -31,6 +31,7 @@ import { isLoopbackUrl } from "../shared/loopback.ts";
 import { reportOk, type BreakVerdict, type CheckResult, type StepId } from "../shared/report.ts";
 import { satisfiesScopeHierarchically } from "../shared/scope-hierarchy.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
+import { terminalText } from "../shared/terminal-text.ts";
 import { AuthorizationResponseError, headlessUserAgent, type UserAgent } from "./authorization-response.ts";
 import { Authorizer } from "./authorizer.ts";
 import { breakReport, clientVariant, refreshAsking, storyOfBreak, type StoryOfBreak } from "./breaks.ts";
@@ -207,7 +208,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     }
     const ms = Math.round(performance.now() - t0);
     const onPurpose = !outcome.ok && broken?.affects.includes(id) === true;
-    const detail = onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail;
+    const detail = terminalText(onPurpose ? `broken on purpose: ${outcome.detail}` : outcome.detail); // B4: it quotes servers
     results.push({ id, title: outcome.title, ok: outcome.ok, detail, ms, ...(onPurpose ? { brokenOnPurpose: true as const } : {}) });
     narrate(`   ${outcome.ok ? style.ok("✓") : onPurpose ? style.broken("⚠") : style.fail("✗")} ${onPurpose ? style.broken(detail) : detail} ${style.dim(`(${ms} ms)`)}`);
     const next = STEPS.slice(STEPS.indexOf(info) + 1).find((s) => !options.only || s.id === options.only);

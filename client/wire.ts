@@ -1,8 +1,12 @@
 /**
  * Reading the recorded wire (recorder.ts): who each request went to (client → AS or RS), the queries the
  * story's assertions are written in, and a one-line description of an exchange for the narration, the
- * `--verbose` output and the transcript.
+ * `--verbose` output and the transcript — in which everything the wire chose (a challenge's scope, a
+ * `Location`, an `error` code) is shown with its control characters escaped (B4).
  */
+import { terminalText } from "../shared/terminal-text.ts";
+
+/** How anything the wire chose is shown (B4): the story escapes its checks' details with it too. */
 import { findBearerChallenge, parseScope } from "./step-up/index.ts";
 import type { RecordedExchange, TokenClaims } from "./recorder.ts";
 
@@ -81,7 +85,7 @@ export function responseJson(exchange: RecordedExchange): Record<string, unknown
 /** An issued access token, by its claims (never the token): `aud=… scope="…" client_id=… exp in 300 s`. */
 export function describeTokenClaims(claims: TokenClaims, nowSeconds = Date.now() / 1000): string {
   const exp = claims.exp === undefined ? "no exp" : `exp in ${Math.round(claims.exp - nowSeconds)} s`;
-  return `access token claims: aud=${[claims.aud ?? "none"].flat().join(",")} scope="${claims.scope ?? ""}" client_id=${claims.client_id ?? "none"} ${exp}`;
+  return terminalText(`access token claims: aud=${[claims.aud ?? "none"].flat().join(",")} scope="${claims.scope ?? ""}" client_id=${claims.client_id ?? "none"} ${exp}`);
 }
 
 /** One line per exchange: `POST /token grant_type=refresh_token → 200 scope="files:read"`. */
@@ -109,12 +113,12 @@ export function describeRequest(exchange: RecordedExchange, parties: Parties): s
   if (party === "RS" && exchange.path === new URL(parties.serverUrl).pathname) {
     parts.push(request.authorization ? `(${request.authorization})` : "(no token)");
   }
-  return parts.filter(Boolean).join(" ");
+  return terminalText(parts.filter(Boolean).join(" "));
 }
 
 /** The response half: status and what matters about it. */
 export function describeOutcome(exchange: RecordedExchange): string {
-  if (exchange.status === undefined) return `failed: ${exchange.error ?? "no response"}`;
+  if (exchange.status === undefined) return terminalText(`failed: ${exchange.error ?? "no response"}`);
   const notes: string[] = [String(exchange.status)];
   const challenge = findBearerChallenge(exchange.response.wwwAuthenticate);
   if (challenge) {
@@ -134,5 +138,5 @@ export function describeOutcome(exchange: RecordedExchange): string {
   const listening = json.listening as { address?: string; port?: number } | undefined;
   if (listening?.address) notes.push(`listening on ${listening.address}:${listening.port}`);
   if (exchange.response.mcpSessionId && exchange.request.rpcMethod === "initialize") notes.push("session opened");
-  return notes.join(" ");
+  return terminalText(notes.join(" "));
 }

@@ -1,7 +1,10 @@
 /**
  * Logging for the three processes. One line per event, to stderr, never a whole secret:
- * anything that is a token, code or verifier goes through `redact` first.
+ * anything that is a token, code or verifier goes through `redact` first. A message may hold text a
+ * request chose (a path, a client's name, a token's claim): every control character in it — a newline
+ * that would forge a second line, an ESC sequence that would steer the terminal — is shown escaped (B4).
  */
+import { terminalText } from "./terminal-text.ts";
 
 /**
  * Keep a short prefix so a reader can correlate lines, never enough to replay the value. Every JWT
@@ -95,7 +98,7 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l),
   { timestamps = false }: { timestamps?: boolean } = {},
 ): Logger {
-  const emit = (level: string, message: string) => write(`${timestamps ? stamp() : ""}${name}${level} ${message}\n`);
+  const emit = (level: string, message: string) => write(`${timestamps ? stamp() : ""}${name}${level} ${terminalText(message)}\n`);
   return {
     info: (message) => emit("", message),
     warn: (message) => emit(" warn:", message),

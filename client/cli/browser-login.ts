@@ -8,8 +8,13 @@
  *   3. answer the tab with a small static page, and hand the redirect's URL to the same checks as the
  *      headless path (client/authorization-response.ts: redirect URI, `state`, RFC 9207 `iss`, `error`).
  *
- * The first request to /callback while an authorization waits settles it, as the one `302` does
- * headless: a forged or stale redirect fails the `state` check rather than being ignored.
+ * Any page the browser shows, and any local process, can send requests here. Only one that looks like
+ * the redirect is read: a GET /callback whose `Host` is this listener's own `127.0.0.1:<port>` (a name
+ * rebound to 127.0.0.1 sends its own name — DNS rebinding), and, when the browser says what it fetches
+ * (Fetch Metadata, `Sec-Fetch-Dest`), a top-level navigation — not a cross-site `<img>`, script or
+ * frame. Anything else is answered and ignored; the login keeps waiting. The first request that passes
+ * settles the authorization, as the one `302` does headless: a forged or stale redirect then fails the
+ * `state` check rather than being ignored.
  */
 import { spawn } from "node:child_process";
 import type http from "node:http";
@@ -41,11 +46,14 @@ export class BrowserLogin {
   private readonly server: http.Server;
   /** `http://127.0.0.1:<port>/callback`, the `redirect_uri` of every authorization request. */
   readonly redirectUri: string;
+  /** `127.0.0.1:<port>`: the only `Host` a redirect to `redirectUri` can carry. */
+  private readonly authority: string;
   private readonly options: BrowserLoginOptions;
 
   private constructor(server: http.Server, redirectUri: string, options: BrowserLoginOptions) {
     this.server = server;
     this.redirectUri = redirectUri;
+    this.authority = new URL(redirectUri).host;
     this.options = options;
     server.on("request", (req, res) => {
       // Any local process or page can reach this port: nothing it sends may crash the client.
@@ -103,8 +111,18 @@ export class BrowserLogin {
     // `req.url` is whatever the sender wrote (`//[` is not a URL): unparseable is a 400, never a throw.
     const url = URL.canParse(req.url ?? "", this.redirectUri) ? new URL(req.url!, this.redirectUri) : undefined;
     if (!url) return page(res, 400, "Bad request", "This address only receives authorization responses.");
+    // RFC 9110 §7.2: one Host, exactly this listener's — a rebound name is not the redirect (§15.5.20: 421).
+    const hosts = req.headersDistinct.host ?? [];
+    if (hosts.length !== 1 || hosts[0] !== this.authority) {
+      return page(res, 421, "Misdirected request", `This address only receives authorization responses sent to http://${this.authority}.`);
+    }
     if (url.pathname !== CALLBACK_PATH) return page(res, 404, "Not found", "This address only receives authorization responses.");
     if (req.method !== "GET") return page(res, 405, "Method not allowed", "The authorization response arrives as a GET.");
+    // Fetch Metadata: the redirect is a top-level navigation; an <img>, script, frame or fetch() says otherwise.
+    const destination = req.headers["sec-fetch-dest"];
+    if (destination !== undefined && destination !== "document") {
+      return page(res, 403, "Not an authorization response", "Only the browser's own redirect from the authorization server is read here.");
+    }
     const waiting = this.waiting;
     if (!waiting) {
       return page(res, 400, "No authorization is waiting", "This response came too late or twice. You can close this tab.");

@@ -5,12 +5,16 @@
  *
  * Exit codes: 0 the call succeeded · 1 it failed (a JSON-RPC or HTTP error, `isError`, a refused step-up)
  * · 2 a server could not be reached, or not in time (the line says which and how long).
+ *
+ * Everything this mode prints goes through `print`: the servers chose most of it (tool results, error
+ * messages and descriptions, the exchanges of `--verbose`), so control characters are shown escaped (B4).
  */
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { ClientConfig } from "../../shared/config.ts";
 import { Authorizer } from "../authorizer.ts";
 import { connectClient, type McpClientHandle } from "../connect.ts";
 import { ExchangeRecorder, type RecordedExchange } from "../recorder.ts";
+import { terminalText } from "../../shared/terminal-text.ts";
 import { InsufficientScopeError } from "../step-up/index.ts";
 import { describeExchange } from "../wire.ts";
 import { BrowserLoginTimeoutError } from "./browser-login.ts";
@@ -25,12 +29,17 @@ export interface CallArgs extends LoginValues {
   verbose?: boolean;
 }
 
+/** One line (or, with `lines`, a block of text a tool returned) on stdout or stderr, nothing raw (B4). */
+function print(stream: "stdout" | "stderr", text: string, { lines = false }: { lines?: boolean } = {}): void {
+  process[stream].write(`${terminalText(text, { lines })}\n`);
+}
+
 export async function callTool(args: CallArgs, settings: ClientConfig): Promise<number> {
   const { serverUrl, tool } = args;
   const recorder = new ExchangeRecorder({
-    onExchange: args.verbose ? (e) => process.stderr.write(`  ${e.origin} ${describeExchange(e, { serverUrl })}\n`) : undefined,
+    onExchange: args.verbose ? (e) => print("stderr", `  ${e.origin} ${describeExchange(e, { serverUrl })}`) : undefined,
   });
-  const login = await startLogin(args, settings, (line) => process.stderr.write(`${line}\n`));
+  const login = await startLogin(args, settings, (line) => print("stderr", line));
   const { browser, preRegistered, requestTimeoutMs } = login;
   // What bounds a request, for a timeout's message: with a browser, the person's waits count too.
   const timeoutSetting = browser ? "CLIENT_TIMEOUT_MS + CLIENT_BROWSER_TIMEOUT_MS" : "CLIENT_TIMEOUT_MS";
@@ -54,11 +63,11 @@ export async function callTool(args: CallArgs, settings: ClientConfig): Promise<
   try {
     const result = await handle.client.callTool({ name: tool, arguments: args.toolArgs }, undefined, { timeout: requestTimeoutMs });
     for (const item of Array.isArray(result.content) ? result.content : []) {
-      process.stdout.write(`${item.type === "text" ? item.text : JSON.stringify(item)}\n`);
+      print("stdout", item.type === "text" ? item.text : JSON.stringify(item), { lines: true });
     }
-    if (result.structuredContent !== undefined) process.stdout.write(`${JSON.stringify(result.structuredContent, null, 2)}\n`);
+    if (result.structuredContent !== undefined) print("stdout", JSON.stringify(result.structuredContent, null, 2), { lines: true });
     if (result.isError === true) {
-      process.stderr.write(`client: ${tool} reported an error (isError)\n`);
+      print("stderr", `client: ${tool} reported an error (isError)`);
       return 1;
     }
     return 0;
@@ -68,11 +77,12 @@ export async function callTool(args: CallArgs, settings: ClientConfig): Promise<
       answering = code !== 2;
       return code;
     }
-    process.stderr.write(
+    print(
+      "stderr",
       `client: ${tool} refused — insufficient_scope (${error.reason}): needs "${error.requiredScope}", ` +
         `the token has "${error.grantedScope}" after ${error.attempts} step-up attempt(s)` +
         `${error.errorDescription ? `; server says: ${error.errorDescription}` : ""}` +
-        `${(error.cause as { error?: unknown } | undefined)?.error === "access_denied" ? "; the authorization was denied (access_denied)" : ""}\n`,
+        `${(error.cause as { error?: unknown } | undefined)?.error === "access_denied" ? "; the authorization was denied (access_denied)" : ""}`,
     );
     return 1;
   } finally {
@@ -91,11 +101,11 @@ function failed(error: unknown, operation: string, exchanges: RecordedExchange[]
   const unreachable = unreachableServerMessage(error, serverUrl);
   const timedOut = timeoutMessage(error, operation, exchanges, serverUrl);
   if (unreachable || timedOut || error instanceof BrowserLoginTimeoutError) {
-    process.stderr.write(`client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}\n`);
+    print("stderr", `client: ${unreachable ?? (timedOut ? `${timedOut} (${setting})` : (error as Error).message)}`);
     return 2;
   }
   const status = error instanceof StreamableHTTPError && (error.code ?? 0) > 0 ? `HTTP ${error.code}: ` : "";
   const message = (error instanceof Error ? error.message : String(error)).trim().replace(/\s*\n+\s*/g, " — ");
-  process.stderr.write(`client: ${status}${message}\n`);
+  print("stderr", `client: ${status}${message}`);
   return 1;
 }

@@ -1,6 +1,8 @@
 /**
- * A pre-registered client (C7, `--client-id ID [--client-secret SECRET]`): no Dynamic Client
- * Registration; the client authenticates at the token endpoint with the method the AS metadata offers.
+ * A pre-registered client (C7, `--client-id ID [--issuer URL] [--client-secret SECRET]`): no Dynamic
+ * Client Registration; the client authenticates at the token endpoint with the method the AS metadata
+ * offers — only at the AS named by `--issuer` (required with a secret): client/authorizer.ts's discovery
+ * refuses a resource that sends it anywhere else.
  *
  *   with a secret:    client_secret_basic if offered, else client_secret_post (RFC 6749 §2.3.1)
  *   without a secret: none — a public client, PKCE proves possession of the code (OAuth 2.1 §2.1)
@@ -18,6 +20,8 @@ export interface PreRegisteredClient {
   client_id: string;
   /** Absent for a pre-registered public client. Never logged, never recorded whole (recorder.ts). */
   client_secret?: string;
+  /** The issuer identifier of the AS the client is registered with (`--issuer`); set whenever a secret is. */
+  issuer?: string;
 }
 
 export class ClientAuthenticationError extends Error {
@@ -67,6 +71,7 @@ export function clientAuthentication(method: TokenEndpointAuthMethod, client: Pr
 export function preRegisteredClient(client: PreRegisteredClient): RegisteredClient {
   return {
     client_id: client.client_id,
+    issuer: client.issuer,
     tokenEndpointAuthentication: (metadata) => clientAuthentication(chooseTokenEndpointAuthMethod(metadata, client), client),
   };
 }

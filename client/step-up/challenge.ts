@@ -94,11 +94,8 @@ class Parser {
       out.push(challenge);
       const afterScheme = this.i;
       this.skip(isSpace);
-      if (this.i === afterScheme) {
-        // No SP after the scheme: either the end, a comma, or junk glued to the scheme.
-        if (this.i < this.s.length && this.s[this.i] !== ",") this.skipToComma();
-        continue;
-      }
+      // No SP after the scheme: the end, a comma, or junk glued to it (which the next round skips).
+      if (this.i === afterScheme) continue;
       if (this.paramAt(this.i)) this.params(challenge);
       else this.token68(challenge);
     }
@@ -113,8 +110,7 @@ class Parser {
       this.skip(isSpace);
       const value = this.s[this.i] === '"' ? this.quoted() : this.bareValue();
       setFirst(challenge.params, name, value);
-      this.skip(isSpace);
-      if (this.i < this.s.length && this.s[this.i] !== ",") this.skipToComma(); // junk after a value
+      this.skipToComma(); // spaces, and any junk after the value
       let j = this.i;
       while (j < this.s.length && (isSpace(this.s[j]) || this.s[j] === ",")) j++;
       if (j >= this.s.length || !this.paramAt(j)) return;

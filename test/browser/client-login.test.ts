@@ -94,7 +94,7 @@ test("Deny at the step-up → declined (access_denied), exit 1; Deny at the firs
 
 test("a pre-registered client logs in with the browser too: its name on the consent page, no DCR", async () => {
   const page = await browser.newPage();
-  const client = writeFile("--client-id", CLIENT.client_id, "--client-secret", CLIENT.client_secret, "--verbose");
+  const client = writeFile("--client-id", CLIENT.client_id, "--client-secret", CLIENT.client_secret, "--issuer", stack.config.issuer, "--verbose");
   for (const n of [0, 1]) {
     await consentPage(page, client, n);
     assert.equal(await page.locator("h1").innerText(), "Authorize CLI tool?");

@@ -6,7 +6,8 @@
  *   metadata, reads the token's `scope` claim (it does not verify signatures — it is a test double;
  *   the real RS does) and challenges with headers written differently from the real RS's (odd
  *   spacing, an `error_description` that mentions `scope=`). It logs every request it sees, so a
- *   test can check the client from the server's side.
+ *   test can check the client from the server's side; `rawAnswer` makes it answer a tool call with
+ *   any bytes at all (a hostile server).
  * - `startStubAuthorizationServer`: RFC 8414 metadata, DCR, and an `/authorize` whose 302 the test
  *   scripts (a wrong `iss`, a look-alike redirect) — the misbehaviours a client must refuse.
  * - `startScopeOmittingAuthorizationServer`: an AS that consents to everything and whose token
@@ -46,11 +47,22 @@ export interface StubResourceServer {
 
 const quote = (value: string) => `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
+/** A tools/call answered exactly so: any status, content type and body text (a hostile server's). */
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
 export interface StubOptions {
   /** The `scope` of the 401 challenge; `null` leaves the parameter out. Default "files:read". */
   unauthorizedScope?: string | null;
   /** The PRM's `scopes_supported`; `null` leaves it out. Default ["files:read"]. */
   scopesSupported?: string[] | null;
+  /** The PRM's `authorization_servers`; default: the one `setIssuer` names. */
+  authorizationServers?: () => string[];
+  /** Answer an authorized tools/call with this instead of running it (`id` is the request's). */
+  rawAnswer?: (tool: string, id: number | string | undefined) => RawAnswer | undefined;
 }
 
 export async function startStubResourceServer(policy: ToolPolicy, options: StubOptions = {}): Promise<StubResourceServer> {
@@ -74,7 +86,8 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
     };
     if (req.url === "/.well-known/oauth-protected-resource/mcp") {
       const scopes = options.scopesSupported === undefined ? ["files:read"] : options.scopesSupported;
-      return send(200, { resource, authorization_servers: [issuer], ...(scopes ? { scopes_supported: scopes } : {}) });
+      const authorization_servers = options.authorizationServers?.() ?? [issuer];
+      return send(200, { resource, authorization_servers, ...(scopes ? { scopes_supported: scopes } : {}) });
     }
     if (req.url !== "/mcp") return send(404, { error: "not_found" });
     let message: { id?: number | string; method: string; params?: { name?: string; protocolVersion?: string } } | undefined;
@@ -125,6 +138,12 @@ export async function startStubResourceServer(policy: ToolPolicy, options: StubO
           return send(403, { jsonrpc: "2.0", id: message.id, error: { code: -32003, message: "insufficient scope" } }, {
             "www-authenticate": challenge,
           });
+        }
+        const raw = options.rawAnswer?.(tool, message.id);
+        if (raw) {
+          seen.status = raw.status;
+          res.writeHead(raw.status, { "content-type": raw.contentType });
+          return res.end(raw.body);
         }
         return reply({ content: [{ type: "text", text: `${tool} ran with [${tokenScope.join(" ")}]` }] });
       }

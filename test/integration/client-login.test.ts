@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { listenLoopback, closeServer } from "../../shared/listen.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 import { startClient } from "../helpers/client-process.ts";
+import { startAuthorizationServer } from "../helpers/oauth.ts";
 import { startStubResourceServer } from "../helpers/stub-rs.ts";
 
 // A secret with characters that RFC 6749 §2.3.1's form-urlencoding changes before Basic encoding.
@@ -26,7 +27,7 @@ after(async () => {
 const WRITE = ["--call", "write-file", "--args", JSON.stringify({ name: "login.txt", content: "hi" })];
 
 test("--client-id/--client-secret: no DCR, client_secret_basic chosen from the metadata, step-up included, secret never printed", async () => {
-  const { code, stdout, stderr } = await startClient([...WRITE, "--client-id", "cli-tool", "--client-secret", SECRET, "--verbose", stack.config.resource]).exited;
+  const { code, stdout, stderr } = await startClient([...WRITE, "--client-id", "cli-tool", "--client-secret", SECRET, "--issuer", stack.config.issuer, "--verbose", stack.config.resource]).exited;
   assert.equal(code, 0, stderr);
   assert.match(stdout, /wrote login\.txt .*written by cli-tool \[files:read files:write\]/);
   assert.doesNotMatch(stderr, /\/register/, "a pre-registered client does not register");
@@ -36,7 +37,7 @@ test("--client-id/--client-secret: no DCR, client_secret_basic chosen from the m
 });
 
 test("--client-id with a wrong secret: invalid_client ends the run with advice, no fallback to DCR", async () => {
-  const { code, stderr } = await startClient(["--call", "list-files", "--client-id", "cli-tool", "--client-secret", "not-the-secret-at-all", "--verbose", stack.config.resource]).exited;
+  const { code, stderr } = await startClient(["--call", "list-files", "--client-id", "cli-tool", "--client-secret", "not-the-secret-at-all", "--issuer", stack.config.issuer, "--verbose", stack.config.resource]).exited;
   assert.equal(code, 1);
   assert.match(stderr, /refused the pre-registered client_id "cli-tool" \(invalid_client: .*\); check --client-id and --client-secret/);
   assert.doesNotMatch(stderr, /\/register/);
@@ -61,9 +62,56 @@ test("an AS without registration_endpoint: the message names --client-id and --c
   try {
     const { code, stderr } = await startClient(["--call", "list-files", rs.resource]).exited;
     assert.equal(code, 1);
-    assert.match(stderr, /offers no registration_endpoint .*--client-id ID \[--client-secret SECRET\]/);
+    assert.match(stderr, /offers no registration_endpoint .*--client-id ID \[--issuer http:\/\/127\.0\.0\.1:\d+ --client-secret SECRET\]/);
   } finally {
     await Promise.all([rs.close(), closeServer(as.server)]);
+  }
+});
+
+test("--client-secret is bound to --issuer: a resource whose metadata names another AS is refused at discovery, and no request reaches that AS", async () => {
+  // A fake MCP server whose PRM names its own AS, which counts every request it gets.
+  const rogue = await listenLoopback(0);
+  const reachedRogue: string[] = [];
+  rogue.server.on("request", (req, res) => {
+    reachedRogue.push(`${req.method} ${req.url} ${req.headers.authorization ?? ""}`);
+    res.writeHead(404).end();
+  });
+  const rs = await startStubResourceServer(() => undefined);
+  rs.setIssuer(rogue.url);
+  try {
+    for (const verbose of [[], ["--verbose"]]) {
+      const { code, stdout, stderr } = await startClient(
+        ["--call", "list-files", ...verbose, "--client-id", "cli-tool", "--client-secret", SECRET, "--issuer", stack.config.issuer, rs.resource],
+      ).exited;
+      assert.equal(code, 1, stderr);
+      const refusal =
+        `client: the RFC 9728 metadata of ${rs.resource} names the authorization server ${rogue.url}, not ${stack.config.issuer} (--issuer), ` +
+        `where the client "cli-tool" is registered: refusing to take its credentials anywhere else\n`;
+      assert.ok(stderr.endsWith(refusal), `a clear refusal: ${stderr}`);
+      assert.ok(!stderr.includes(SECRET) && !stdout.includes(SECRET), "the secret is not printed");
+    }
+    assert.deepEqual(reachedRogue, [], "nothing was sent to the AS the resource named: not its metadata, not the secret");
+    assert.deepEqual(rs.requests.map((r) => `${r.method} ${r.path}`).filter((r) => r !== "POST /mcp"), ["GET /.well-known/oauth-protected-resource/mcp", "GET /.well-known/oauth-protected-resource/mcp"]);
+  } finally {
+    await Promise.all([rs.close(), closeServer(rogue.server)]);
+  }
+});
+
+test("--issuer: a resource that names it among several authorization servers is used with that one", async () => {
+  const rogue = await listenLoopback(0);
+  const reachedRogue: string[] = [];
+  rogue.server.on("request", (req, res) => void (reachedRogue.push(`${req.method} ${req.url}`), res.writeHead(404).end()));
+  let issuer = "";
+  const rs = await startStubResourceServer(() => undefined, { authorizationServers: () => [rogue.url, issuer] });
+  const as = await startAuthorizationServer({ RS_PORT: new URL(rs.url).port, AS_CLIENTS: JSON.stringify(CLIENTS) });
+  issuer = as.config.issuer;
+  try {
+    const { code, stdout, stderr } = await startClient(["--call", "list-files", "--client-id", "cli-tool", "--client-secret", SECRET, "--issuer", issuer, rs.resource]).exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^list-files ran with \[files:read\]/);
+    assert.deepEqual(reachedRogue, [], "the other AS got nothing");
+  } finally {
+    await Promise.all([rs.close(), as.close(), closeServer(rogue.server)]);
   }
 });
 
@@ -121,6 +169,10 @@ test("login flags: usage errors exit 2", async () => {
   for (const [args, message] of [
     [["--call", "list-files", "--no-open"], /--no-open needs --browser/],
     [["--call", "list-files", "--client-secret", "x"], /--client-secret needs --client-id/],
+    [["--call", "list-files", "--client-id", "cli-tool", "--client-secret", "x"], /--client-secret needs --issuer URL, the authorization server that issued it/],
+    [["--call", "list-files", "--issuer", "http://127.0.0.1:1"], /--issuer needs --client-id/],
+    [["--call", "list-files", "--client-id", "cli-tool", "--client-secret", "x", "--issuer", "127.0.0.1:3001"], /--issuer must be an http\(s\) URL/],
+    [["--issuer", "http://127.0.0.1:1"], /--issuer need --call/],
     [["--browser"], /--browser need --call/],
   ] as const) {
     const { code, stderr } = await startClient([...args, stack.config.resource]).exited;

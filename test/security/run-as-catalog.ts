@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { stateOf } from "../../as/app.ts";
 import type { Logger } from "../../shared/log.ts";
+import { terminalText } from "../../shared/terminal-text.ts";
 import {
   authorizationParams,
   authorizationUrl,
@@ -177,7 +178,8 @@ export function runCatalog(label: string, entries: readonly Attack[]): void {
   for (const { category, title } of countByCategory(entries)) {
     describe(title, () => {
       for (const entry of entries.filter((e) => e.category === category)) {
-        test(entry.name, async () => {
+        // An attack's name quotes its input (a U+2028, a CR): shown escaped, it stays one TAP line (B4).
+        test(terminalText(entry.name), async () => {
           await execute(entry, ctx);
           defended.add(entry.name);
         });

@@ -150,3 +150,51 @@ test("RFC 9110 §11.2: a token68 has at least one character before its padding �
     ["a", "YWJj==", "a-._~+/b="],
   );
 });
+
+// ---- error recovery and the edges of each token, each pinned (a mutation run showed them untested) ----
+
+test("an unquoted value may contain '=' (base64 padding, a=b): it runs to the next space or comma", () => {
+  const challenge = findBearerChallenge("Bearer error_description=a=b, realm=c2lnbg==, scope=files:read");
+  assert.equal(challenge?.errorDescription, "a=b");
+  assert.equal(challenge?.realm, "c2lnbg==");
+  assert.equal(challenge?.scope, "files:read");
+});
+
+test("a backslash that ends an unterminated quoted string is kept as a backslash", () => {
+  assert.equal(findBearerChallenge('Bearer realm="abc\\')?.realm, "abc\\");
+  assert.equal(findBearerChallenge('Bearer realm="a\\"b\\\\')?.realm, 'a"b\\');
+});
+
+test("junk after a value is skipped to the next comma — a quoted comma inside the junk included — and parameters go on", () => {
+  assert.equal(findBearerChallenge('Bearer error="x"junk, scope="after-junk"')?.scope, "after-junk");
+  // Were the quoted comma a separator, `scope=evil` would be read first (and a repeated name keeps its first value).
+  const header = 'Bearer error="insufficient_scope"junk"a, scope=evil", scope="good"';
+  assert.equal(findBearerChallenge(header)?.scope, "good");
+  assert.equal(findBearerChallenge(header)?.error, "insufficient_scope");
+});
+
+test("junk glued to a scheme is no token68 and no parameter: skipped to the next challenge", () => {
+  assert.deepEqual(parseWWWAuthenticate("Bearer/abc"), [{ scheme: "bearer", params: {} }]);
+  assert.deepEqual(parseWWWAuthenticate('Bearer/abc, Basic realm="r"'), [
+    { scheme: "bearer", params: {} },
+    { scheme: "basic", params: { realm: "r" } },
+  ]);
+});
+
+test("the parameters are an ordinary record: each can be changed or removed like any assigned property", () => {
+  const [challenge] = parseWWWAuthenticate('Bearer constructor="c", scope="s"');
+  const params = challenge!.params;
+  const name: string = "constructor"; // a string key, not Object's member of that name
+  params[name] = "changed";
+  params.scope = "changed too";
+  assert.deepEqual({ ...params }, { constructor: "changed", scope: "changed too" });
+  delete (params as Record<string, string | undefined>).scope;
+  assert.equal(Object.hasOwn(params, "scope"), false);
+});
+
+test("a token68 followed by spaces is still the challenge's token68, and the next challenge follows", () => {
+  assert.deepEqual(parseWWWAuthenticate("Negotiate abc==   , Bearer realm=x"), [
+    { scheme: "negotiate", token68: "abc==", params: {} },
+    { scheme: "bearer", params: { realm: "x" } },
+  ]);
+});

@@ -22,3 +22,11 @@ test("createLogger prefixes every line with the process name", () => {
   logger.warn("careful");
   assert.deepEqual(lines, ["[as] ready\n", "[as] warn: careful\n"]);
 });
+
+test("createLogger shows a request's control characters escaped: no forged line, no ESC sequence reaches the terminal", () => {
+  const lines: string[] = [];
+  const logger = createLogger("[rs]", (line) => lines.push(line));
+  logger.info("401 GET /mcp\n[rs] 200 forged line \x1b[2J\x1b]0;title\x07 \r✓ \u009b2J");
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0], "[rs] 401 GET /mcp\\n[rs] 200 forged line \\x1b[2J\\x1b]0;title\\x07 \\r✓ \\x9b2J\n");
+});
