@@ -19,9 +19,8 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
-import { EVENTS_PATH, exchangeEventLog } from "../shared/exchange-events.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
-import { silentLogger, type Logger } from "../shared/log.ts";
+import { silentLogger, type ExchangeLog, type Logger } from "../shared/log.ts";
 import { noSniff } from "../shared/no-sniff.ts";
 import { authorizeHandler, grantScope, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
 import { BROKEN_POLICY } from "./breaks.ts";
@@ -63,6 +62,8 @@ export interface AsExtras {
   informResourceOwner?: InformResourceOwner;
   /** A12 (`AS_STATE_DIR`): the state file, opened with the app's store caps; undefined = memory only after all. */
   openState?: (limits: Limits) => Promise<Persistence | undefined>;
+  /** `EXCHANGE_EVENTS=1` (pnpm dev): an event per exchange, for the live view (shared/extras/exchange-events.ts). */
+  exchangeEvents?: ExchangeLog<{ codeGrant(code: string): { clientId: string; scope: string[] } | undefined }>;
   /** A13 (`AS_CLIENTS`): clients with a secret, and how a request authenticates with it. */
   confidentialClients?: { clients: ReadonlyMap<string, ClientRecord>; authenticate: NonNullable<AsState["authenticateWithSecret"]> };
 }
@@ -146,8 +147,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.locals.stateFile = stateFile;
 
   // EXCHANGE_EVENTS=1 (pnpm dev): an event per exchange for the live view, first so refusals show too;
-  // a code in a `Location` is shown with the scope it grants (shared/exchange-events.ts).
-  const events = exchangeEventLog(config, "as");
+  // a code in a `Location` is shown with the scope it grants.
+  const events = extras.exchangeEvents;
   app.locals.exchangeEvents = events;
   if (events) {
     const codeGrant = (code: string) => {
@@ -176,7 +177,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
     next();
   });
-  if (events) app.get(EVENTS_PATH, events.stream);
+  if (events) app.get(events.path, events.stream);
 
   app.get("/healthz", (req, res) => {
     const broken = config.asBreak ? { broken: `${config.asBreak} (AS_BREAK): a rule is broken on purpose` } : {};

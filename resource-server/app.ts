@@ -12,9 +12,8 @@
 import express from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
-import { EVENTS_PATH, exchangeEventLog } from "../shared/exchange-events.ts";
 import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
-import { silentLogger, type Logger } from "../shared/log.ts";
+import { silentLogger, type ExchangeLog, type Logger } from "../shared/log.ts";
 import { noSniff } from "../shared/no-sniff.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
 import { createAccessTokenVerifier } from "./access-token.ts";
@@ -29,6 +28,8 @@ import { FileStore } from "./store.ts";
 
 export interface AppOptions {
   logger?: Logger;
+  /** `EXCHANGE_EVENTS=1` (pnpm dev): an event per exchange, for the live view (shared/extras/exchange-events.ts). */
+  exchangeEvents?: ExchangeLog<{ principal(req: unknown): { clientId: string; scope: string[] } | undefined }>;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<express.Express> {
@@ -41,8 +42,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const app = express();
   app.disable("x-powered-by");
   // EXCHANGE_EVENTS=1 (pnpm dev): an event per exchange for the live view, first so refusals show too,
-  // with the verified token's client and scopes (shared/exchange-events.ts).
-  const events = exchangeEventLog(config, "rs");
+  // with the verified token's client and scopes.
+  const events = options.exchangeEvents;
   app.locals.exchangeEvents = events;
   if (events) {
     const principal = (req: unknown) => {
@@ -61,7 +62,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const [status, reason] = verdict.problem === "duplicate-host" ? [400, "Bad Request"] : [403, "Forbidden"];
     sendJsonRpcError(res, status, JsonRpcCode.ServerError, `${reason}: ${verdict.description}`);
   });
-  if (events) app.get(EVENTS_PATH, events.stream);
+  if (events) app.get(events.path, events.stream);
 
   app.get("/healthz", (req, res) => {
     const address = listeningAddressOf(req);

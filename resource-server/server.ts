@@ -24,6 +24,7 @@
 import { loadConfig } from "../shared/config.ts";
 import { listenLoopback, notReadyYet, runServerEntry, serve } from "../shared/listen.ts";
 import { createLogger } from "../shared/log.ts";
+import { exchangeEventLog } from "../shared/extras/exchange-events.ts";
 import { createApp } from "./app.ts";
 
 await runServerEntry("rs", async () => {
@@ -31,7 +32,9 @@ await runServerEntry("rs", async () => {
   // Bind first, so RS_PORT=0 works: the resource URL (the token audience) needs the real port.
   const { server, address } = await listenLoopback(requested.rsPort, notReadyYet);
   const config = loadConfig({ ...process.env, RS_PORT: String(address.port) });
-  serve(server, await createApp(config, { logger: createLogger("[rs]", undefined, { timestamps: config.logTimestamps }) }));
+  const logger = createLogger("[rs]", undefined, { timestamps: config.logTimestamps });
+  // EXCHANGE_EVENTS=1 (pnpm dev): an event per exchange for the live view (shared/extras/).
+  serve(server, await createApp(config, { logger, exchangeEvents: exchangeEventLog(config, "rs") }));
 
   // A broken RS (pnpm demo --break scope-hierarchy) says so on every start-up line.
   const broken = config.rsBreak ? ` — BROKEN ON PURPOSE: ${config.rsBreak} (RS_BREAK)` : "";

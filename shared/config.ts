@@ -47,7 +47,7 @@ export interface Config {
   logTimestamps: boolean;
   /**
    * `EXCHANGE_EVENTS=1` (set by `pnpm dev`, `pnpm demo --web` and `pnpm interop`): the server publishes an
-   * event per exchange it handles for the live view (shared/exchange-events.ts); off, it runs without it.
+   * event per exchange it handles for the live view (shared/extras/exchange-events.ts); off, it runs without it.
    */
   exchangeEvents: boolean;
 }

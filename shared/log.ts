@@ -4,6 +4,7 @@
  * request chose (a path, a client's name, a token's claim): every control character in it — a newline
  * that would forge a second line, an ESC sequence that would steer the terminal — is shown escaped (B4).
  */
+import type { RequestHandler } from "express";
 import { terminalText } from "./terminal-text.ts";
 
 /**
@@ -107,3 +108,15 @@ export function createLogger(
 
 /** A logger that drops everything (the default inside tests that build apps in-process). */
 export const silentLogger: Logger = { info() {}, warn() {} };
+
+/**
+ * Structured events of the exchanges a server handles, for the live view (shared/extras/exchange-events.ts,
+ * `EXCHANGE_EVENTS=1`): a server entry hands one to its `createApp`, which mounts `record` before every
+ * route and serves `stream`. Without one, nothing is mounted.
+ */
+export interface ExchangeLog<Context> {
+  /** Where `stream` is served (`GET`). */
+  readonly path: string;
+  record(context: Context): RequestHandler;
+  stream: RequestHandler;
+}

@@ -8,6 +8,7 @@
  *   state-file.ts, -schema.ts,   A12  clients, signing key and refresh-token families kept across restarts (AS_STATE_DIR),
  *   own-file.ts                       read only from a directory and file that are the AS's own
  *   confidential-clients.ts      A13  clients registered by configuration, with a secret (AS_CLIENTS)
+ *   (shared/extras/exchange-events.ts: an event per exchange for the live view, EXCHANGE_EVENTS=1)
  */
 import type { Config } from "../../shared/config.ts";
 import type { Logger } from "../../shared/log.ts";
@@ -16,6 +17,7 @@ import { authenticateWithSecret, preRegisteredClients } from "./confidential-cli
 import { createConsent } from "./consent.ts";
 import { informResourceOwner } from "./error-page.ts";
 import { openStateDir } from "./state-file.ts";
+import { exchangeEventLog } from "../../shared/extras/exchange-events.ts";
 
 /** Every extra the configuration asks for. */
 export function asExtras(config: Config, logger: Logger): AsExtras {
@@ -25,5 +27,6 @@ export function asExtras(config: Config, logger: Logger): AsExtras {
     informResourceOwner,
     openState: stateDir ? (limits) => openStateDir(stateDir, config, limits, logger) : undefined,
     confidentialClients: { clients: preRegisteredClients(config), authenticate: authenticateWithSecret },
+    exchangeEvents: exchangeEventLog(config, "as"),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The verdicts of `pnpm interop`: for each step, what the servers saw the client do, and whether that
  * is what the demo's rules call correct. Pure functions over the servers' exchange events
- * (shared/exchange-events.ts) and the client's outcome (did it answer, fail, or hang) — the servers'
+ * (shared/extras/exchange-events.ts) and the client's outcome (did it answer, fail, or hang) — the servers'
  * view decides, the client's own words are only shown.
  *
  * The step-up rules themselves (C3, C4.1, C4.2, C4.4, C4.5) are judged once, for the whole run, by
@@ -10,7 +10,7 @@
  * (D1: the code is redeemed; D3: one authorization, a retry that succeeds; D6: no authorization, at most
  * 3 attempts of the one call).
  */
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { movesOf } from "../live-view/exchanges.ts";
 import type { Finding, RuleId } from "../live-view/rules.ts";
 import type { ClientOutcome, StepId } from "./steps.ts";

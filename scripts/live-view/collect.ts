@@ -1,12 +1,12 @@
 /**
- * Reading a server's exchange events (shared/exchange-events.ts) from another process: `GET
+ * Reading a server's exchange events (shared/extras/exchange-events.ts) from another process: `GET
  * /exchange-events` over node:http, read as server-sent events (HTML Living Standard §9.2), resumed
  * with `Last-Event-ID` after a drop, and tried again while the server is down or restarting — `pnpm
  * dev`'s servers may come up after the view, or be restarted under it.
  */
 import http from "node:http";
 import { asUrls, rsUrls } from "../../shared/config.ts";
-import { EVENTS_PATH, type ExchangeEvent } from "../../shared/exchange-events.ts";
+import { EVENTS_PATH, type ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 
 /** A message that grows past this without ending is not one of ours: the connection is dropped. */
 const MAX_MESSAGE_CHARS = 1024 * 1024;

@@ -12,7 +12,7 @@
 import { writeFile } from "node:fs/promises";
 import { openSystemBrowser } from "../../client/cli/browser-login.ts";
 import { asUrls, rsUrls } from "../../shared/config.ts";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { collectStackEvents, type StackEvents } from "./collect.ts";
 import { renderHtmlTranscript } from "./html-transcript.ts";
 import { startLiveView, type LiveView } from "./server.ts";

@@ -1,5 +1,5 @@
 /**
- * Reading exchange events (shared/exchange-events.ts) in the protocol's terms: which endpoint, which
+ * Reading exchange events (shared/extras/exchange-events.ts) in the protocol's terms: which endpoint, which
  * JSON-RPC call, which challenge — and a client's *moves*, what it asked the servers for and got, in
  * order. This is the one reading of the events that the step-up judge (./rules.ts), the view
  * (./view-model.ts) and `pnpm interop` (../interop/judge.ts) share.
@@ -7,7 +7,7 @@
 import { METADATA_PATH } from "../../as/metadata.ts";
 import { findBearerChallenge, parseScope, type BearerChallenge } from "../../client/step-up/index.ts";
 import { asUrls, rsUrls } from "../../shared/config.ts";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 
 export type Endpoint = "mcp" | "prm" | "as-metadata" | "jwks" | "register" | "authorize" | "token" | "revoke" | "health" | "other";
 

@@ -1,6 +1,6 @@
 /**
  * `pnpm dev`'s live view (started by `concurrently` beside the AS and the RS): follows both servers'
- * exchange events (shared/exchange-events.ts, `EXCHANGE_EVENTS=1`), groups them per client, judges
+ * exchange events (shared/extras/exchange-events.ts, `EXCHANGE_EVENTS=1`), groups them per client, judges
  * each client's step-up (./rules.ts) and serves the page on http://127.0.0.1:VIEW_PORT/ (default 3002).
  *
  * Point any client at the RS — `pnpm client --call …`, the MCP Inspector, your own — and watch it.

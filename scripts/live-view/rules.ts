@@ -15,7 +15,7 @@
  * stop, so what it sends the AS afterwards counts only when another attempt of the operation follows.
  */
 import { formatScope, parseScope } from "../../client/step-up/index.ts";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { movesOf, type Move } from "./exchanges.ts";
 
 /** C4.5: the cap the rules expect — `maxStepUpAttempts`' default. */

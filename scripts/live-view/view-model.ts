@@ -13,7 +13,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import { formatScope } from "../../client/step-up/index.ts";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { answerOf, bodyOf, challengeOf, endpointOf, locationOf, rpcCallsOf, toolResultOf } from "./exchanges.ts";
 import { judgeClient, verdicts, type Finding, type Mark, type RuleId } from "./rules.ts";
 

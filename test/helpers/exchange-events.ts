@@ -1,9 +1,9 @@
 /**
- * Exchange events (shared/exchange-events.ts) as the AS and the RS publish them, built by hand for the
+ * Exchange events (shared/extras/exchange-events.ts) as the AS and the RS publish them, built by hand for the
  * judges' unit tests: each builder gives the fields the servers fill in for that exchange, redacted as
  * they redact them. Times increase with every event built, so the order of the calls is the order.
  */
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 
 let clock = 1_800_000_000_000;
 let seq = 0;

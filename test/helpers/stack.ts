@@ -12,6 +12,7 @@ import { createApp as createAuthorizationServer } from "../../as/app.ts";
 import { asExtras } from "../../as/extras/index.ts";
 import { silentLogger } from "../../shared/log.ts";
 import { createApp as createResourceServer } from "../../resource-server/app.ts";
+import { exchangeEventLog } from "../../shared/extras/exchange-events.ts";
 
 export interface Stack {
   config: Config;
@@ -25,7 +26,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const as = await listenLoopback(0);
   const rs = await listenLoopback(0);
   const config = loadConfig({ ...env, AS_PORT: String(as.address.port), RS_PORT: String(rs.address.port) });
-  const apps = { as: await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }), rs: await createResourceServer(config) };
+  const apps = { as: await createAuthorizationServer(config, { extras: asExtras(config, silentLogger) }), rs: await createResourceServer(config, { exchangeEvents: exchangeEventLog(config, "rs") }) };
   as.server.on("request", apps.as);
   rs.server.on("request", apps.rs);
   return {

@@ -1,5 +1,5 @@
 /**
- * The servers' exchange events (shared/exchange-events.ts): off unless EXCHANGE_EVENTS=1; when on, one
+ * The servers' exchange events (shared/extras/exchange-events.ts): off unless EXCHANGE_EVENTS=1; when on, one
  * event per exchange, redacted like the logs (no token, code, verifier, `state` or session id whole),
  * with what only the server knows (a code's grant, an issued token's claims, the verified principal);
  * served on a loopback-only stream that no page may read, bounded in readers, backlog and memory.
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { redact } from "../../shared/log.ts";
-import { EVENTS_PATH, MAX_SUBSCRIBERS, RING_SIZE, type ExchangeEvent, type ExchangeEventLog } from "../../shared/exchange-events.ts";
+import { EVENTS_PATH, MAX_SUBSCRIBERS, RING_SIZE, type ExchangeEvent, type ExchangeEventLog } from "../../shared/extras/exchange-events.ts";
 import { followEvents } from "../../scripts/live-view/collect.ts";
 import { exchangeCode, obtainCode, registerClient } from "../helpers/oauth.ts";
 import { McpTestSession } from "../helpers/rs-mcp.ts";

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ExchangeEventLog } from "../../shared/exchange-events.ts";
+import type { ExchangeEventLog } from "../../shared/extras/exchange-events.ts";
 import type { BreakRule } from "../../shared/break-rules.ts";
 import { runStory, STEPS } from "../../client/story.ts";
 import { byArrival } from "../../scripts/live-view/collect.ts";

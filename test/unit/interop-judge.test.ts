@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { judgeStep, stepFacts } from "../../scripts/interop/judge.ts";
 import { judgeClient } from "../../scripts/live-view/rules.ts";
 import type { ClientOutcome, StepId } from "../../scripts/interop/steps.ts";

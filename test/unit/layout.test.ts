@@ -5,9 +5,9 @@
  * module and its story (client/), and what two processes share (shared/). The tooling is what a learner
  * never needs to understand step-up: scripts/ (the demo's launcher and bundles, the benchmarks, interop,
  * conformance, the live view), as/extras/ (consent page, pages for a person, the dev state file,
- * confidential clients) and client/cli/ (the generic `pnpm client --call` and its logins). Tooling may use
- * the lesson; no lesson file imports tooling. Only a process's entry (`as/server.ts`, `client/main.ts`)
- * composes the two.
+ * confidential clients), client/cli/ (the generic `pnpm client --call` and its logins) and shared/extras/
+ * (the servers' exchange events for the live view). Tooling may use the lesson; no lesson file imports
+ * tooling. Only a process's entry (`as/server.ts`, `resource-server/server.ts`, `client/main.ts`) composes the two.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,8 +18,8 @@ import path from "node:path";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TRACKED = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
 
-const TOOLING = ["scripts/", "as/extras/", "client/cli/"];
-const ENTRIES = new Set(["as/server.ts", "client/main.ts"]);
+const TOOLING = ["scripts/", "as/extras/", "client/cli/", "shared/extras/"];
+const ENTRIES = new Set(["as/server.ts", "resource-server/server.ts", "client/main.ts"]);
 const LESSON = ["as/", "resource-server/", "client/", "shared/"];
 
 const isTooling = (file: string) => TOOLING.some((dir) => file.startsWith(dir));

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ExchangeEvent } from "../../shared/exchange-events.ts";
+import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { judgeClient, verdicts, type RuleId } from "../../scripts/live-view/rules.ts";
 import { clientsOf } from "../../scripts/live-view/view-model.ts";
 import { authorized, call, prm, register, token, unauthorized } from "../helpers/exchange-events.ts";

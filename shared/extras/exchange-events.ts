@@ -30,7 +30,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestHandler } from "express";
-import { redact, redactAuthorization, redactParams, redactUrl, scrub, SECRET_FIELDS, hideSecret } from "./log.ts";
+import { redact, redactAuthorization, redactParams, redactUrl, scrub, SECRET_FIELDS, hideSecret, type ExchangeLog } from "../log.ts";
 
 export const EVENTS_PATH = "/exchange-events";
 
@@ -185,7 +185,8 @@ interface Kept {
   message: string;
 }
 
-export class ExchangeEventLog {
+export class ExchangeEventLog implements ExchangeLog<ExchangeContext> {
+  readonly path = EVENTS_PATH;
   readonly server: "as" | "rs";
   readonly instance = randomBytes(4).toString("hex");
   readonly #ring: Kept[] = [];
@@ -352,7 +353,7 @@ export class ExchangeEventLog {
   };
 }
 
-/** The event log a `createApp` mounts when `EXCHANGE_EVENTS=1`, or undefined (nothing mounted). */
+/** The event log a server entry hands its `createApp` when `EXCHANGE_EVENTS=1`, or undefined (nothing mounted). */
 export function exchangeEventLog(config: { exchangeEvents: boolean }, server: "as" | "rs"): ExchangeEventLog | undefined {
   return config.exchangeEvents ? new ExchangeEventLog(server) : undefined;
 }
