@@ -18,6 +18,7 @@
 import { randomBytes } from "node:crypto";
 import {
   discoverAuthorizationServerMetadata,
+  parseErrorResponse,
   discoverOAuthProtectedResourceMetadata,
   exchangeAuthorization,
   refreshAuthorization,
@@ -296,6 +297,24 @@ export class Authorizer implements StepUpAuthorizer {
   private dropRefreshToken(): void {
     if (this.tokens) this.tokens = { ...this.tokens, refresh_token: undefined };
   }
+}
+
+/**
+ * A POST /token grant_type=refresh_token asking for `scope` (RFC 6749 §6: it may only narrow), which the
+ * SDK's primitive cannot send: D8 shows the AS refusing a widening one (and `refresh-to-widen` tries it).
+ */
+export async function refreshAsking(authorizer: Authorizer, scope: string[], fetch: FetchLike): Promise<OAuthTokens> {
+  const discovery = await authorizer.discover();
+  const body = new URLSearchParams({
+    grant_type: "refresh_token",
+    refresh_token: authorizer.tokens?.refresh_token ?? "",
+    scope: formatScope(scope),
+    resource: discovery.resource,
+    client_id: authorizer.client?.client_id ?? "", // RFC 6749 §3.2.1: a public client names itself
+  });
+  const response = await fetch(discovery.metadata.token_endpoint, { method: "POST", body });
+  if (!response.ok) throw await parseErrorResponse(response);
+  return (await response.json()) as OAuthTokens;
 }
 
 /** The OAuth `error` code of a failed exchange: a token-endpoint error (RFC 6749 §5.2), or /authorize's. */

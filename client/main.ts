@@ -27,7 +27,7 @@
  * anything is printed or sent. Exit codes: 0 all checks passed (or the call succeeded) · 1 a check
  * failed (or the call failed) · 2 usage or connection error.
  *
- * `--break RULE` (shared/break-rules.ts, client/breaks.ts): one rule broken on purpose; exit 0 iff its predicted
+ * `--break RULE` (shared/break-rules.ts, client/cli/breaks.ts): one rule broken on purpose; exit 0 iff its predicted
  * consequence was observed. A server's rule needs that server started with `AS_BREAK=RULE` / `RS_BREAK=RULE`
  * (`pnpm demo --break` starts them so); its `/healthz` must say so, else it is a usage error (exit 2).
  * `--only Dn` runs D1 and Dn only; `--step` waits for Enter after each step, and needs a terminal on
@@ -55,16 +55,17 @@ import { stamp } from "../shared/log.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { jsonReport, onlyStepProblem, type StepId } from "../shared/report.ts";
 import { terminalText } from "../shared/terminal-text.ts";
+import { brokenStory } from "./cli/breaks.ts";
 import { callTool } from "./cli/call.ts";
 import { BrowserLoginTimeoutError } from "./cli/browser-login.ts";
 import { LOGIN_OPTIONS, LOGIN_USAGE, loginUsageProblem } from "./cli/login-options.ts";
 import { timeoutMessage, unreachableServerMessage } from "./cli/unreachable.ts";
 import { connectionErrorCode } from "./recorder.ts";
-import { checklistLines } from "./report.ts";
+import { checklistLines } from "./cli/report.ts";
 import { runStory, ServerUnreachableError, STEPS } from "./story.ts";
-import { lineWriter, styleFor } from "./terminal.ts";
-import { renderTranscript } from "./transcript.ts";
-import { formatStoryMark } from "../scripts/live-view/story-marks.ts";
+import { lineWriter, styleFor } from "./cli/terminal.ts";
+import { renderTranscript } from "./cli/transcript.ts";
+import { formatStoryMark } from "../shared/extras/story-marks.ts";
 
 const USAGE = `usage: pnpm client [--server URL] [--json] [--transcript FILE.md] [--break RULE] [--only Dn] [--step] [--verbose]
        pnpm client --call TOOL [--args JSON] [--verbose] ${LOGIN_USAGE} [SERVER_URL]`;
@@ -123,7 +124,7 @@ async function story(args: StoryArgs, positional: string | undefined, settings: 
       style,
       authTimeoutMs: timeoutMs,
       callTimeoutMs: timeoutMs,
-      breakRule,
+      broken: breakRule ? brokenStory(breakRule) : undefined,
       only: only as StepId | undefined,
       pause: wait || mark ? async (next) => (await wait?.(next), mark?.(next)) : undefined,
       showTokenClaims: args.verbose,

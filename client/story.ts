@@ -16,29 +16,27 @@
  *
  * Demo-only: plain http on loopback; the AS consents at once, so the "browser" is one fetch with
  * `redirect: "manual"`; one user (`demo-user`) who may be granted files:read and files:write, never
- * files:admin. With `breakRule` (`pnpm demo --break RULE`) one rule is broken on purpose (breaks.ts):
- * the checks it makes fail are marked "broken on purpose", and the verdict is whether its consequence
- * was seen.
+ * files:admin. With `broken` (`pnpm demo --break RULE`, composed by client/cli/breaks.ts) the client
+ * breaks one rule on purpose: the checks it makes fail are marked "broken on purpose", and the verdict is
+ * whether its consequence was seen.
  */
 import assert, { AssertionError } from "node:assert/strict";
 import { decodeJwt } from "jose";
 import { refreshAuthorization, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { breakRuleInfo, brokenByText, type BreakRule } from "../shared/break-rules.ts";
+import { brokenByText, type BreakRuleInfo } from "../shared/break-rules.ts";
 import { redact } from "../shared/log.ts";
 import { isLoopbackUrl } from "../shared/loopback.ts";
 import { reportOk, type BreakVerdict, type CheckResult, type StepId } from "../shared/report.ts";
-import { satisfiesScopeHierarchically } from "../shared/scope-hierarchy.ts";
 import { satisfiesScope } from "../shared/scopes.ts";
 import { terminalText } from "../shared/terminal-text.ts";
 import { AuthorizationResponseError, headlessUserAgent, type UserAgent } from "./authorization-response.ts";
-import { Authorizer } from "./authorizer.ts";
-import { breakReport, clientVariant, refreshAsking, storyOfBreak, type StoryOfBreak } from "./breaks.ts";
-import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type McpClientHandle } from "./connect.ts";
+import { Authorizer, refreshAsking } from "./authorizer.ts";
+import { createMcpClient, DEFAULT_AUTH_TIMEOUT_MS, type ConnectOptions, type McpClientHandle } from "./connect.ts";
 import { connectionErrorCode, ExchangeRecorder, FetchTimeoutError, withTimeout, type RecordedExchange } from "./recorder.ts";
 import { findBearerChallenge, formatScope, InsufficientScopeError, parseScope, type InsufficientScopeReason } from "./step-up/index.ts";
-import { plainStyle, type Style } from "./terminal.ts";
 import { actorOf, describeOutcome, describeRequest, describeTokenClaims, responseJson, Wire, type Parties } from "./wire.ts";
 
 export interface StoryStep {
@@ -68,8 +66,8 @@ export interface StoryOptions {
   /** Deadline of each request to the AS, and of each tool call. Default 10 s each. */
   authTimeoutMs?: number;
   callTimeoutMs?: number;
-  /** `pnpm demo --break RULE`: break this rule on purpose (a server's rule is broken by that server itself). */
-  breakRule?: BreakRule;
+  /** `pnpm demo --break RULE`: this run's client breaks one rule on purpose (client/cli/breaks.ts). */
+  broken?: BrokenStory;
   /** `--only Dn`: run D1 and this step; the others are reported "not run". */
   only?: StepId;
   /** `--step`: called after each step that ran, before the next (or the verdict); resolves to go on. */
@@ -88,6 +86,34 @@ export interface StoryRun {
   /** A break run's verdict, and its evidence line by line (`break.observed` joins them). */
   break?: BreakVerdict;
   breakLines?: string[];
+}
+
+/** How the narration is styled on a terminal (client/cli/terminal.ts): ✓ ok, ✗ fail, a 4xx warn, ⚠ broken on purpose. */
+export type Style = Record<"bold" | "dim" | "ok" | "fail" | "warn" | "broken", (text: string) => string>;
+const identity = (text: string) => text;
+export const plainStyle: Style = { bold: identity, dim: identity, ok: identity, fail: identity, warn: identity, broken: identity };
+
+/** A `--break` run: the client composed wrong, outside the rule it breaks, and how the consequence is read. */
+export interface BrokenStory {
+  info: BreakRuleInfo;
+  /** The checks the broken rule makes fail: the checklist marks them "broken on purpose". */
+  affects: readonly string[];
+  /** The story's client: a wrong Authorizer, an option, a fetch beneath the middleware, a user agent, another wiring. */
+  client: {
+    Authorizer?: typeof Authorizer;
+    maxStepUpAttempts?: number;
+    beneathStepUp?: (next: FetchLike) => FetchLike;
+    userAgent?: (userAgent: UserAgent) => UserAgent;
+    connect?: (options: ConnectOptions & { recorder: ExchangeRecorder }) => McpClientHandle;
+  };
+  /** Sees each request before it is sent (a reason refuses it) and each exchange after: the demo's safety stop. */
+  watch?: { refuse(init?: RequestInit): string | undefined; saw(exchange: RecordedExchange): void };
+  /** The servers' scope semantics when the break changes them: what "asked for what covers the union" means. */
+  satisfies?: typeof satisfiesScope;
+  /** More of the story, after D8, where one run of it is not enough to show the cost. */
+  exhibit?: (call: (tool: string, args?: Record<string, unknown>) => Promise<unknown>) => Promise<void>;
+  /** What the exchanges show, line by line, and whether the prediction came true. */
+  report(view: { exchanges: RecordedExchange[]; parties: Parties; checks: CheckResult[]; errors: Record<string, unknown> }): BreakVerdict & { lines: string[] };
 }
 
 /** D1 could not reach a server at all (nothing answered, or not in time): exit 2, not a failed check. */
@@ -124,12 +150,11 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   const narrate = options.narrate ?? (() => {});
   const style = options.style ?? plainStyle;
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
-  const rule = options.breakRule ? breakRuleInfo(options.breakRule) : undefined;
-  const broken: StoryOfBreak | undefined = options.breakRule ? storyOfBreak(options.breakRule) : undefined;
-  const variant = options.breakRule ? clientVariant(options.breakRule) : {};
+  const { broken } = options;
+  const variant = broken?.client ?? {};
   // The servers' scope semantics, which "the union" is judged by: independent (S1), or the hierarchy the
   // servers of `--break scope-hierarchy` were started with (their /healthz says so, client/main.ts).
-  const satisfies = options.breakRule === "scope-hierarchy" ? satisfiesScopeHierarchically : satisfiesScope;
+  const satisfies = broken?.satisfies ?? satisfiesScope;
   /** Two scopes that allow the same (S1: the same set) — what "asked for the union" means on the servers' side. */
   const sameScope = (a: string | string[] | undefined, b: string[]) => satisfies(a, b) && satisfies(b, a);
   /** R7: the tool succeeded, and the RS says this client acted with `scopes` (or what allows the same). */
@@ -143,9 +168,9 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
 
   // ---- set-up: one recorder for every request, loopback only; the story's clients ----
   const recorder = new ExchangeRecorder({
-    refuse: (url, init) => (isLoopbackUrl(url) ? variant.safetyStop?.refuse(init) : "the story talks to loopback servers only"),
+    refuse: (url, init) => (isLoopbackUrl(url) ? broken?.watch?.refuse(init) : "the story talks to loopback servers only"),
     onExchange: (e) => {
-      variant.safetyStop?.saw(e);
+      broken?.watch?.saw(e);
       const outcome = describeOutcome(e); // a 4xx status stands out: the server refused
       const status = e.status !== undefined && e.status >= 400 && e.status < 500 ? outcome.replace(/^\d+/, style.warn) : outcome;
       narrate(style.dim(`     ${e.origin === new URL(serverUrl).origin ? "RS" : "AS"} ${describeRequest(e, parties())} → ${status}`));
@@ -218,9 +243,10 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   }
 
   const started = performance.now();
-  if (rule) {
-    narrate(style.broken(`BREAK ${rule.rule} — this run breaks ${rule.breaks}, on purpose (${brokenByText(rule)})`));
-    narrate(`   prediction: ${rule.predicted}`);
+  if (broken) {
+    const { info } = broken;
+    narrate(style.broken(`BREAK ${info.rule} — this run breaks ${info.breaks}, on purpose (${brokenByText(info)})`));
+    narrate(`   prediction: ${info.predicted}`);
   }
   try {
     // ---- D1. connect: 401 → PRM → AS metadata → DCR → authorize → token ----
@@ -522,7 +548,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
 
     if (broken?.exhibit && main) {
       recorder.step = "break";
-      narrate(style.bold(`BREAK ${options.breakRule}: one story is not enough to show the cost — more calls`));
+      narrate(style.bold(`BREAK ${broken.info.rule}: one story is not enough to show the cost — more calls`));
       await broken.exhibit((tool, args) => call(main, tool, args));
     }
   } finally {
@@ -533,8 +559,8 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
   // ---- D9. the verdict ----
   const durationMs = Math.round(performance.now() - started - pausedMs);
   const run: StoryRun = { ok: reportOk(results), checks: results, durationMs, steps: STEPS, exchanges: recorder.exchanges, parties: parties() };
-  if (options.breakRule) {
-    const { lines, ...report } = breakReport(options.breakRule, { exchanges: run.exchanges, parties: run.parties, checks: results, errors, safetyStop: variant.safetyStop });
+  if (broken) {
+    const { lines, ...report } = broken.report({ exchanges: run.exchanges, parties: run.parties, checks: results, errors });
     narrate(style.bold(`BREAK ${report.rule} — what the exchanges show:`));
     for (const line of lines) narrate(`   ${line}`);
     narrate(`   ${report.demonstrated ? style.ok("demonstrated") : style.fail("NOT demonstrated")}: ${report.predicted}`);

@@ -22,7 +22,7 @@
  * the predicted consequence was observed; `--break list` lists the rules, shared/break-rules.ts),
  * `--only Dn` (D1 and Dn only) and `--step` (Enter after each step; a terminal only, else exit 2).
  * On a terminal every line is wrapped to its width (at most 100 columns) and coloured, which the client
- * — whose output reaches the terminal through this process — learns from FORCE_COLOR (client/terminal.ts).
+ * — whose output reaches the terminal through this process — learns from FORCE_COLOR (client/cli/terminal.ts).
  * `--web [--no-open] [--web-timeout MS]` (the live view of its own servers, scripts/live-view/: opened
  * in the system browser, up after the checklist until Ctrl-C or the timeout) and `--transcript
  * FILE.html` (the same view of the run as one self-contained file) — neither costs a plain run anything.
@@ -41,7 +41,7 @@ import path from "node:path";
 import { breakRuleInfo, breakRuleLines, onlyBreakProblem } from "../shared/break-rules.ts";
 import { asUrls, loadDemoTimeoutMs, rsUrls } from "../shared/config.ts";
 import { onlyStepProblem, reportOk, type JsonReport, type StepId } from "../shared/report.ts";
-import { lineWriter, styleFor, wantsColour } from "../client/terminal.ts";
+import { lineWriter, styleFor, wantsColour } from "../client/cli/terminal.ts";
 import { ensureBundles } from "./bundle.ts";
 import { BUNDLE_DIR } from "./cache-paths.mjs";
 import { stamp } from "../shared/log.ts";

@@ -3,7 +3,7 @@
  * rule prevents. Shared by the orchestrator (`--break list`, which server gets the switch), the client
  * (which checks the break affects, what it predicts) and the servers' config (`AS_BREAK`, `RS_BREAK`).
  * Nothing here changes behaviour: each broken variant is composed where its app or client is built
- * (as/breaks.ts, resource-server/breaks.ts, client/breaks.ts); docs/breaks.md shows each as a diff.
+ * (as/breaks.ts, resource-server/breaks.ts, client/cli/breaks.ts); docs/breaks.md shows each as a diff.
  */
 import type { StepId } from "./report.ts";
 

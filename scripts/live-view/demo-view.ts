@@ -16,7 +16,7 @@ import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { collectStackEvents, type StackEvents } from "./collect.ts";
 import { renderHtmlTranscript } from "./html-transcript.ts";
 import { startLiveView, type LiveView } from "./server.ts";
-import { parseStoryMark } from "./story-marks.ts";
+import { parseStoryMark } from "../../shared/extras/story-marks.ts";
 import { buildView, type StepMark, type ViewModel } from "./view-model.ts";
 
 export const SERVER_ENV = { EXCHANGE_EVENTS: "1" };

@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { runStory, type StoryRun } from "../../client/story.ts";
-import { renderTranscript } from "../../client/transcript.ts";
+import { renderTranscript } from "../../client/cli/transcript.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
 let stack: Stack;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { connectClient } from "../../client/connect.ts";
 import { ExchangeRecorder, type RecordedExchange } from "../../client/recorder.ts";
+import { brokenStory } from "../../client/cli/breaks.ts";
 import { runStory, type StoryRun } from "../../client/story.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
 
@@ -147,7 +148,7 @@ test("no secret is recorded whole: no JWT, refresh token or code appears in the 
 });
 
 test("independent scopes make D3 prove the union: a client that asks for the challenged scope alone fails D3", async () => {
-  const replaced = await runStory({ serverUrl: stack.config.resource, breakRule: "replace-scope" });
+  const replaced = await runStory({ serverUrl: stack.config.resource, broken: brokenStory("replace-scope") });
   const d3 = replaced.checks.find((c) => c.id === "D3")!;
   assert.equal(d3.ok, false, d3.detail);
   assert.match(d3.detail, /list-files after the step-up → 403 scope="files:read": the token lost files:read/);
@@ -181,7 +182,7 @@ test("a step whose precondition failed is reported skipped, not as a raw error",
 });
 
 test("a break whose consequence is not observed is not demonstrated: --break no-pkce against an AS that checks PKCE", async () => {
-  const notBroken = await runStory({ serverUrl: stack.config.resource, breakRule: "no-pkce" });
+  const notBroken = await runStory({ serverUrl: stack.config.resource, broken: brokenStory("no-pkce") });
   assert.equal(notBroken.break?.demonstrated, false, notBroken.break?.observed);
   assert.equal(notBroken.ok, false, "the verdict of a break run is whether its consequence was seen");
   assert.match(notBroken.break!.observed, /without code_verifier → 400/);

@@ -8,9 +8,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ExchangeEventLog } from "../../shared/extras/exchange-events.ts";
 import type { BreakRule } from "../../shared/break-rules.ts";
+import { brokenStory } from "../../client/cli/breaks.ts";
 import { runStory, STEPS } from "../../client/story.ts";
 import { byArrival } from "../../scripts/live-view/collect.ts";
-import { formatStoryMark, parseStoryMark } from "../../scripts/live-view/story-marks.ts";
+import { formatStoryMark, parseStoryMark } from "../../shared/extras/story-marks.ts";
 import { buildView, type StepMark, type ViewExchange, type ViewGroup } from "../../scripts/live-view/view-model.ts";
 import { startStack } from "../helpers/stack.ts";
 
@@ -21,7 +22,7 @@ async function viewOfStory(breakRule?: BreakRule, { marks = true } = {}) {
     const steps: StepMark[] = [];
     const mark = (next: string) => void steps.push(parseStoryMark(formatStoryMark(next))!);
     if (marks) mark(`D1 ${STEPS[0].title}`);
-    const run = await runStory({ serverUrl: stack.config.resource, breakRule, pause: marks ? async (next) => mark(next) : undefined });
+    const run = await runStory({ serverUrl: stack.config.resource, broken: breakRule && brokenStory(breakRule), pause: marks ? async (next) => mark(next) : undefined });
     const log = (app: { locals: Record<string, unknown> }) => (app.locals.exchangeEvents as ExchangeEventLog).events();
     const events = byArrival([...log(stack.apps.as), ...log(stack.apps.rs)]);
     return { run, model: buildView(events, { title: "test", subtitle: "", mode: "file", marks: steps }) };

@@ -23,7 +23,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 import { runStory } from "../../client/story.ts";
-import { renderTranscript } from "../../client/transcript.ts";
+import { renderTranscript } from "../../client/cli/transcript.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
 import { createApp as createAuthorizationServer, stateOf } from "../../as/app.ts";

@@ -5,7 +5,8 @@
  * module and its story (client/), and what two processes share (shared/). The tooling is what a learner
  * never needs to understand step-up: scripts/ (the demo's launcher and bundles, the benchmarks, interop,
  * conformance, the live view), as/extras/ (consent page, pages for a person, the dev state file,
- * confidential clients), client/cli/ (the generic `pnpm client --call` and its logins) and shared/extras/
+ * confidential clients), client/cli/ (the command line around the story: the broken clients of --break,
+ * the checklist, terminal output, transcripts, and `pnpm client --call` with its logins) and shared/extras/
  * (the servers' exchange events for the live view). Tooling may use the lesson; no lesson file imports
  * tooling. Only a process's entry (`as/server.ts`, `resource-server/server.ts`, `client/main.ts`) composes the two.
  */

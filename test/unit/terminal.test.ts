@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { stripVTControlCharacters } from "node:util";
 import fc from "fast-check";
-import { hangingIndent, lineWriter, MAX_COLUMNS, styleFor, visibleWidth, wantsColour, wrapLine, wrapWidth } from "../../client/terminal.ts";
+import { hangingIndent, lineWriter, MAX_COLUMNS, styleFor, visibleWidth, wantsColour, wrapLine, wrapWidth } from "../../client/cli/terminal.ts";
 
 const D1 =
   "D1 connect: 401 → discovery → DCR → authorize → token — RFC 9728 §5.1: the 401 points to the resource's metadata, which names the AS (RFC 8414); DCR per RFC 7591; PKCE S256 (RFC 7636); resource per RFC 8707; iss per RFC 9207";

@@ -9,22 +9,7 @@
  * (it tells the client with FORCE_COLOR). So `styleText` is always called with `validateStream: false`.
  */
 import util from "node:util";
-
-export interface Style {
-  bold(text: string): string;
-  dim(text: string): string;
-  /** ✓ and what passed. */
-  ok(text: string): string;
-  /** ✗ and what failed. */
-  fail(text: string): string;
-  /** A 4xx status on the wire: the server refused, on purpose or not. */
-  warn(text: string): string;
-  /** What a `--break` run broke on purpose, and the checks it made fail (⚠). */
-  broken(text: string): string;
-}
-
-const identity = (text: string) => text;
-export const plainStyle: Style = { bold: identity, dim: identity, ok: identity, fail: identity, warn: identity, broken: identity };
+import { plainStyle, type Style } from "../story.ts";
 
 type Format = Parameters<typeof util.styleText>[0];
 // util.styleText is Node 20.12+ (package.json allows 20.11, which then prints plain text).

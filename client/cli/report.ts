@@ -2,8 +2,8 @@
  * The verdict as a person reads it: the checklist (D9; the `--json` document is shared/report.ts, which
  * `pnpm demo` reads too), styled for a terminal (terminal.ts) or plain.
  */
-import type { CheckResult } from "../shared/report.ts";
-import { plainStyle, type Style } from "./terminal.ts";
+import type { CheckResult } from "../../shared/report.ts";
+import { plainStyle, type Style } from "../story.ts";
 
 /** ✓ passed · ✗ failed · ⚠ broken on purpose (`--break`) · – not run (a step it needs failed, or `--only`). */
 export function checklistLines(

@@ -5,7 +5,7 @@
  * leaves unjudged the one step that sends wrong requests on purpose. The time is the clock of the
  * servers' exchange events (`at`): every process of one machine shares it.
  */
-import type { StepMark } from "./view-model.ts";
+import type { StepMark } from "../../scripts/live-view/view-model.ts";
 
 export const STORY_MARK_PREFIX = "@@story ";
 

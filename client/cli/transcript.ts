@@ -5,11 +5,11 @@
  * redacted by the recorder), and the checklist. A `--break` run says first which rule it broke, what
  * that predicts and what the exchanges showed.
  */
-import { BREAK_RULES, breakerTag } from "../shared/break-rules.ts";
-import { describeOutcome, describeRequest, partyOf, type Parties } from "./wire.ts";
-import type { RecordedExchange } from "./recorder.ts";
-import type { CheckResult } from "../shared/report.ts";
-import type { StoryRun } from "./story.ts";
+import { BREAK_RULES, breakerTag } from "../../shared/break-rules.ts";
+import { describeOutcome, describeRequest, partyOf, type Parties } from "../wire.ts";
+import type { RecordedExchange } from "../recorder.ts";
+import type { CheckResult } from "../../shared/report.ts";
+import type { StoryRun } from "../story.ts";
 
 /** Mermaid message text: `;` and `#` would end or escape the statement. */
 function mermaidText(text: string): string {

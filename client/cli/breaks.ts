@@ -9,20 +9,20 @@
  * Verdicts come from the recorded exchanges and the error each step ended with, never from printed text.
  */
 import { UnauthorizedError, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
-import { parseErrorResponse } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { breakRuleInfo, type BreakRule } from "../shared/break-rules.ts";
-import type { BreakVerdict, CheckResult } from "../shared/report.ts";
-import { withIncludedScopes } from "../shared/scope-hierarchy.ts";
-import { terminalText } from "../shared/terminal-text.ts";
-import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation, type UserAgent } from "./authorization-response.ts";
-import { Authorizer } from "./authorizer.ts";
-import { DEFAULT_AUTH_TIMEOUT_MS, sessionHandle, type ConnectOptions, type McpClientHandle } from "./connect.ts";
-import { withTimeout, type RecordedExchange } from "./recorder.ts";
-import { computeScopeUnion, findBearerChallenge, formatScope, InsufficientScopeError, operationOf, type AuthorizationHint } from "./step-up/index.ts";
-import { responseJson, Wire, type Parties } from "./wire.ts";
+import { breakRuleInfo, type BreakRule } from "../../shared/break-rules.ts";
+import type { CheckResult } from "../../shared/report.ts";
+import { satisfiesScopeHierarchically, withIncludedScopes } from "../../shared/scope-hierarchy.ts";
+import { terminalText } from "../../shared/terminal-text.ts";
+import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation, type UserAgent } from "../authorization-response.ts";
+import { Authorizer, refreshAsking } from "../authorizer.ts";
+import { DEFAULT_AUTH_TIMEOUT_MS, sessionHandle, type ConnectOptions, type McpClientHandle } from "../connect.ts";
+import { withTimeout, type RecordedExchange } from "../recorder.ts";
+import { computeScopeUnion, findBearerChallenge, formatScope, InsufficientScopeError, operationOf, type AuthorizationHint } from "../step-up/index.ts";
+import type { BrokenStory } from "../story.ts";
+import { responseJson, Wire, type Parties } from "../wire.ts";
 
 // ---- the broken clients ----
 
@@ -100,24 +100,6 @@ function takesAnyState(userAgent: UserAgent): UserAgent {
 }
 
 /**
- * A POST /token grant_type=refresh_token that asks for `scope` (RFC 6749 §6: it may only narrow), which the
- * SDK's primitive cannot send: refresh-to-widen, and D8 showing the AS refuse a widening refresh.
- */
-export async function refreshAsking(authorizer: Authorizer, scope: string[], fetch: FetchLike): Promise<OAuthTokens> {
-  const discovery = await authorizer.discover();
-  const body = new URLSearchParams({
-    grant_type: "refresh_token",
-    refresh_token: authorizer.tokens?.refresh_token ?? "",
-    scope: formatScope(scope),
-    resource: discovery.resource,
-    client_id: authorizer.client?.client_id ?? "", // RFC 6749 §3.2.1: a public client names itself
-  });
-  const response = await fetch(discovery.metadata.token_endpoint, { method: "POST", body });
-  if (!response.ok) throw await parseErrorResponse(response);
-  return (await response.json()) as OAuthTokens;
-}
-
-/**
  * stock-sdk: the v1 SDK's own OAuth path — its transport with an `authProvider`, no step-up middleware.
  * The provider keeps what the SDK's `auth()` stores in an `Authorizer` (only its storage is used), so
  * the story reads the grant the same way; the authorization URL is opened by the same headless user agent.
@@ -169,7 +151,7 @@ function connectStockSdk(options: ConnectOptions & { recorder: NonNullable<Conne
 }
 
 /** The demo's safety stop for `no-retry-cap`: after `rounds` refusals in a row, an operation is not sent again. */
-export class SafetyStop {
+class SafetyStop {
   static readonly ROUNDS = 10;
   /** Set once a request was refused: the loop ended here, not in the client. */
   stopped = false;
@@ -191,18 +173,8 @@ export class SafetyStop {
   }
 }
 
-/** How the story's client is built under a client-side break. */
-export interface ClientVariant {
-  Authorizer?: typeof Authorizer;
-  maxStepUpAttempts?: number;
-  beneathStepUp?: (next: FetchLike) => FetchLike;
-  /** Wraps the user agent that brings back the authorization response. */
-  userAgent?: (userAgent: UserAgent) => UserAgent;
-  connect?: typeof connectStockSdk;
-  safetyStop?: SafetyStop;
-}
-
-export function clientVariant(rule: BreakRule): ClientVariant {
+/** How the story's client is composed under each break (a server's rule: by the server, AS_BREAK / RS_BREAK). */
+function clientVariant(rule: BreakRule): BrokenStory["client"] {
   switch (rule) {
     case "replace-scope":
       return { Authorizer: AsksForTheChallengeAlone };
@@ -211,7 +183,7 @@ export function clientVariant(rule: BreakRule): ClientVariant {
     case "ignore-decline":
       return { Authorizer: KeepsAskingForTheDeclined };
     case "no-retry-cap":
-      return { maxStepUpAttempts: Infinity, safetyStop: new SafetyStop() }; // no cap, and no backstop either
+      return { maxStepUpAttempts: Infinity }; // no cap, and no backstop either: the demo's safety stop ends it
     case "stock-sdk":
       return { connect: connectStockSdk };
     case "scopes-supported":
@@ -229,7 +201,7 @@ export function clientVariant(rule: BreakRule): ClientVariant {
 // ---- what each break makes happen, read back from the wire ----
 
 /** What a break's observer gets: the run's exchanges, checks, and the error each failed step ended with. */
-export interface BreakView {
+interface BreakView {
   exchanges: RecordedExchange[];
   parties: Parties;
   checks: CheckResult[];
@@ -237,7 +209,7 @@ export interface BreakView {
   safetyStop?: SafetyStop;
 }
 
-export interface StoryOfBreak {
+interface StoryOfBreak {
   /** The checks the broken rule makes fail: the checklist marks them "broken on purpose". */
   affects: string[];
   /** More of the story, after D8, where one run of it is not enough to show the cost. */
@@ -476,12 +448,22 @@ function knockOnEffects(view: BreakView): string[] {
   ];
 }
 
-export function storyOfBreak(rule: BreakRule): StoryOfBreak {
-  return STORIES[rule];
-}
-
-export function breakReport(rule: BreakRule, view: BreakView): BreakVerdict & { lines: string[] } {
-  const { lines: evidence, demonstrated } = STORIES[rule].observe(view);
-  const lines = evidence.map((line) => terminalText(line)); // B4: the evidence quotes the wire
-  return { rule, predicted: breakRuleInfo(rule)!.predicted, observed: lines.join("; "), demonstrated, lines };
+/** The story of `rule`, broken on purpose: its client, the checks it affects, and how the consequence is read. */
+export function brokenStory(rule: BreakRule): BrokenStory {
+  const info = breakRuleInfo(rule)!;
+  const story = STORIES[rule];
+  const safetyStop = rule === "no-retry-cap" ? new SafetyStop() : undefined;
+  return {
+    info,
+    affects: story.affects,
+    client: clientVariant(rule),
+    watch: safetyStop,
+    satisfies: rule === "scope-hierarchy" ? satisfiesScopeHierarchically : undefined, // what its servers were started with
+    exhibit: story.exhibit,
+    report(view) {
+      const { lines: evidence, demonstrated } = story.observe({ ...view, safetyStop });
+      const lines = evidence.map((line) => terminalText(line)); // B4: the evidence quotes the wire
+      return { rule, predicted: info.predicted, observed: lines.join("; "), demonstrated, lines };
+    },
+  };
 }
