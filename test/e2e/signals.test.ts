@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freeLoopbackPorts } from "../../scripts/processes.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
@@ -19,11 +19,12 @@ import { isAlive, isListening, listeningPorts, processTree, supported } from "..
 
 
 /** Poll `check` every 50 ms until it holds or `ms` have passed; says whether it held. */
-async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
+/** Poll `check` until it holds (true), `ms` pass or `giveUp` says waiting is pointless (false). */
+async function within(ms: number, check: () => boolean | Promise<boolean>, giveUp = () => false): Promise<boolean> {
   const end = performance.now() + ms;
   for (;;) {
     if (await check()) return true;
-    if (performance.now() >= end) return false;
+    if (performance.now() >= end || giveUp()) return false;
     await sleep(50);
   }
 }
@@ -71,8 +72,20 @@ async function startSilentServer() {
 describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !supported && "needs Linux procfs" }, () => {
   for (const { script, args = [], env, listening, processes, needsServer, finite } of CASES) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      test(`pnpm ${script}: ${signal} to the pnpm pid`, { timeout: 60_000 }, async (t) => {
-        const ports = await freeLoopbackPorts(3);
+      test(`pnpm ${script}: ${signal} to the pnpm pid`, { timeout: 90_000 }, async (t) => {
+        // The ports are chosen free, then released for the servers to bind; another test's server may take
+        // one in between (EADDRINUSE): then this run is not the one to judge — start again on fresh ports,
+        // as startStack does (scripts/processes.ts).
+        for (let attempt = 1; ; attempt++) {
+          const raced = await signalRun(t, await freeLoopbackPorts(3));
+          if (!raced) return;
+          assert.ok(attempt < 3, "a port was taken before the servers could bind it, three times in a row");
+          t.diagnostic(`attempt ${attempt}: a port was taken before the servers bound it; again on fresh ports`);
+        }
+      });
+
+      /** One run of the case; true when it never came up because another process took one of its ports. */
+      async function signalRun(t: TestContext, ports: number[]): Promise<boolean> {
         const silent = needsServer ? await startSilentServer() : undefined;
         const pnpm = spawnPnpm([script, ...args, ...(silent ? [silent.url] : [])], {
           ...process.env,
@@ -83,12 +96,16 @@ describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !s
         pnpm.stdout!.on("data", (chunk) => (output += chunk));
         pnpm.stderr!.on("data", (chunk) => (output += chunk));
         const exited = new Promise<string>((resolve) => pnpm.on("exit", (code, sig) => resolve(`${code ?? sig}`)));
+        let ended = false;
+        void exited.then(() => (ended = true));
         let pids: number[] = [];
         try {
           const up = await within(START_WITHIN_MS, () => {
+            if (ended) return false;
             pids = processTree(pnpm.pid!);
             return pids.length >= processes && listeningPorts(pids).length >= listening && (silent === undefined || silent.received() > 0);
-          });
+          }, () => ended);
+          if (!up && output.includes("EADDRINUSE")) return true;
           assert.ok(up, `pnpm ${script} came up\n${output}`);
           const bound = listeningPorts(pids);
 
@@ -102,11 +119,12 @@ describe("SIGTERM / SIGINT to the pnpm pid alone stop the whole run", { skip: !s
           const code = await exited;
           t.diagnostic(`pnpm exited with ${code}`);
           if (finite) assert.notEqual(code, "0", "the run was interrupted, so it does not claim success");
+          return false;
         } finally {
           for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL"); // never leave anything behind
           await silent?.close();
         }
-      });
+      }
     }
   }
 });
