@@ -19,7 +19,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "../shared/config.ts";
 import { listeningAddressOf } from "../shared/listen.ts";
-import { checkLoopbackHeaders } from "../shared/loopback-headers.ts";
+import { checkLoopbackHeaders, REFUSAL_STATUS } from "../shared/loopback-headers.ts";
 import { silentLogger, type ExchangeLog, type Logger } from "../shared/log.ts";
 import { noSniff } from "../shared/no-sniff.ts";
 import { authorizeHandler, grantScope, type ConsentPrompt, type InformResourceOwner } from "./authorize.ts";
@@ -36,9 +36,6 @@ import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { createState, DEFAULT_LIMITS, type AsPolicy, type AsState, type ClientRecord, type Limits } from "./state.ts";
 import { tokenHandler } from "./token.ts";
-
-/** R10: how each refused header is answered. */
-const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
 
 /** A9: request bodies are small; anything larger is refused with 413 before it is parsed. */
 export const BODY_LIMIT = "16kb";
@@ -174,7 +171,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // foreign Origin (MCP → 403).
   app.use((req, _res, next) => {
     const verdict = checkLoopbackHeaders(req);
-    if (!verdict.ok) throw new InvalidRequest(verdict.description, HEADER_STATUS[verdict.problem]);
+    if (!verdict.ok) throw new InvalidRequest(verdict.description, REFUSAL_STATUS[verdict.problem]);
     next();
   });
   if (events) app.get(events.path, events.stream);

@@ -26,7 +26,7 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
-/** RFC 7591 §2: `redirect_uris`, an array of 1 to `MAX_REDIRECT_URIS` strings (their policy: `redirectUriPolicy`). */
+/** RFC 7591 §2: `redirect_uris`, an array of 1 to `MAX_REDIRECT_URIS` strings (their policy: `checkRedirectUris`). */
 function redirectUris(value: unknown): string[] {
   if (value === undefined) throw new InvalidRedirectUri("redirect_uris is required (RFC 7591 section 2)");
   if (!Array.isArray(value)) throw new InvalidClientMetadata("redirect_uris must be an array of strings");

@@ -106,7 +106,7 @@ export interface AsPolicy {
   validateRedirectUri(raw: string): RedirectUriVerdict;
   /** A4: is the requested `redirect_uri` one the client registered? (`redirectUriMatches`, redirect-uri.ts) */
   redirectUriMatches(registered: string, requested: string): boolean;
-  /** A6, RFC 7636 §4.6: does the `code_verifier` prove the code is the caller's? (`verifyS256`, pkce.ts) */
+  /** A6, RFC 7636 §4.6: does the `code_verifier` prove the code is the caller's? (`checkCodeVerifier`, pkce.ts) */
   verifyCodeVerifier(code_verifier: string | undefined, code_challenge: string): PkceVerdict;
   /** S3: what the user's policy grants of a request (`grantScope`, authorize.ts). */
   grantScope(requested: readonly string[], grantable: readonly string[]): string[];

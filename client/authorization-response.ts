@@ -98,7 +98,7 @@ export type UserAgent = (authorizationUrl: URL) => Promise<URL>;
 export function headlessUserAgent(fetchFn: FetchLike): UserAgent {
   return async (authorizationUrl) => {
     const response = await fetchFn(authorizationUrl, { method: "GET", redirect: "manual" });
-    const bodyText = response.status === 302 ? undefined : await response.text().catch(() => undefined);
+    const bodyText = response.status === 302 ? undefined : await textStart(response).catch(() => undefined);
     await response.body?.cancel().catch(() => {});
     if (response.status === 200 && /^\s*<(!doctype html|html)/i.test(bodyText ?? "")) {
       throw new AuthorizationResponseError(
@@ -145,6 +145,21 @@ export function checkAuthorizationRedirect(target: URL, response: AuthorizationE
   const code = params.get("code");
   if (!code) throw new AuthorizationResponseError("authorization response carries neither code nor error");
   return { code };
+}
+
+/** The first 16 KB of a body, never more: an AS's error page or JSON error, not whatever it streams. */
+async function textStart(response: Response, limit = 16 * 1024): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  for (let size = 0; size < limit; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+  }
+  await reader.cancel().catch(() => {});
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit));
 }
 
 /** `{error, error_description}` of an OAuth-style JSON error body (RFC 6749 §5.2 shape), if that is what it is. */

@@ -31,11 +31,6 @@ export interface ConnectOptions {
   onInsufficientScope?: "reauthorize" | "throw";
   /** C4.5: default 2. */
   maxStepUpAttempts?: number;
-  /**
-   * A fetch between the step-up middleware and the recorder (default: none), where a proxy or a logging
-   * layer would sit; `pnpm demo --break scopes-supported` puts a wrong reading of the challenge there.
-   */
-  beneathStepUp?: (next: FetchLike) => FetchLike;
   /** Deadline of each MCP request (`initialize` includes the first authorization). Default: the SDK's 60 s. */
   requestTimeoutMs?: number;
   /** Deadline for each request to the AS. Default 10 s. */
@@ -70,8 +65,7 @@ export function createMcpClient(options: ConnectOptions): McpClientHandle {
   });
   // No authProvider, on purpose (see the header). A failed connect() leaves the v1 transport unusable,
   // so each session gets a transport of its own.
-  const next = options.beneathStepUp?.(recorder.fetch) ?? recorder.fetch;
-  const newTransport = () => new StreamableHTTPClientTransport(new URL(serverUrl), { fetch: stepUp(next) });
+  const newTransport = () => new StreamableHTTPClientTransport(new URL(serverUrl), { fetch: stepUp(recorder.fetch) });
   return sessionHandle({ ...options, recorder, authorizer, newTransport, stepUp });
 }
 

@@ -185,6 +185,7 @@ async function brokenServersProblem(serverUrl: string, info: BreakRuleInfo, time
       if (server === "as") {
         const issuer = (await discoverOAuthProtectedResourceMetadata(serverUrl, undefined, bounded)).authorization_servers?.[0];
         if (!issuer) return `an AS, but ${serverUrl}'s RFC 9728 metadata names none`;
+        if (!URL.canParse(issuer) || !isLoopbackUrl(new URL(issuer))) return `a loopback AS, but the metadata names ${issuer}`; // the story's rule
         origin = issuer;
       }
       healthUrl = new URL("/healthz", origin).href;

@@ -7,7 +7,7 @@
  * What runs where: this client, in its own process (client/main.ts); the authorization server
  * (as/server.ts) and the MCP server (resource-server/server.ts) already running on loopback — `pnpm
  * demo` starts both on free ports, `pnpm dev` on 3001 and 3000. Every request goes through one recorder
- * (recorder.ts), which refuses anything but loopback.
+ * (recorder.ts), told here to refuse anything but loopback.
  *
  * Flow: the steps D1–D8 of `STEPS` below, one `// ---- Dn ----` block each; D9 is the checklist.
  *
@@ -23,7 +23,6 @@
 import assert, { AssertionError } from "node:assert/strict";
 import { decodeJwt } from "jose";
 import { refreshAuthorization, startAuthorization } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { OAuthError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { brokenByText, type BreakRuleInfo } from "../shared/break-rules.ts";
@@ -98,11 +97,10 @@ export interface BrokenStory {
   info: BreakRuleInfo;
   /** The checks the broken rule makes fail: the checklist marks them "broken on purpose". */
   affects: readonly string[];
-  /** The story's client: a wrong Authorizer, an option, a fetch beneath the middleware, a user agent, another wiring. */
+  /** The story's client: a wrong Authorizer, an option, a user agent, or another wiring (a fetch beneath the middleware, the SDK's own). */
   client: {
     Authorizer?: typeof Authorizer;
     maxStepUpAttempts?: number;
-    beneathStepUp?: (next: FetchLike) => FetchLike;
     userAgent?: (userAgent: UserAgent) => UserAgent;
     connect?: (options: ConnectOptions & { recorder: ExchangeRecorder }) => McpClientHandle;
   };
@@ -187,7 +185,7 @@ export async function runStory(options: StoryOptions): Promise<StoryRun> {
     if (!extra.broken) return createMcpClient(connectOptions);
     const authorizer = (fetch: typeof authFetch) => brokenAuthorizer(fetch, extra.clientName);
     if (variant.connect) return variant.connect(connectOptions);
-    return createMcpClient({ ...connectOptions, authorizer, maxStepUpAttempts: variant.maxStepUpAttempts, beneathStepUp: variant.beneathStepUp });
+    return createMcpClient({ ...connectOptions, authorizer, maxStepUpAttempts: variant.maxStepUpAttempts });
   };
   let main: McpClientHandle | undefined; // the story's client, D1 on
   let second: McpClientHandle | undefined; // D7's throw-mode client

@@ -5,8 +5,6 @@
  * `Location`, an `error` code) is shown with its control characters escaped (B4).
  */
 import { terminalText } from "../shared/terminal-text.ts";
-
-/** How anything the wire chose is shown (B4): the story escapes its checks' details with it too. */
 import { findBearerChallenge, parseScope } from "./step-up/index.ts";
 import type { RecordedExchange, TokenClaims } from "./recorder.ts";
 

@@ -46,7 +46,7 @@ export interface Config {
   /** `LOG_TIMESTAMPS=1` (set by `pnpm demo --verbose`): each log line starts with its wall-clock stamp. */
   logTimestamps: boolean;
   /**
-   * `EXCHANGE_EVENTS=1` (set by `pnpm dev`, `pnpm demo --web` and `pnpm interop`): the server publishes an
+   * `EXCHANGE_EVENTS=1` (set by `pnpm dev`, `pnpm demo --web`, `pnpm demo --transcript FILE.html` and `pnpm interop`): the server publishes an
    * event per exchange it handles for the live view (shared/extras/exchange-events.ts); off, it runs without it.
    */
   exchangeEvents: boolean;

@@ -51,7 +51,8 @@ export function redactUrl(url: URL): string {
 
 /** An `Authorization` header as shown: `Bearer eyJ….<prefix>…`; Basic credentials (RFC 7617: id and secret, merely base64) keep nothing. */
 export function redactAuthorization(value: string): string {
-  const [scheme = "", credentials = ""] = value.split(" ", 2);
+  const [scheme = "", credentials] = value.split(" ", 2);
+  if (credentials === undefined) return redact(scheme); // no scheme: all of it is the credential
   return /^basic$/i.test(scheme) ? `${scheme} …` : `${scheme.slice(0, 20)} ${redact(credentials)}`;
 }
 
@@ -64,7 +65,8 @@ export function scrub(value: unknown, { maxString = 400, depth = 0 }: { maxStrin
     if (JWT.test(value)) return redact(value); // a token under a name not listed above
     return value.length > maxString ? `${value.slice(0, maxString)}…` : value;
   }
-  if (value === null || typeof value !== "object" || depth > 6) return value;
+  if (value === null || typeof value !== "object") return value;
+  if (depth > 6) return "(nested too deep to show)"; // never passed on unread: it may hold a secret
   const inner = { maxString, depth: depth + 1 };
   if (Array.isArray(value)) return value.slice(0, 20).map((v) => scrub(v, inner));
   return Object.fromEntries(

@@ -27,6 +27,9 @@ function occurrences(req: IncomingMessage, name: string): number {
   return count;
 }
 
+/** How the AS (and the live view) answer each refusal: RFC 9112 §3.2 → 400, RFC 9110 §15.5.20 misdirected → 421, a foreign Origin → 403. */
+export const REFUSAL_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
+
 export type HeaderVerdict = { ok: true } | { ok: false; problem: "duplicate-host" | "host" | "origin"; description: string };
 
 /** The R10 verdict on a request's `Host` and `Origin` headers. */

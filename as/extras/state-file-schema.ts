@@ -83,7 +83,7 @@ export interface ExpectedState {
 }
 
 /** C0, DEL, C1, format characters (bidi, zero-width) and line separators: never part of an id. */
-const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
 /**
  * Schema-valid but not what this AS could have written: the first such place, or undefined. A file that

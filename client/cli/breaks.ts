@@ -19,8 +19,8 @@ import { terminalText } from "../../shared/terminal-text.ts";
 import { checkAuthorizationRedirect, headlessUserAgent, issuerExpectation, type UserAgent } from "../authorization-response.ts";
 import { Authorizer, refreshAsking } from "../authorizer.ts";
 import { DEFAULT_AUTH_TIMEOUT_MS, sessionHandle, type ConnectOptions, type McpClientHandle } from "../connect.ts";
-import { withTimeout, type RecordedExchange } from "../recorder.ts";
-import { computeScopeUnion, findBearerChallenge, formatScope, InsufficientScopeError, operationOf, type AuthorizationHint } from "../step-up/index.ts";
+import { namingTheAuthorizationServer, withTimeout, type ExchangeRecorder, type RecordedExchange } from "../recorder.ts";
+import { computeScopeUnion, findBearerChallenge, formatScope, InsufficientScopeError, operationOf, withStepUp, type AuthorizationHint } from "../step-up/index.ts";
 import type { BrokenStory } from "../story.ts";
 import { responseJson, Wire, type Parties } from "../wire.ts";
 
@@ -73,6 +73,15 @@ class KeepsAskingForTheDeclined extends Authorizer {
  * are untouched — what it reads is wrong, as in a client whose step-up falls back to scopes_supported —
  * and the recorder, below it, keeps the challenge the RS really sent.
  */
+function connectReadingScopesSupported(options: ConnectOptions & { recorder: ExchangeRecorder }): McpClientHandle {
+  const { serverUrl, recorder, clientName, requestTimeoutMs } = options;
+  const fetch = namingTheAuthorizationServer(withTimeout(recorder.fetch, options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS), serverUrl);
+  const authorizer = options.authorizer?.(fetch) ?? new Authorizer({ serverUrl, fetch, clientName });
+  const stepUp = withStepUp(authorizer, { resource: serverUrl }); // client/connect.ts's client, with the wrong reading below it
+  const newTransport = () => new StreamableHTTPClientTransport(new URL(serverUrl), { fetch: stepUp(readsScopesSupported(recorder.fetch)) });
+  return sessionHandle({ recorder, authorizer, stepUp, newTransport, clientName, requestTimeoutMs });
+}
+
 function readsScopesSupported(next: FetchLike): FetchLike {
   return async (url, init) => {
     const response = await next(url, init);
@@ -187,7 +196,7 @@ function clientVariant(rule: BreakRule): BrokenStory["client"] {
     case "stock-sdk":
       return { connect: connectStockSdk };
     case "scopes-supported":
-      return { beneathStepUp: readsScopesSupported };
+      return { connect: connectReadingScopesSupported };
     case "scope-hierarchy":
       return { Authorizer: ReplacesScopeUnderAHierarchy }; // and the servers nest their scopes (AS_BREAK, RS_BREAK)
     case "no-state-check":

@@ -11,10 +11,8 @@
  *   C4.2  wider than the held token's scope ⇒ a new authorization, never a refresh (RFC 6749 §6: a
  *         refresh cannot widen scope); otherwise the normal path: refresh when a refresh token is held;
  *   C4.3  resend the original request with the new token;
- *   C4.4  after every authorization the declined scopes leave the requested set; when the AS declined
- *         what the call needs (a partial grant, or `access_denied`), asking again cannot help: "declined";
- *   C4.5  at most `maxStepUpAttempts` step-ups per (resource, operation), counted across requests,
- *         reset on success ⇒ "retry-limit";
+ *   C4.4  declined scopes leave the requested set; a new grant without what the call needs ⇒ "declined";
+ *   C4.5  at most `maxStepUpAttempts` step-ups per (resource, operation), across requests, reset on success;
  *   C4.6  `onInsufficientScope: "throw"` ⇒ "throw-mode" at once, no AS traffic.
  * On `401` (C5): refresh when a refresh token is held and nothing wider is needed, else authorize.
  * All AS work runs behind one lock and is skipped when the token changed while the request was in flight
@@ -103,9 +101,12 @@ function withBearer(init: RequestInit, token: string | undefined): RequestInit {
 /** RFC 6749 §4.1.2.1 `access_denied`: the AS (or the user) refused the whole authorization request. */
 const isAccessDenied = (error: unknown) => (error as { error?: unknown } | null)?.error === "access_denied";
 
+/** C4.5: step-ups per (resource, operation) unless `maxStepUpAttempts` says otherwise. */
+export const DEFAULT_MAX_STEP_UP_ATTEMPTS = 2;
+
 /** `(next) => fetch` with 401 recovery and SEP-2350 step-up; the rules are in the module comment. */
 export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions): StepUpMiddleware {
-  const maxAttempts = options.maxStepUpAttempts ?? 2;
+  const maxAttempts = options.maxStepUpAttempts ?? DEFAULT_MAX_STEP_UP_ATTEMPTS;
   const attempts = new Map<string, number>(); // C4.5: step-ups per (resource, operation) since it last succeeded
   const lock = createLock();
   let requested: string[] = [];
@@ -128,10 +129,10 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
     );
 
   /**
-   * Every authorization goes through here — the first connect, a 401, a step-up. Returns the scopes the
-   * AS declined of `scope`: all of them when it refused the request (`access_denied`), the held grant unchanged.
+   * Every authorization goes through here — the first connect, a 401, a step-up. Resolves with the AS's
+   * refusal when it refused the whole request (`access_denied`), the held grant unchanged.
    */
-  async function authorize(scope: string[], hint: AuthorizationHint): Promise<{ declined: string[]; denial?: unknown }> {
+  async function authorize(scope: string[], hint: AuthorizationHint): Promise<{ denial?: unknown }> {
     let denial: unknown;
     try {
       await authorizer.authorize(scope, hint);
@@ -140,8 +141,8 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
       denial = error;
     }
     const granted = authorizer.grantedScope();
-    requested = scope.filter((s) => granted.includes(s)); // C4.4: a declined scope is not asked for again
-    return { declined: denial ? scope : scope.filter((s) => !granted.includes(s)), denial };
+    requested = scope.length > 0 ? scope.filter((s) => granted.includes(s)) : granted; // C4.4: a declined scope is not asked for again
+    return { denial };
   }
 
   /** 401 (C5): the token was missing, expired or revoked. False when another request already replaced it. */
@@ -169,9 +170,10 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
     const scope = computeScopeUnion(requested, held, challenged); // C4.1: requested ∪ granted ∪ challenged
     // C4.2: a wider scope needs a new grant (RFC 6749 §6: a refresh cannot widen it); else the normal path, a refresh.
     const refreshed = !isStrictScopeSuperset(scope, held) && authorizer.canRefresh() && (await authorizer.refresh());
-    const { declined, denial } = refreshed ? { declined: [], denial: undefined } : await authorize(scope, { resourceMetadataUrl: challenge.resourceMetadata });
-    // C4.4: the AS declined what this call needs (a partial grant, or access_denied): asking again cannot help.
-    if (denial || challenged.some((s) => declined.includes(s))) throw insufficientScope("declined", challenge, operation, denial);
+    const { denial } = refreshed ? {} : await authorize(scope, { resourceMetadataUrl: challenge.resourceMetadata });
+    // C4.4: the new grant lacks what this call needs (partial, narrowed, or access_denied): asking again cannot help.
+    const granted = authorizer.grantedScope();
+    if (denial || challenged.some((s) => !granted.includes(s))) throw insufficientScope("declined", challenge, operation, denial);
   }
 
   const middleware = (next: FetchLike): FetchLike => async (url, init = {}) => {
@@ -189,6 +191,11 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
         return response;
       }
       const challenge = findBearerChallenge(response.headers.get("www-authenticate"));
+      // ---- throw mode: a 403 insufficient_scope is the caller's, at once, with no AS traffic (C4.6) ----
+      if (response.status === 403 && challenge?.error === "insufficient_scope" && options.onInsufficientScope === "throw") {
+        await response.body?.cancel();
+        throw insufficientScope("throw-mode", challenge, operation);
+      }
       if (!replayable || round >= maxRounds) return response;
 
       // ---- 401: no usable token → refresh, or authorize (C5) ----
@@ -202,7 +209,6 @@ export function withStepUp(authorizer: StepUpAuthorizer, options: StepUpOptions)
       // ---- 403 insufficient_scope: step-up (C4), then resend (C4.3) ----
       if (challenge?.error !== "insufficient_scope") return response; // another 403 is not ours to fix
       await response.body?.cancel();
-      if (options.onInsufficientScope === "throw") throw insufficientScope("throw-mode", challenge, operation); // C4.6
       await lock(() => stepUp(sentToken, challenge, operation));
     }
   };

@@ -17,9 +17,11 @@
 import { formatScope, parseScope } from "../../client/step-up/index.ts";
 import type { ExchangeEvent } from "../../shared/extras/exchange-events.ts";
 import { movesOf, type Move } from "./exchanges.ts";
+import { DEFAULT_MAX_STEP_UP_ATTEMPTS } from "../../client/step-up/index.ts";
 
 /** C4.5: the cap the rules expect — `maxStepUpAttempts`' default. */
-export const CAP = 2;
+/** The cap the demo's client keeps (C4.5); a client with another cap is judged by this one. */
+export const CAP = DEFAULT_MAX_STEP_UP_ATTEMPTS;
 
 export const RULES = [
   { rule: "C3", title: "the first authorization asks for the challenge's scope" },

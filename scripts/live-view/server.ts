@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { viewUrl } from "../../shared/config.ts";
 import { closeServer, listenLoopback } from "../../shared/listen.ts";
-import { checkLoopbackHeaders } from "../../shared/loopback-headers.ts";
+import { checkLoopbackHeaders, REFUSAL_STATUS } from "../../shared/loopback-headers.ts";
 import type { ViewModel } from "./view-model.ts";
 
 export const PAGE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "page");
@@ -33,7 +33,6 @@ const SECURITY_HEADERS = {
   "Referrer-Policy": "no-referrer",
   "Cache-Control": "no-store",
 };
-const HEADER_STATUS = { "duplicate-host": 400, host: 421, origin: 403 } as const;
 /** A page with this much unread gets no more until it drains. */
 const MAX_UNREAD_BYTES = 1024 * 1024;
 const MAX_PAGES = 16;
@@ -71,7 +70,7 @@ export async function startLiveView(port: number, first: ViewModel): Promise<Liv
       res.writeHead(status, { "Content-Type": type, ...SECURITY_HEADERS });
       res.end(req.method === "HEAD" ? undefined : body);
     };
-    if (!verdict.ok) return answer(HEADER_STATUS[verdict.problem], "application/json", JSON.stringify({ error: "refused", error_description: verdict.description }));
+    if (!verdict.ok) return answer(REFUSAL_STATUS[verdict.problem], "application/json", JSON.stringify({ error: "refused", error_description: verdict.description }));
     if (req.method !== "GET" && req.method !== "HEAD") return answer(405, "application/json", JSON.stringify({ error: "method_not_allowed" }));
     const pathname = (req.url ?? "/").split("?", 1)[0];
     switch (pathname) {

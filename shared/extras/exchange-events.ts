@@ -163,7 +163,8 @@ function pickHeaders(source: Record<string, unknown>, names: readonly string[]):
     const value = Array.isArray(raw) ? raw.join(", ") : String(raw);
     if (name === "authorization") out[name] = redactAuthorization(value);
     else if (name === "mcp-session-id") out[name] = redact(value, 8);
-    else if (name === "location") out[name] = cut(URL.canParse(value) ? redactUrl(new URL(value)) : value, 400);
+    // A relative Location (RFC 9110 §10.2.2) is read against a dummy base, so its query is redacted too.
+    else if (name === "location") out[name] = cut(URL.canParse(value, "http://relative.invalid") ? redactUrl(new URL(value, "http://relative.invalid")).replace(/^http:\/\/relative\.invalid/, "") : "(unparseable)", 400);
     else out[name] = cut(value, name === "www-authenticate" ? 400 : MAX_STRING);
   }
   return out;

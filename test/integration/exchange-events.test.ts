@@ -82,6 +82,35 @@ test("a step-up, as the servers publish it: every exchange, nothing secret whole
   }
 });
 
+test("the other secrets never reach an event whole: a refresh, a client secret (form and Basic), a revoked token, a token nested deep in a body", async () => {
+  const secret = "a-pre-registered-secret";
+  const stack = await startStack({ EXCHANGE_EVENTS: "1", AS_CLIENTS: JSON.stringify([{ client_id: "cli", client_secret: secret, redirect_uris: ["http://127.0.0.1/callback"] }]) });
+  try {
+    const { config } = stack;
+    const { client_id } = await registerClient(config);
+    const code = await obtainCode(config, { client_id, scope: "files:read" });
+    const tokens = await exchangeCode(config, { client_id, code: code.code, code_verifier: code.code_verifier });
+    const form = (body: Record<string, string>, headers: Record<string, string> = {}) => fetch(`${config.issuer}/token`, { method: "POST", headers, body: new URLSearchParams(body) });
+    await form({ grant_type: "refresh_token", client_id, refresh_token: tokens.refresh_token! });
+    await form({ grant_type: "client_credentials", client_id: "cli", client_secret: secret });
+    await form({ grant_type: "client_credentials" }, { authorization: `Basic ${Buffer.from(`cli:${secret}`).toString("base64")}` });
+    await form({ grant_type: "client_credentials" }, { authorization: tokens.access_token }); // a credential with no scheme
+    await fetch(`${config.issuer}/revoke`, { method: "POST", body: new URLSearchParams({ client_id, token: tokens.refresh_token! }) });
+    let deep: unknown = { note: tokens.access_token };
+    for (let i = 0; i < 10; i++) deep = { deeper: deep };
+    const session = await McpTestSession.open(config, tokens.access_token);
+    await session.call("read-file", { name: "notes.txt", deep });
+
+    const text = JSON.stringify([...logOf(stack.apps.as).events(), ...logOf(stack.apps.rs).events()]);
+    for (const whole of [secret, Buffer.from(`cli:${secret}`).toString("base64"), tokens.refresh_token!, tokens.access_token]) {
+      assert.ok(!text.includes(whole), `an event holds a secret whole: ${whole.slice(0, 8)}…`);
+    }
+    assert.ok(text.includes("(nested too deep to show)"), "what is nested too deep is not shown at all");
+  } finally {
+    await stack.close();
+  }
+});
+
 test("the stream: the ring, then each new event; resumed after Last-Event-ID", async () => {
   const stack = await startStack({ EXCHANGE_EVENTS: "1" });
   const seen: ExchangeEvent[] = [];

@@ -71,8 +71,12 @@ test("the story: two clients, each with the requests that led to it; the main cl
   // The AS's public keys (RFC 7517: `x`, `y`, `kid`) are long base64url strings, and public: left out of the check.
   const text = JSON.stringify(model, (key, value) => (key === "responseBody" && String(value).includes('"kty"') ? "(JWKS)" : value));
   assert.doesNotMatch(text, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, "no JWT whole");
-  // A random value: 32 or more base64url characters with a digit and a capital (not a metadata name).
-  assert.doesNotMatch(text, /(?=[\w-]*\d)(?=[\w-]*[A-Z])[\w-]{32,}/, "no code, verifier, refresh token or session id whole");
+  // A random value: 20 or more base64url characters with a digit and a capital — a code, verifier, refresh
+  // token or `state` (22) — once the client ids, which are not secret (RFC 6749 §2.2), are taken out; and
+  // no session id (a UUID) whole.
+  const withoutClientIds = model.groups.reduce((all, group) => all.replaceAll(group.id, "(client_id)"), text);
+  assert.doesNotMatch(withoutClientIds, /(?=[\w-]*\d)(?=[\w-]*[A-Z])[\w-]{20,}/, "no code, verifier, refresh token or state whole");
+  assert.doesNotMatch(text, /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, "no session id whole");
 });
 
 test("without the story's marks, D8's deliberate widening refresh is judged like any other: C4.2 ✘ on the throw-mode client", async () => {

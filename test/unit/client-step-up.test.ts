@@ -493,3 +493,36 @@ test("a request whose token another request replaced during a 401 still recovers
   assert.deepEqual(asked.authorize, [["files:read"]]);
   assert.equal(asked.refresh, 1, "b's recovery: a refresh");
 });
+
+test("C4.4 after a refresh: a grant narrowed by the refresh, without the challenged scope, is declined at once", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read", "files:write"], {});
+  asked.narrowTo = ["files:write"]; // the AS narrows the grant at the next refresh (e.g. a policy changed)
+  let requests = 0;
+  const next = async () => (requests++, new Response(null, { status: 403, headers: INSUFFICIENT("files:read") }));
+  const error = await withStepUp(authorizer, { resource: "r", maxStepUpAttempts: 5 })(next)("http://x/mcp", call("list-files")).catch((e: unknown) => e);
+  assert.ok(error instanceof InsufficientScopeError && error.reason === "declined", String(error));
+  assert.equal(asked.refresh, 1, "nothing wider was needed: one refresh");
+  assert.equal(requests, 1, "not resent: the refreshed grant lacks files:read");
+});
+
+test("C4.4 with the authorizer's default scope ([]): the requested set is what was granted", async () => {
+  const { authorizer } = fakeAuthorizer();
+  const authorizeAsked = authorizer.authorize;
+  authorizer.authorize = (scope, hint) => authorizeAsked(scope.length > 0 ? scope : ["files:read"], hint); // C3: its own default
+  const next = async (_url: string | URL, init?: RequestInit) =>
+    new Headers(init?.headers).get("authorization") ? new Response("{}", { status: 200 }) : new Response(null, { status: 401, headers: { "www-authenticate": "Bearer" } });
+  const stepUp = withStepUp(authorizer, { resource: "r" });
+  assert.equal((await stepUp(next)("http://x/mcp", call("list-files"))).status, 200);
+  assert.deepEqual(stepUp.requestedScope(), ["files:read"]);
+});
+
+test("throw mode applies to a request whose body cannot be sent twice, too", async () => {
+  const { authorizer, asked } = fakeAuthorizer();
+  await authorizer.authorize(["files:read"], {});
+  const next = async () => new Response(null, { status: 403, headers: INSUFFICIENT("files:write") });
+  const body = new Blob(["{}"]);
+  const error = await withStepUp(authorizer, { resource: "r", onInsufficientScope: "throw" })(next)("http://x/mcp", { method: "POST", body }).catch((e: unknown) => e);
+  assert.ok(error instanceof InsufficientScopeError && error.reason === "throw-mode", String(error));
+  assert.deepEqual(asked.authorize, [["files:read"]], "no AS work");
+});

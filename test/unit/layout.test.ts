@@ -29,7 +29,8 @@ const isLesson = (file: string) => LESSON.some((dir) => file.startsWith(dir)) &&
 /** The project files a source file imports (relative specifiers only, resolved against the file). */
 function importsOf(file: string): string[] {
   const source = readFileSync(path.join(ROOT, file), "utf8");
-  const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+  // Static `from`, side-effect `import "…"`, dynamic `import("…")` or import(`…`), and `require("…")`.
+  const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["'`](\.{1,2}\/[^"'`]+)["'`]/g)].map((m) => m[1]!);
   return specifiers.map((specifier) => path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)));
 }
 
